@@ -1,10 +1,12 @@
-// Runs the test suites with node's test runner (TypeScript through tsx).
-// Usage: node scripts/test.mjs [suite...]   suites: unit, e2e, go (default: all of them)
+// `npm test`: prepares the machine (scripts/setup.mjs), lints, then runs the test suites with
+// node's test runner (TypeScript through tsx).
+// Usage: node scripts/test.mjs [suite...]   suites: lint, unit, go, e2e (default: all of them)
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { ensureDebianPackages, ensureNpmPackages } from './setup.mjs';
 
-const all = ['unit', 'go', 'e2e'];
+const all = ['lint', 'unit', 'go', 'e2e'];
 const suites = process.argv.slice(2).length ? process.argv.slice(2) : all;
 
 function findTests(dir) {
@@ -25,20 +27,28 @@ function run(cmd, args, opts = {}) {
   return r.status ?? 1;
 }
 
-let failed = 0;
+ensureDebianPackages();
+ensureNpmPackages();
+
+const failedSuites = [];
 for (const suite of suites) {
-  if (suite === 'go') {
-    failed += run('go', ['test', '-count=1', './...'], { cwd: 'test/fixtures/bluepill-sim' }) ? 1 : 0;
-    continue;
+  let status;
+  if (suite === 'lint') {
+    status = run('npx', ['eslint', '.']) || run('npx', ['tsc', '-p', '.', '--noEmit']);
+  } else if (suite === 'go') {
+    status = run('go', ['test', '-count=1', './...'], { cwd: 'test/fixtures/bluepill-sim' });
+  } else {
+    const files = findTests(join('test', suite));
+    if (!files.length) {
+      console.error(`no test files in test/${suite}`);
+      status = 1;
+    } else {
+      // e2e suites drive real processes (dlv, sshd, the simulator): one file at a time.
+      const concurrency = suite === 'unit' ? [] : ['--test-concurrency=1'];
+      status = run(process.execPath, ['--import', 'tsx', '--test', ...concurrency, ...files]);
+    }
   }
-  const files = findTests(join('test', suite));
-  if (!files.length) {
-    console.error(`no test files in test/${suite}`);
-    failed++;
-    continue;
-  }
-  // e2e suites share real processes (dlv, sshd): run files one at a time.
-  const concurrency = suite === 'unit' ? [] : ['--test-concurrency=1'];
-  failed += run(process.execPath, ['--import', 'tsx', '--test', ...concurrency, ...files]) ? 1 : 0;
+  if (status) failedSuites.push(suite);
 }
-process.exit(failed ? 1 : 0);
+console.log(`\nsuites: ${suites.length - failedSuites.length} passed, ${failedSuites.length} failed${failedSuites.length ? ` (${failedSuites.join(', ')})` : ''}`);
+process.exit(failedSuites.length ? 1 : 0);
