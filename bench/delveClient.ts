@@ -48,7 +48,7 @@ export async function run(): Promise<BenchRow[]> {
       ['GetVersion', 'GetVersion', {}, () => client.getVersion()],
       ['ListThreads', 'ListThreads', {}, () => client.listThreads()],
       ['ListRegisters', 'ListRegisters', { ThreadID: tid, IncludeFp: false }, () => client.listRegisters(tid)],
-      ['ExamineMemory 4 KiB', 'ExamineMemory', { Address: sim.pid ? 0x401000 : 0, Length: 4096 }, () => client.examineMemory(0x401000, 4096)],
+      ['ExamineMemory 1000 B', 'ExamineMemory', { Address: 0x401000, Length: 1000 }, () => client.examineMemory(0x401000, 1000)],
     ];
     const rows: BenchRow[] = [];
     for (const [name, method, params, call] of cases) {

@@ -19,8 +19,11 @@ import {
   type VersionInfo,
 } from './delveTypes';
 
-/** Delve refuses ExamineMemory above this many bytes (ExamineMemoryLengthLimit). */
-export const EXAMINE_MEMORY_LIMIT = 1 << 16;
+/**
+ * Largest ExamineMemory Delve answers in one call: 1000 bytes up to Delve 1.2x (checked with
+ * 1.20.2: "len must be less than or equal to 1000"), 64 KiB in newer releases. Longer reads are split.
+ */
+export const EXAMINE_MEMORY_LIMIT = 1000;
 
 export const DEFAULT_LOAD_CONFIG: LoadConfig = {
   FollowPointers: true,

@@ -85,6 +85,16 @@ test('a breakpoint at the signal handler is hit by a vCPU thread, and the uconte
   }
 });
 
+test('examineMemory reads past Delve\'s per-call limit, in order: the bytes match the disassembly', async () => {
+  const start = await entryOf('runtime.mallocgc');
+  const code = await client.disassemble(start, start + 2600, AsmFlavour.Go);
+  const fromDisasm = Buffer.concat(code.map((i) => Buffer.from(i.Bytes, 'base64')));
+  const mem = await client.examineMemory(start, fromDisasm.length);
+  assert.ok(fromDisasm.length > 2000, 'more than two chunks');
+  assert.equal(mem.length, fromDisasm.length);
+  assert.ok(mem.equals(fromDisasm), 'same bytes as the instructions Delve decoded');
+});
+
 test('stepInstruction moves the current thread by one instruction', async () => {
   const before = (await client.state()).currentThread!;
   const code = await client.disassemble(before.pc, before.pc + 16, AsmFlavour.Go);
