@@ -12,6 +12,7 @@ const DEBIAN_PACKAGES = {
   'openssh-client': '/usr/bin/ssh',
   procps: '/usr/bin/ps',
   sudo: '/usr/bin/sudo',
+  'qemu-user-static': '/usr/bin/qemu-aarch64-static',
 };
 
 function sh(cmd, args, opts = {}) {
@@ -42,7 +43,15 @@ export function ensureDebianPackages(extra = {}) {
   }
 }
 
+/** Debian 13's Go 1.24 + Delve 1.24, unpacked privately (the system stays Debian 12). */
+export function ensureTrixieToolchain() {
+  if (!sh('bash', ['scripts/toolchains.sh', 'trixie'], { stdio: ['ignore', 'ignore', 'inherit'] })) {
+    console.warn('setup: Debian 13 toolchain unavailable; the tests that need it will say so and skip');
+  }
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   ensureDebianPackages();
   ensureNpmPackages();
+  ensureTrixieToolchain();
 }

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { ensureDebianPackages, ensureNpmPackages } from './setup.mjs';
+import { ensureDebianPackages, ensureNpmPackages, ensureTrixieToolchain } from './setup.mjs';
 
 const all = ['lint', 'unit', 'go', 'e2e'];
 const suites = process.argv.slice(2).length ? process.argv.slice(2) : all;
@@ -29,6 +29,7 @@ function run(cmd, args, opts = {}) {
 
 ensureDebianPackages();
 ensureNpmPackages();
+ensureTrixieToolchain();
 
 const failedSuites = [];
 for (const suite of suites) {

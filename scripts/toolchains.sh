@@ -55,19 +55,20 @@ ensure_trixie_source() {
   fi
 }
 
-# Re-points absolute symlinks (e.g. /usr/lib/go-1.24/src -> /usr/share/go-1.24/src) into $1.
+# Re-points absolute symlinks in $1 (unpacked for final location $2) into $2. Debian's Go
+# packages use relative links today; this keeps an absolute one from reaching the host's /usr.
 fix_symlinks() {
-  local root="$1" link target
+  local dir="$1" final="$2" link target
   while IFS= read -r -d '' link; do
     target="$(readlink "$link")"
     case "$target" in
-      /*) ln -sfn "$root$target" "$link" ;;
+      /*) ln -sfn "$final$target" "$link" ;;
     esac
-  done < <(find "$root" -type l -print0)
+  done < <(find "$dir" -type l -print0)
 }
 
 install_trixie() {
-  local tmp system_go_before
+  local tmp system_go_before deb
   system_go_before="$(go version 2>/dev/null || true)"
   ensure_trixie_source
   tmp="$(mktemp -d "$CACHE/trixie-$HASH.tmp.XXXXXX")"
@@ -75,20 +76,15 @@ install_trixie() {
   local specs=()
   for p in "${TRIXIE_PACKAGES[@]}"; do specs+=("$p/trixie"); done
   (cd "$tmp" && apt-get download -qq "${specs[@]}" >&2) || { rm -rf "$tmp"; die "apt-get download failed"; }
-  mkdir -p "$tmp/root"
-  for deb in "$tmp"/*.deb; do dpkg -x "$deb" "$tmp/root"; done
-  ls "$tmp"/*.deb | xargs -n1 basename > "$tmp/root/PACKAGES"
-  rm -f "$tmp"/*.deb
-  mv "$tmp/root" "$tmp/r"
-  fix_symlinks "$tmp/r"
-  # The symlinks now point into $tmp/r; move and fix once more for the final location.
+  mkdir "$tmp/root"
+  for deb in "$tmp"/*.deb; do
+    dpkg -x "$deb" "$tmp/root"
+    basename "$deb" >> "$tmp/root/PACKAGES"
+  done
+  fix_symlinks "$tmp/root" "$TRIXIE_DIR"
   rm -rf "$TRIXIE_DIR"
-  mv "$tmp/r" "$TRIXIE_DIR"
-  rmdir "$tmp" 2>/dev/null || true
-  while IFS= read -r -d '' link; do
-    local target; target="$(readlink "$link")"
-    case "$target" in "$tmp/r"/*) ln -sfn "$TRIXIE_DIR${target#"$tmp/r"}" "$link" ;; esac
-  done < <(find "$TRIXIE_DIR" -type l -print0)
+  mv "$tmp/root" "$TRIXIE_DIR"
+  rm -rf "$tmp"
   # The system must stay Debian 12.
   [ "$(go version 2>/dev/null || true)" = "$system_go_before" ] || die "system go changed: $(go version)"
 }
