@@ -3,6 +3,8 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { startLanguageClient, type StoppableClient } from './languageClient';
+import { registerBluepillViews } from './bluepillViews';
+import { registerDisassemblyDocuments } from './disassemblyDocument';
 
 let languageClient: StoppableClient | undefined;
 
@@ -10,9 +12,14 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(
     vscode.debug.registerDebugAdapterDescriptorFactory('bluepill', {
       createDebugAdapterDescriptor: () =>
-        new vscode.DebugAdapterExecutable(process.execPath, [path.join(context.extensionPath, 'dist', 'adapter.js')]),
+        // The extension host's own runtime: Node in code-server, Electron run as Node in VS Code.
+        new vscode.DebugAdapterExecutable(process.execPath, [path.join(context.extensionPath, 'dist', 'adapter.js')], {
+          env: { ELECTRON_RUN_AS_NODE: '1' },
+        }),
     }),
   );
+  registerBluepillViews(context);
+  registerDisassemblyDocuments(context);
   languageClient = startLanguageClient(context);
 }
 

@@ -1,0 +1,179 @@
+// The Run and Debug views of bluepill data: "Host context", "Guest context" and "Bluepill hops",
+// fed by the adapter's custom events, plus the commands that act on them.
+import * as vscode from 'vscode';
+import {
+  HOPS_EVENT,
+  LOCATION_EVENT,
+  PROGRESS_EVENT,
+  STEP_OVER_REQUEST,
+  type HopsEventBody,
+  type LocationEventBody,
+  type ProgressEventBody,
+  type StepOverResponseBody,
+  type WireHop,
+} from '../protocol/bluepillMessages';
+import { contextRows, hopRow, type ContextRow } from './contextItems';
+import { hopsMarkdown } from './hopsMarkdown';
+
+const DEBUG_TYPE = 'bluepill';
+export const IN_BLUEPILL_CONTEXT_KEY = 'bluepill.stoppedInBluepill';
+
+class ContextItem extends vscode.TreeItem {
+  constructor(readonly row: ContextRow) {
+    super(row.label, vscode.TreeItemCollapsibleState.None);
+    this.description = row.description;
+    this.tooltip = row.tooltip;
+    this.iconPath = new vscode.ThemeIcon(row.changed ? 'diff-modified' : 'circle-small', row.changed ? new vscode.ThemeColor('charts.orange') : undefined);
+    this.contextValue = row.isAddress ? 'bluepillRegister.address' : 'bluepillRegister';
+  }
+}
+
+class ContextView implements vscode.TreeDataProvider<ContextItem> {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changed.event;
+  hop: WireHop | undefined;
+
+  constructor(private readonly side: 'host' | 'guest') {}
+
+  show(hop: WireHop | undefined): void {
+    this.hop = hop;
+    this.changed.fire();
+  }
+
+  getTreeItem(item: ContextItem): ContextItem {
+    return item;
+  }
+
+  getChildren(): ContextItem[] {
+    return contextRows(this.side === 'host' ? this.hop?.host : this.hop?.guest).map((r) => new ContextItem(r));
+  }
+}
+
+type HopNode = { kind: 'hop'; hop: WireHop } | { kind: 'detail'; label: string; description: string; address?: string };
+
+class HopsView implements vscode.TreeDataProvider<HopNode> {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changed.event;
+  hops: WireHop[] = [];
+
+  set(hops: WireHop[]): void {
+    this.hops = hops;
+    this.changed.fire();
+  }
+
+  getTreeItem(node: HopNode): vscode.TreeItem {
+    if (node.kind === 'hop') {
+      const row = hopRow(node.hop);
+      const item = new vscode.TreeItem(row.label, vscode.TreeItemCollapsibleState.Collapsed);
+      item.description = row.description;
+      item.contextValue = 'bluepillHop';
+      item.iconPath = new vscode.ThemeIcon('debug-step-over');
+      item.command = { command: 'bluepill.showHop', title: 'Show hop contexts', arguments: [node.hop.index] };
+      return item;
+    }
+    const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
+    item.description = node.description;
+    if (node.address) item.contextValue = 'bluepillHopAddress';
+    return item;
+  }
+
+  getChildren(node?: HopNode): HopNode[] {
+    if (!node) return [...this.hops].reverse().map((hop) => ({ kind: 'hop' as const, hop }));
+    if (node.kind === 'hop') return hopRow(node.hop).children.map((c) => ({ kind: 'detail' as const, ...c }));
+    return [];
+  }
+}
+
+function activeThreadId(): number | undefined {
+  const item = vscode.debug.activeStackItem;
+  return item ? item.threadId : undefined;
+}
+
+export function registerBluepillViews(context: vscode.ExtensionContext): void {
+  const host = new ContextView('host');
+  const guest = new ContextView('guest');
+  const hops = new HopsView();
+  const show = (hop: WireHop | undefined): void => {
+    host.show(hop);
+    guest.show(hop);
+  };
+
+  let progress: { resolve(): void; report(message: string): void } | undefined;
+  const endProgress = (): void => {
+    progress?.resolve();
+    progress = undefined;
+  };
+
+  context.subscriptions.push(
+    vscode.window.registerTreeDataProvider('bluepill.hostContext', host),
+    vscode.window.registerTreeDataProvider('bluepill.guestContext', guest),
+    vscode.window.registerTreeDataProvider('bluepill.hops', hops),
+
+    vscode.debug.onDidReceiveDebugSessionCustomEvent((e) => {
+      if (e.session.type !== DEBUG_TYPE) return;
+      if (e.event === HOPS_EVENT) {
+        const body = e.body as HopsEventBody;
+        hops.set(body.hops);
+        show(body.hops[body.hops.length - 1]);
+      } else if (e.event === LOCATION_EVENT) {
+        const body = e.body as LocationEventBody;
+        void vscode.commands.executeCommand('setContext', IN_BLUEPILL_CONTEXT_KEY, body.kind !== 'other');
+      } else if (e.event === PROGRESS_EVENT) {
+        const body = e.body as ProgressEventBody;
+        if (body.done) return endProgress();
+        if (!progress) {
+          void vscode.window.withProgress(
+            { location: vscode.ProgressLocation.Notification, title: 'Bluepill', cancellable: true },
+            (p, token) =>
+              new Promise<void>((resolve) => {
+                progress = { resolve, report: (message) => p.report({ message }) };
+                token.onCancellationRequested(() => {
+                  void e.session.customRequest('pause', { threadId: body.threadId });
+                });
+              }),
+          );
+        }
+        progress?.report(body.message);
+      }
+    }),
+    vscode.debug.onDidTerminateDebugSession((s) => {
+      if (s.type !== DEBUG_TYPE) return;
+      endProgress();
+      void vscode.commands.executeCommand('setContext', IN_BLUEPILL_CONTEXT_KEY, false);
+    }),
+
+    vscode.commands.registerCommand('bluepill.stepOverBluepill', async () => {
+      const session = vscode.debug.activeDebugSession;
+      if (!session || session.type !== DEBUG_TYPE) {
+        void vscode.window.showErrorMessage('Step over bluepill needs a stopped "bluepill" debug session.');
+        return;
+      }
+      const threadId = activeThreadId();
+      if (threadId === undefined) {
+        void vscode.window.showErrorMessage('Select a stopped thread in the Call Stack view first.');
+        return;
+      }
+      try {
+        const body = (await session.customRequest(STEP_OVER_REQUEST, { threadId })) as StepOverResponseBody;
+        void vscode.window.setStatusBarMessage(body.description, 10_000);
+      } catch (err) {
+        void vscode.window.showErrorMessage(`Step over bluepill: ${(err as Error).message}`);
+      }
+    }),
+    vscode.commands.registerCommand('bluepill.showHop', (index: number) => {
+      show(hops.hops.find((h) => h.index === index));
+    }),
+    vscode.commands.registerCommand('bluepill.exportHops', async () => {
+      const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: hopsMarkdown(hops.hops) });
+      await vscode.window.showTextDocument(doc);
+    }),
+    vscode.commands.registerCommand('bluepill.copyValue', async (item?: ContextItem) => {
+      if (item?.row) await vscode.env.clipboard.writeText(item.row.value);
+    }),
+    vscode.commands.registerCommand('bluepill.openDisassemblyAt', async (item?: ContextItem | { address?: string }) => {
+      const address = item instanceof ContextItem ? item.row.value : item?.address;
+      if (!address) return;
+      await vscode.commands.executeCommand('bluepill.openDisassembly', address);
+    }),
+  );
+}

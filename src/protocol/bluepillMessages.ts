@@ -1,0 +1,93 @@
+// Custom DAP requests and events between the adapter and the extension's bluepill views.
+// Values travel as strings (`0x…`): 64-bit register values do not fit a JSON number.
+
+/** Request: step over bluepill on a thread. */
+export const STEP_OVER_REQUEST = 'bluepill/stepOver';
+/** Request: trampoline-aware instruction step on a thread. */
+export const STEP_INSTRUCTION_REQUEST = 'bluepill/stepInstruction';
+/** Request: the hops recorded so far in this session. */
+export const HOPS_REQUEST = 'bluepill/hops';
+/** Event: hops were recorded (body: HopsEventBody). */
+export const HOPS_EVENT = 'bluepill/hops';
+/** Event: the stopped thread's location kind, for the toolbar button's `when` clause. */
+export const LOCATION_EVENT = 'bluepill/location';
+/** Event: progress of a long wait (body: ProgressEventBody). */
+export const PROGRESS_EVENT = 'bluepill/progress';
+
+export interface StepOverArguments {
+  threadId: number;
+  maxHops?: number;
+}
+
+export interface WireRegister {
+  name: string;
+  /** `0x…`, full 64 bits. */
+  value: string;
+  /** `kvm.bluepill+0x5` when the value points into known code. */
+  symbol?: string;
+  /** Differs between the host and the guest context of the same hop. */
+  changed: boolean;
+}
+
+export interface WireContext {
+  title: string;
+  pc: string;
+  sp: string;
+  lr?: string;
+  flags: string;
+  /** Decoded flags, e.g. `[IF ZF PF] IOPL=0` or `[Z C] EL0t`. */
+  flagsText: string;
+  registers: WireRegister[];
+}
+
+export interface WireLocation {
+  pc: string;
+  /** `0x4c24e5 kvm.bluepill+0x5`. */
+  text: string;
+  instruction?: string;
+}
+
+export interface WireHop {
+  /** Sequence number in the session (1-based). */
+  index: number;
+  threadId: number;
+  signal: string;
+  fault?: WireLocation;
+  handler?: WireLocation;
+  trampoline: WireLocation;
+  landing: WireLocation;
+  ucontext: string;
+  guestMs: number;
+  foreignHits: number;
+  host?: WireContext;
+  guest: WireContext;
+}
+
+export interface StepOverResponseBody {
+  description: string;
+  stopReason: string;
+  hops: WireHop[];
+  /** The hops in the field note's Markdown shape. */
+  markdown: string;
+}
+
+export interface HopsEventBody {
+  /** Every hop recorded in the session, oldest first (capped). */
+  hops: WireHop[];
+  /** The hops of the step that just finished. */
+  latest: number[];
+  description: string;
+}
+
+export type LocationKind = 'bluepill' | 'handler' | 'trampoline' | 'other';
+
+export interface LocationEventBody {
+  threadId: number;
+  kind: LocationKind;
+}
+
+export interface ProgressEventBody {
+  threadId: number;
+  message: string;
+  done: boolean;
+}
