@@ -1,7 +1,9 @@
-// Starts the go-objdump language server (dist/languageServer.js) in its own Node process.
+// Starts the go-objdump language server (dist/languageServer.js) in its own Node process and
+// answers its questions about the live debug session.
 import * as path from 'node:path';
-import type * as vscode from 'vscode';
+import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { SYMBOLIZE_REQUEST, type LanguageInitOptions, type SymbolizeParams, type SymbolizeResult } from '../language/protocol';
 
 export interface StoppableClient {
   stop(): Promise<void>;
@@ -15,17 +17,37 @@ export const HOVER_DOCUMENTS = [
   { language: 'log' },
 ];
 
-export function startLanguageClient(context: vscode.ExtensionContext): StoppableClient {
+export function startLanguageClient(context: vscode.ExtensionContext): LanguageClient {
   const module = path.join(context.extensionPath, 'dist', 'languageServer.js');
   const serverOptions: ServerOptions = {
     run: { module, transport: TransportKind.ipc },
     debug: { module, transport: TransportKind.ipc },
   };
+  const initializationOptions: LanguageInitOptions = {
+    settings: { symbolFiles: vscode.workspace.getConfiguration('bluepill').get<string[]>('symbolFiles') ?? [] },
+    liveSymbolize: true,
+  };
   const clientOptions: LanguageClientOptions = {
     documentSelector: HOVER_DOCUMENTS,
     synchronize: { configurationSection: 'bluepill' },
+    initializationOptions,
   };
   const client = new LanguageClient('bluepill.objdump', 'Go objdump', serverOptions, clientOptions);
+  client.onRequest(SYMBOLIZE_REQUEST, (params: SymbolizeParams) => symbolizeInSession(params));
   void client.start();
   return client;
+}
+
+/** Forwards to the active bluepill debug session; nulls when there is none or it fails. */
+async function symbolizeInSession(params: SymbolizeParams): Promise<SymbolizeResult> {
+  const addresses = Array.isArray(params?.addresses) ? params.addresses : [];
+  const none: SymbolizeResult = { symbols: addresses.map(() => null) };
+  const session = vscode.debug.activeDebugSession;
+  if (session?.type !== 'bluepill' || addresses.length === 0) return none;
+  try {
+    const body = (await session.customRequest(SYMBOLIZE_REQUEST, { addresses } satisfies SymbolizeParams)) as SymbolizeResult | undefined;
+    return Array.isArray(body?.symbols) && body.symbols.length === addresses.length ? body : none;
+  } catch {
+    return none;
+  }
 }

@@ -5,6 +5,8 @@ import * as vscode from 'vscode';
 import { startLanguageClient, type StoppableClient } from './languageClient';
 import { registerBluepillViews } from './bluepillViews';
 import { registerDisassemblyDocuments } from './disassemblyDocument';
+import { registerDebugConfiguration } from './debugConfigurationProvider';
+import { registerObjdumpCommands } from './objdumpCommands';
 
 let languageClient: StoppableClient | undefined;
 
@@ -18,9 +20,12 @@ export function activate(context: vscode.ExtensionContext): void {
         }),
     }),
   );
+  registerDebugConfiguration(context);
   registerBluepillViews(context);
   registerDisassemblyDocuments(context);
-  languageClient = startLanguageClient(context);
+  const client = startLanguageClient(context);
+  languageClient = client;
+  registerObjdumpCommands(context, client);
 }
 
 export async function deactivate(): Promise<void> {
