@@ -16,6 +16,7 @@
 // frames (like `go tool addr2line`, the function is the physical one and file:line the
 // innermost inlined position).
 
+import { AddressIndex } from './addressIndex';
 import type { SymbolInfo } from './symbolTable';
 
 export type PclntabVersion = '1.2' | '1.16' | '1.18' | '1.20';
@@ -74,6 +75,7 @@ export class GoPclntab {
   private readonly pctabBase: number;
   private readonly nfiles: number;
   private readonly names: (string | undefined)[];
+  private readonly index: AddressIndex;
 
   private constructor(data: Buffer, textStart: number | undefined) {
     if (data.length < 16) throw new PclntabError('truncated pclntab: shorter than its header');
@@ -147,7 +149,12 @@ export class GoPclntab {
       this.entries[i] = base + (fieldSize === 4 ? this.u32(at) : this.uintptr(at));
       if (i < n) this.funcOffsets[i] = fieldSize === 4 ? this.u32(at + fieldSize) : this.uintptr(at + fieldSize);
     }
+    // Every _func's fixed part (entry and the 8 fields read here) must be inside the table.
+    const fixed = (version === '1.18' || version === '1.20' ? 4 : this.ptrSize) + 9 * 4;
+    for (let i = 0; i < n; i++) this.check(this.funcdataBase + this.funcOffsets[i] + fixed, `_func of function ${i}`);
+    this.index = new AddressIndex(this.entries.subarray(0, n));
     this.names = new Array<string | undefined>(n);
+    this.decoded = new Array<Int32Array | undefined>(n);
   }
 
   /**
@@ -216,14 +223,7 @@ export class GoPclntab {
     const e = this.entries;
     const n = this.functionCount;
     if (n === 0 || pc < e[0] || pc >= e[n]) return -1;
-    let lo = 0;
-    let hi = n;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (e[mid] <= pc) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo - 1;
+    return this.index.indexAt(pc);
   }
 
   functions(): GoFunction[] {
@@ -267,66 +267,165 @@ export class GoPclntab {
     const i = this.findFunction(pc);
     if (i < 0) return undefined;
     const entry = this.entry(i);
-    const pos: GoSourcePosition = { function: this.name(i), entry, file: '', line: -1 };
-    try {
-      pos.line = this.pcValue(this.funcField(i, 6), entry, pc);
-      pos.file = this.fileAt(i, entry, pc);
-      const sl = this.startLine(i);
-      if (sl !== undefined) pos.startLine = sl;
-    } catch (e) {
-      if (!(e instanceof RangeError)) throw e;
-    }
+    const t = this.tablesOf(i);
+    const r = rowAt(t, pc - entry);
+    const fileId = r < 0 ? -1 : t[2 + 3 * r + 2];
+    const pos: GoSourcePosition = {
+      function: this.name(i),
+      entry,
+      file: fileId >= 0 ? this.fileList[fileId] : '',
+      line: r < 0 ? -1 : t[2 + 3 * r + 1],
+    };
+    if (t[1] !== NO_START_LINE) pos.startLine = t[1];
     return pos;
   }
 
-  private fileAt(i: number, entry: number, pc: number): string {
-    const fno = this.pcValue(this.funcField(i, 5), entry, pc);
-    if (this.version === '1.2') {
-      if (fno <= 0 || fno >= this.nfiles) return '';
-      return this.cString(this.u32(this.filetabBase + 4 * fno));
+  /**
+   * The pc-line and pc-file tables of function i merged into one Int32Array (one allocation,
+   * one search): [rows, startLine, (end - entry, line, file index)…]; each row holds for
+   * offsets below its end and at or above the previous row's. Kept for the functions asked
+   * about. A damaged table decodes to what could be read.
+   */
+  private tablesOf(i: number): Int32Array {
+    let t = this.decoded[i];
+    if (t === undefined) {
+      const entry = this.entry(i);
+      const lines: number[] = [];
+      const files: number[] = [];
+      let startLine = NO_START_LINE;
+      try {
+        startLine = this.startLine(i) ?? NO_START_LINE;
+        this.decode(this.funcField(i, 6), entry, lines);
+        this.decode(this.funcField(i, 5), entry, files);
+        // file numbers → indexes into fileList, so a lookup does no string work
+        for (let k = 1; k < files.length; k += 2) files[k] = this.fileId(i, files[k]);
+      } catch (e) {
+        if (!(e instanceof RangeError)) throw e;
+      }
+      t = mergeTables(lines, files, startLine);
+      if (this.decodedRows > MAX_DECODED_ROWS) {
+        this.decoded.fill(undefined);
+        this.decodedRows = 0;
+      }
+      this.decodedRows += t.length;
+      this.decoded[i] = t;
     }
-    if (fno < 0) return '';
-    const cu = this.funcField(i, 8);
-    const off = this.u32(this.cutabBase + (cu + fno) * 4);
-    return off === 0xffffffff ? '' : this.cString(this.filetabBase + off);
+    return t;
+  }
+
+  private decoded: (Int32Array | undefined)[] = [];
+  private decodedRows = 0;
+  /** File names met so far, and the index of each by its offset in the table. */
+  private readonly fileList: string[] = [];
+  private readonly fileIds = new Map<number, number>();
+
+  /** Index in fileList of function i's file number fno, or -1 for no file. */
+  private fileId(i: number, fno: number): number {
+    let off: number;
+    try {
+      if (this.version === '1.2') {
+        if (fno <= 0 || fno >= this.nfiles) return -1;
+        off = this.u32(this.filetabBase + 4 * fno);
+      } else {
+        if (fno < 0) return -1;
+        const cu = this.funcField(i, 8);
+        // uint32 arithmetic as in debug/gosym: cuOffset 0xffffffff (linker-made code) wraps
+        const rel = this.u32(this.cutabBase + (((cu + fno) * 4) >>> 0));
+        if (rel === 0xffffffff) return -1;
+        off = this.filetabBase + rel;
+      }
+    } catch (e) {
+      if (e instanceof RangeError) return -1;
+      throw e;
+    }
+    let id = this.fileIds.get(off);
+    if (id === undefined) {
+      id = this.fileList.length;
+      this.fileList.push(this.cString(off));
+      this.fileIds.set(off, id);
+    }
+    return id;
   }
 
   /**
-   * Runs a pc-value table (pairs of zig-zag value delta, pc delta / quantum, as varints) from
-   * the function entry and returns the value in effect at target, or -1.
+   * Decodes a pc-value table: pairs of (zig-zag value delta, pc delta / quantum) as varints,
+   * starting at the function entry with value -1; a zero value delta after the first pair
+   * ends it. Arithmetic is uint32/int32 as in debug/gosym, and offset 0 is read like any
+   * other (the runtime treats it as "no table"), so answers equal `go tool addr2line`'s even
+   * for marker symbols such as go:textfipsstart.
    */
-  private pcValue(tableOffset: number, entry: number, target: number): number {
-    if (tableOffset === 0) return -1;
+  private decode(tableOffset: number, entry: number, out: number[]): number {
     const d = this.data;
     let p = this.pctabBase + tableOffset;
     let pc = entry;
     let val = -1;
-    for (;;) {
+    let rows = 0;
+    for (; rows < MAX_TABLE_ROWS; rows++) {
       const first = pc === entry;
-      // value delta
       let uv = 0;
       let shift = 0;
       let b: number;
       do {
         b = d[p++];
-        if (b === undefined) return -1;
-        uv += (b & 0x7f) * 2 ** shift;
+        if (b === undefined) return rows;
+        if (shift < 32) uv |= (b & 0x7f) << shift;
         shift += 7;
       } while (b & 0x80);
-      if (uv === 0 && !first) return -1;
-      val += uv & 1 ? -Math.floor(uv / 2) - 1 : uv / 2;
-      val |= 0;
-      // pc delta
+      uv >>>= 0;
+      if (uv === 0 && !first) break;
+      val = (val + (uv & 1 ? ~(uv >>> 1) : uv >>> 1)) | 0;
       let pd = 0;
       shift = 0;
       do {
         b = d[p++];
-        if (b === undefined) return -1;
-        pd += (b & 0x7f) * 2 ** shift;
+        if (b === undefined) return rows;
+        if (shift < 32) pd |= (b & 0x7f) << shift;
         shift += 7;
       } while (b & 0x80);
-      pc += pd * this.quantum;
-      if (target < pc) return val;
+      pc += Math.imul(pd, this.quantum) >>> 0;
+      out.push(pc - entry, val);
     }
+    return rows;
   }
+}
+
+const NO_START_LINE = -0x80000000;
+
+/** Decoded int32s kept before the cache starts over: 32 MB at most. */
+const MAX_DECODED_ROWS = 8 * 1024 * 1024;
+/** A corrupt table cannot make decoding run forever. */
+const MAX_TABLE_ROWS = 1 << 20;
+
+/**
+ * Merges two (end, value) row lists into rows of (end, line, file) at every end of either:
+ * on [previous end, end) each table's value is that of its first row ending at or after end
+ * (-1 past its last row), which is what running each table to the pc gives.
+ */
+function mergeTables(lines: number[], files: number[], startLine: number): Int32Array {
+  const out: number[] = [0, startLine];
+  let i = 0;
+  let j = 0;
+  while (i < lines.length || j < files.length) {
+    const endL = i < lines.length ? lines[i] : Infinity;
+    const endF = j < files.length ? files[j] : Infinity;
+    const end = Math.min(endL, endF);
+    out.push(end, i < lines.length ? lines[i + 1] : -1, j < files.length ? files[j + 1] : -1);
+    if (endL === end) i += 2;
+    if (endF === end) j += 2;
+  }
+  out[0] = (out.length - 2) / 3;
+  return Int32Array.from(out);
+}
+
+/** Row of the merged table t holding offset off (pc - entry), or -1 past its end. */
+function rowAt(t: Int32Array, off: number): number {
+  const rows = t[0];
+  let lo = 0;
+  let hi = rows;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (t[2 + 3 * mid] <= off) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < rows ? lo : -1;
 }

@@ -8,6 +8,8 @@
 // ~10x faster than with bigint); the ELF reader refuses values above 2^53 instead of
 // rounding them (see elfFile.ts).
 
+import { AddressIndex } from './addressIndex';
+
 export interface SymbolInfo {
   name: string;
   start: number;
@@ -15,8 +17,8 @@ export interface SymbolInfo {
   size: number;
 }
 
-export interface SymbolHit {
-  symbol: SymbolInfo;
+export interface SymbolHit<T extends SymbolInfo = SymbolInfo> {
+  symbol: T;
   /** addr - symbol.start */
   offset: number;
 }
@@ -26,22 +28,24 @@ export interface SymbolSearchOptions {
   limit?: number;
 }
 
-export class SymbolTable {
+/** T lets a source keep its own data on each symbol (lookup returns the object it was given). */
+export class SymbolTable<T extends SymbolInfo = SymbolInfo> {
   /** Symbols sorted by start; on equal starts the one with a size comes first. */
-  private readonly sorted: SymbolInfo[];
+  private readonly sorted: T[];
   private readonly starts: Float64Array;
+  private readonly index: AddressIndex;
   /** Exclusive end of each symbol's range (size 0 → next symbol's start, or start+1 if last). */
   private readonly ends: Float64Array;
   /** Every symbol given to the constructor, aliases included (for byName and search). */
-  private readonly allNames: SymbolInfo[];
-  private byNameMap: Map<string, SymbolInfo> | undefined;
+  private readonly allNames: T[];
+  private byNameMap: Map<string, T> | undefined;
   private lowerNames: string[] | undefined;
 
-  constructor(symbols: Iterable<SymbolInfo>) {
+  constructor(symbols: Iterable<T>) {
     const all = Array.from(symbols).filter((s) => Number.isFinite(s.start) && s.start >= 0);
     all.sort((a, b) => a.start - b.start || Number(b.size > 0) - Number(a.size > 0));
     // One symbol per start address: aliases (several names at one address) keep the first.
-    const unique: SymbolInfo[] = [];
+    const unique: T[] = [];
     for (const s of all) {
       const last = unique[unique.length - 1];
       if (last === undefined || last.start !== s.start) unique.push(s);
@@ -50,6 +54,7 @@ export class SymbolTable {
     this.starts = new Float64Array(unique.length);
     this.ends = new Float64Array(unique.length);
     for (let i = 0; i < unique.length; i++) this.starts[i] = unique[i].start;
+    this.index = new AddressIndex(this.starts);
     for (let i = 0; i < unique.length; i++) {
       const s = unique[i];
       const next = i + 1 < unique.length ? unique[i + 1].start : Infinity;
@@ -63,12 +68,12 @@ export class SymbolTable {
   }
 
   /** Symbols in address order (one per address). */
-  symbols(): readonly SymbolInfo[] {
+  symbols(): readonly T[] {
     return this.sorted;
   }
 
   /** The symbol whose range holds addr, and addr's offset in it. */
-  lookup(addr: number): SymbolHit | undefined {
+  lookup(addr: number): SymbolHit<T> | undefined {
     const i = this.indexAt(addr);
     if (i < 0 || addr >= this.ends[i]) return undefined;
     const symbol = this.sorted[i];
@@ -77,20 +82,12 @@ export class SymbolTable {
 
   /** Index of the last symbol starting at or below addr, or -1. */
   indexAt(addr: number): number {
-    const starts = this.starts;
-    let lo = 0;
-    let hi = starts.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (starts[mid] <= addr) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo - 1;
+    return this.index.indexAt(addr);
   }
 
-  byName(name: string): SymbolInfo | undefined {
+  byName(name: string): T | undefined {
     if (this.byNameMap === undefined) {
-      const m = new Map<string, SymbolInfo>();
+      const m = new Map<string, T>();
       for (const s of this.allNames) if (!m.has(s.name)) m.set(s.name, s);
       this.byNameMap = m;
     }
@@ -101,13 +98,13 @@ export class SymbolTable {
    * Case-insensitive name search for workspace symbols: exact matches first, then prefix
    * matches, then substring matches; each group in address order.
    */
-  search(query: string, options: SymbolSearchOptions = {}): SymbolInfo[] {
+  search(query: string, options: SymbolSearchOptions = {}): T[] {
     const limit = options.limit ?? 100;
     const q = query.toLowerCase();
     if (this.lowerNames === undefined) this.lowerNames = this.allNames.map((s) => s.name.toLowerCase());
-    const exact: SymbolInfo[] = [];
-    const prefix: SymbolInfo[] = [];
-    const substring: SymbolInfo[] = [];
+    const exact: T[] = [];
+    const prefix: T[] = [];
+    const substring: T[] = [];
     const names = this.lowerNames;
     for (let i = 0; i < names.length; i++) {
       const at = names[i].indexOf(q);
