@@ -11,7 +11,7 @@ const suites = process.argv.slice(2).length ? process.argv.slice(2) : all;
 
 function findTests(dir) {
   const out = [];
-  let names = [];
+  let names;
   try { names = readdirSync(dir); } catch { return out; }
   for (const name of names) {
     const p = join(dir, name);
