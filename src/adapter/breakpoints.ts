@@ -1,0 +1,105 @@
+// The breakpoints the UI asked for, as Delve breakpoints: source lines (through substitutePath),
+// functions, instruction addresses; conditions and hit conditions go to Delve, logpoints are
+// kept here (Delve stops, the session prints the message and continues).
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import type { DelveClient } from '../delve/delveClient';
+import type { Breakpoint, BreakpointSpec } from '../delve/delveTypes';
+import type { SubstitutePathRule } from '../config/attachConfig';
+import { localToRemote, remoteToLocal } from '../config/substitutePath';
+import { hex, parseAddress } from './addresses';
+import { toDelveHitCond } from './hitCondition';
+import { parseLogMessage, type MessagePart } from './logMessage';
+
+type Group = `source:${string}` | 'function' | 'instruction';
+
+export class BreakpointBook {
+  private readonly groups = new Map<Group, number[]>();
+  private readonly logpoints = new Map<number, MessagePart[]>();
+
+  constructor(private readonly client: DelveClient, private readonly rules: readonly SubstitutePathRule[]) {}
+
+  /** The logpoint message of a Delve breakpoint id, if it is a logpoint. */
+  logpoint(id: number): MessagePart[] | undefined {
+    return this.logpoints.get(id);
+  }
+
+  isInstruction(id: number): boolean {
+    return this.groups.get('instruction')?.includes(id) ?? false;
+  }
+
+  isFunction(id: number): boolean {
+    return this.groups.get('function')?.includes(id) ?? false;
+  }
+
+  /** Every Delve breakpoint id we created. */
+  allIds(): number[] {
+    return [...this.groups.values()].flat();
+  }
+
+  private async replace<T>(group: Group, wanted: readonly T[], create: (w: T) => Promise<{ spec: BreakpointSpec; logMessage?: string } | string>, describe: (w: T) => string): Promise<DebugProtocol.Breakpoint[]> {
+    for (const id of this.groups.get(group) ?? []) {
+      this.logpoints.delete(id);
+      await this.client.clearBreakpoint(id).catch(() => undefined);
+    }
+    const ids: number[] = [];
+    const out: DebugProtocol.Breakpoint[] = [];
+    for (const w of wanted) {
+      let made: Awaited<ReturnType<typeof create>>;
+      try {
+        made = await create(w);
+      } catch (err) {
+        out.push({ verified: false, message: `${describe(w)}: ${(err as Error).message}` });
+        continue;
+      }
+      if (typeof made === 'string') {
+        out.push({ verified: false, message: made });
+        continue;
+      }
+      try {
+        const bp = await this.client.createBreakpoint(made.spec);
+        ids.push(bp.id);
+        if (made.logMessage !== undefined) this.logpoints.set(bp.id, parseLogMessage(made.logMessage));
+        out.push(this.toDap(bp));
+      } catch (err) {
+        out.push({ verified: false, message: `${describe(w)}: ${(err as Error).message.replace(/^Delve CreateBreakpoint: /, '')}` });
+      }
+    }
+    this.groups.set(group, ids);
+    return out;
+  }
+
+  private toDap(bp: Breakpoint): DebugProtocol.Breakpoint {
+    const addr = bp.addrs?.[0] ?? bp.addr;
+    const out: DebugProtocol.Breakpoint = { id: bp.id, verified: true, instructionReference: hex(addr) };
+    if (bp.file) {
+      out.source = { path: remoteToLocal(bp.file, this.rules), name: bp.file.split('/').pop() };
+      out.line = bp.line;
+    }
+    return out;
+  }
+
+  setSource(path: string, wanted: readonly DebugProtocol.SourceBreakpoint[]): Promise<DebugProtocol.Breakpoint[]> {
+    const file = localToRemote(path, this.rules);
+    return this.replace(`source:${path}`, wanted, async (b) => ({
+      spec: { file, line: b.line, Cond: b.condition || undefined, HitCond: toDelveHitCond(b.hitCondition) },
+      logMessage: b.logMessage,
+    }), (b) => `${file}:${b.line}`);
+  }
+
+  setFunctions(wanted: readonly DebugProtocol.FunctionBreakpoint[]): Promise<DebugProtocol.Breakpoint[]> {
+    return this.replace('function', wanted, async (b) => {
+      const locs = await this.client.findLocation(b.name);
+      if (!locs.length) return `no function "${b.name}"`;
+      const loc = locs[0];
+      return { spec: { addrs: loc.pcs?.length ? loc.pcs : [loc.pc], Cond: b.condition || undefined, HitCond: toDelveHitCond(b.hitCondition) } };
+    }, (b) => b.name);
+  }
+
+  setInstructions(wanted: readonly DebugProtocol.InstructionBreakpoint[]): Promise<DebugProtocol.Breakpoint[]> {
+    return this.replace('instruction', wanted, async (b) => {
+      const base = parseAddress(b.instructionReference);
+      if (base === undefined) return `"${b.instructionReference}" is not an address`;
+      return { spec: { addrs: [base + (b.offset ?? 0)], Cond: b.condition || undefined, HitCond: toDelveHitCond(b.hitCondition) } };
+    }, (b) => b.instructionReference);
+  }
+}

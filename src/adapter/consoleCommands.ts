@@ -1,0 +1,99 @@
+// Debug Console commands for what the UI lacks. Anything else typed in the console is a Go
+// expression evaluated by Delve.
+import type { DelveClient } from '../delve/delveClient';
+import type { TaskResult } from './execution';
+import type { Stackframe, Thread } from '../delve/delveTypes';
+import { hex, parseAddress } from './addresses';
+
+export const CONSOLE_HELP = [
+  'Debug Console commands (anything else is a Go expression, e.g. *(*[8]uint64)(0xc000073300)):',
+  '  -threads            every OS thread: tid, PC, function, goroutine, file:line (* = current)',
+  '  -bt [depth] [tid]   backtrace of a thread (default: the current one, depth 50, at most 2000)',
+  '  -regs [tid]         raw registers of a thread, including floating point',
+  '  -x ADDR [LEN]       hex dump of LEN bytes (default 64, at most 65536) at ADDR',
+  '  -dis ADDR [N]       N instructions (default 16) from ADDR, Go syntax',
+  '  -si [N] [tid]       N single instruction steps (default 1) on a thread, one stop at the end; Pause cancels',
+  '  -help               this list',
+].join('\n');
+
+export interface ConsoleContext {
+  client: DelveClient;
+  threads(): Promise<Thread[]>;
+  currentThreadId(): number | undefined;
+  stack(threadId: number, depth: number): Promise<Stackframe[]>;
+}
+
+export function isConsoleCommand(text: string): boolean {
+  return /^-[a-z]/.test(text.trim());
+}
+
+export function hexDump(address: number, data: Buffer): string {
+  const lines: string[] = [];
+  for (let off = 0; off < data.length; off += 16) {
+    const row = data.subarray(off, off + 16);
+    const bytes = [...row].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+    const text = [...row].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
+    lines.push(`${(address + off).toString(16).padStart(12, '0')}  ${bytes.padEnd(47)}  ${text}`);
+  }
+  return lines.join('\n');
+}
+
+function int(text: string | undefined, fallback: number, max: number): number {
+  if (text === undefined) return fallback;
+  const n = parseAddress(text);
+  if (n === undefined) throw new Error(`"${text}" is not a number`);
+  return Math.min(n, max);
+}
+
+export async function runConsoleCommand(line: string, ctx: ConsoleContext): Promise<string> {
+  const [cmd, ...args] = line.trim().split(/\s+/);
+  switch (cmd) {
+    case '-help':
+      return CONSOLE_HELP;
+    case '-threads': {
+      const cur = ctx.currentThreadId();
+      return (await ctx.threads())
+        .map((t) => `${t.id === cur ? '*' : ' '} ${String(t.id).padStart(7)}  ${hex(t.pc).padEnd(14)} ${t.function?.name ?? '?'}${t.goroutineID ? `  [g ${t.goroutineID}]` : ''}${t.file ? `  ${t.file}:${t.line}` : ''}`)
+        .join('\n');
+    }
+    case '-bt': {
+      const depth = int(args[0], 50, 2000);
+      const tid = args[1] !== undefined ? int(args[1], 0, 2 ** 31) : ctx.currentThreadId();
+      if (tid === undefined) throw new Error('no current thread; give a thread id: -bt DEPTH TID');
+      const frames = await ctx.stack(tid, depth);
+      return frames.map((f, i) => `#${String(i).padEnd(4)} ${hex(f.pc).padEnd(14)} ${f.function?.name ?? '?'}${f.file ? `  ${f.file}:${f.line}` : ''}`).join('\n');
+    }
+    case '-regs': {
+      const tid = args[0] !== undefined ? int(args[0], 0, 2 ** 31) : ctx.currentThreadId() ?? 0;
+      const regs = await ctx.client.listRegisters(tid, true);
+      return regs.map((r) => `${r.Name.padEnd(8)} ${r.Value}`).join('\n');
+    }
+    case '-x': {
+      const addr = parseAddress(args[0]);
+      if (addr === undefined) throw new Error('usage: -x ADDR [LEN]');
+      const len = int(args[1], 64, 65536);
+      return hexDump(addr, await ctx.client.examineMemory(addr, len));
+    }
+    case '-dis': {
+      const addr = parseAddress(args[0]);
+      if (addr === undefined) throw new Error('usage: -dis ADDR [N]');
+      const n = int(args[1], 16, 1000);
+      const insns = (await ctx.client.disassemble(addr, addr + n * 15)).slice(0, n);
+      return insns.map((i) => `${hex(i.Loc.pc).padEnd(14)} ${Buffer.from(i.Bytes, 'base64').toString('hex').padEnd(20)} ${i.Text}`).join('\n');
+    }
+    default:
+      throw new Error(`unknown command ${cmd}; -help lists the commands`);
+  }
+}
+
+/** -si: N instruction steps on one thread, each with a timeout; stops early when cancelled. */
+export async function stepInstructions(client: DelveClient, threadId: number, count: number, signal: AbortSignal): Promise<TaskResult> {
+  let state = await client.switchThread(threadId);
+  let done = 0;
+  while (done < count && !signal.aborted) {
+    state = await client.stepInstruction({ timeoutMs: 10_000, signal });
+    done++;
+    if (state.exited) break;
+  }
+  return { state, reason: 'step', description: `${done} instruction step(s) on thread ${threadId}${done < count ? ' (cancelled)' : ''}` };
+}

@@ -1,0 +1,152 @@
+// From a resolved launch configuration to a connected DelveClient: reach the target (this
+// machine or SSH), find the sandbox, start Delve attached to it, connect. And back again:
+// detach so that the sandbox keeps running and nothing we started stays on the target.
+import type { ResolvedAttachConfig } from '../config/attachConfig';
+import { DelveClient } from '../delve/delveClient';
+import type { RpcTraceEvent } from '../delve/jsonRpcConnection';
+import { chooseSandbox } from './chooseSandbox';
+import type { CommandRunner } from './commandRunner';
+import { describeLaunchExit, launchDelve, type LaunchedDelve } from './delveLauncher';
+import { LocalRunner } from './localRunner';
+import { listLocalSandboxes } from './localSandboxes';
+import { ensureNotStopped } from './localDelve';
+import { LIST_SANDBOXES_SCRIPT, parseSandboxListing } from './remoteSandboxes';
+import type { SandboxProcess } from './sandboxProcess';
+import { SshRunner } from './sshTransport';
+
+export interface AttachedTarget {
+  readonly client: DelveClient;
+  readonly pid: number;
+  readonly sandbox: SandboxProcess | undefined;
+  /** "this machine" or the SSH destination. */
+  readonly where: string;
+  readonly runner: CommandRunner;
+  readonly delve: LaunchedDelve;
+  /** Called once if Delve or the link goes away while we did not ask for it. */
+  onLost(listener: (message: string) => void): void;
+  /** Removes breakpoints, detaches (target keeps running), stops Delve, closes the connection. */
+  disconnect(): Promise<void>;
+}
+
+export interface AttachOptions {
+  trace?: (e: RpcTraceEvent) => void;
+  log?: (line: string) => void;
+  rpcTimeoutMs?: number;
+}
+
+export async function openRunner(config: Pick<ResolvedAttachConfig, 'ssh' | 'sshConfigFile'>): Promise<CommandRunner> {
+  if (config.ssh === undefined) return new LocalRunner();
+  return SshRunner.open({ destination: config.ssh, configFile: config.sshConfigFile });
+}
+
+export async function listSandboxes(runner: CommandRunner): Promise<SandboxProcess[]> {
+  if (runner.isLocal) return listLocalSandboxes();
+  const r = await runner.run(['sh', '-c', LIST_SANDBOXES_SCRIPT], { timeoutMs: 30_000 });
+  if (r.code !== 0) throw new Error(`Listing sandboxes on ${runner.where} failed (exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`);
+  return parseSandboxListing(r.stdout);
+}
+
+// Leaves the target not stopped: a tracer that vanished can leave it in group-stop.
+const CONTINUE_IF_STOPPED = 'for i in 1 2 3 4 5; do s=$(sed -n "s/^State:[[:space:]]*\\(.\\).*/\\1/p" "/proc/$1/status" 2>/dev/null); case "$s" in T|t) kill -CONT "$1" 2>/dev/null; sleep 0.1;; *) exit 0;; esac; done';
+
+async function continueIfStopped(runner: CommandRunner, pid: number, sudo: boolean): Promise<void> {
+  await runner.run([...(sudo ? ['sudo', '-n', '--'] : []), 'sh', '-c', CONTINUE_IF_STOPPED, 'sh', String(pid)], { timeoutMs: 10_000 }).catch(() => undefined);
+}
+
+export async function attachTarget(config: ResolvedAttachConfig, options: AttachOptions = {}): Promise<AttachedTarget> {
+  const log = options.log ?? (() => undefined);
+  const runner = await openRunner(config);
+  if (runner instanceof SshRunner) log(`SSH connection to ${runner.where} (control socket ${runner.controlPath})`);
+  let delve: LaunchedDelve | undefined;
+  try {
+    const found = config.processId === undefined ? await listSandboxes(runner) : [];
+    const chosen = chooseSandbox(found, { processId: config.processId, sandbox: config.sandbox }, runner.where);
+    const sandbox = 'containerId' in chosen ? chosen : undefined;
+    log(`attaching to pid ${chosen.pid}${sandbox ? ` (container ${sandbox.containerId})` : ''} on ${runner.where}`);
+    delve = await launchDelve(runner, {
+      pid: chosen.pid,
+      dlvPath: config.dlvPath,
+      dlvFlags: config.dlvFlags,
+      sudo: config.sudo,
+      directTcp: runner.isLocal && !config.sudo,
+    });
+    log(`Delve ${delve.version} (pid ${delve.dlvPid}) listens at ${JSON.stringify(delve.address)}`);
+    const started = delve;
+    let client: DelveClient;
+    try {
+      client = new DelveClient(await started.connect(), { timeoutMs: options.rpcTimeoutMs ?? 30_000, trace: options.trace });
+      await client.getVersion();
+    } catch (err) {
+      // Delve prints its listening line before it attaches: a refused attach shows up here.
+      for (let i = 0; i < 50 && !started.exited(); i++) await new Promise((r) => setTimeout(r, 100));
+      if (started.exited()) throw describeLaunchExit(started.output(), chosen.pid, runner.where);
+      throw err;
+    }
+    return connected(runner, delve, client, chosen.pid, sandbox, config.sudo);
+  } catch (err) {
+    await delve?.stop().catch(() => undefined);
+    await runner.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+function connected(runner: CommandRunner, delve: LaunchedDelve, client: DelveClient, pid: number, sandbox: SandboxProcess | undefined, sudo: boolean): AttachedTarget {
+  let disconnecting = false;
+  let lostMessage: string | undefined;
+  const lostListeners: Array<(message: string) => void> = [];
+
+  const reportLost = async (): Promise<void> => {
+    if (disconnecting || lostMessage !== undefined) return;
+    // Give the supervisor a moment to tell us whether Delve exited or the link went away.
+    for (let i = 0; i < 20 && !delve.exited(); i++) await new Promise((r) => setTimeout(r, 100));
+    if (disconnecting) return;
+    const exit = /bluepill-dlv-exit (\d+)/.exec(delve.output());
+    const lastWords = delve.output().split('\n').filter((l) => l.trim() && !l.startsWith('bluepill-')).slice(-2).join(' | ');
+    lostMessage = exit
+      ? `Delve on ${runner.where} exited (status ${exit[1]}${lastWords ? `; it said: ${lastWords}` : ''}). The debug session is over; the sandbox was detached by the kernel and keeps running. Start a new session to attach again.`
+      : runner.isLocal
+        ? `The connection to Delve closed unexpectedly. The debug session is over; start a new one to attach again.`
+        : `The SSH connection to ${runner.where} dropped. The debug session is over; Delve on the target detaches and exits when its SSH channel closes. Check the link and start a new session.`;
+    // Tell the session first: cleaning up after a dropped link may wait for ssh's ConnectTimeout.
+    for (const l of lostListeners.splice(0)) l(lostMessage);
+    await delve.stop().catch(() => undefined);
+    if (runner.isLocal) await ensureNotStopped(pid);
+    else await continueIfStopped(runner, pid, sudo);
+    await runner.close().catch(() => undefined);
+  };
+  client.onClose(() => void reportLost());
+  delve.onExit(() => void reportLost());
+
+  return {
+    client,
+    pid,
+    sandbox,
+    where: runner.where,
+    runner,
+    delve,
+    onLost: (listener) => {
+      if (lostMessage !== undefined) listener(lostMessage);
+      else lostListeners.push(listener);
+    },
+    disconnect: async () => {
+      if (disconnecting) return;
+      disconnecting = true;
+      try {
+        if (!client.rpc.closed) {
+          const st = await client.state(true, { timeoutMs: 5_000 }).catch(() => undefined);
+          if (st?.Running) await client.halt({ timeoutMs: 10_000 }).catch(() => undefined);
+          for (const bp of await client.listBreakpoints(false, { timeoutMs: 10_000 }).catch(() => [])) {
+            if (bp.id > 0) await client.clearBreakpoint(bp.id, { timeoutMs: 10_000 }).catch(() => undefined);
+          }
+          await client.detach(false, { timeoutMs: 15_000 }).catch(() => undefined);
+        }
+      } finally {
+        client.close();
+        await delve.stop().catch(() => undefined);
+        if (runner.isLocal) await ensureNotStopped(pid);
+        else await continueIfStopped(runner, pid, sudo);
+        await runner.close().catch(() => undefined);
+      }
+    },
+  };
+}
