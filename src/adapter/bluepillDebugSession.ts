@@ -24,6 +24,7 @@ import { isConsoleCommand, runConsoleCommand, stepInstructions } from './console
 import { disassembleRequest } from './disassembly';
 import { Execution, type StopInfo, type StopVerdict, type TaskResult } from './execution';
 import { renderLogMessage } from './logMessage';
+import { BluepillRequests } from './bluepillRequests';
 import { sortThreads, threadName } from './threadNames';
 import { childrenOf, formatValue, isCompound, memoryReferenceOf, needsReload } from './variableView';
 
@@ -43,11 +44,37 @@ export class BluepillDebugSession extends LoggingDebugSession {
   private frameHandles = new Handles<FrameRef>();
   private varHandles = new Handles<VarRef>();
   private ended = false;
+  private readonly bluepill: BluepillRequests;
 
   constructor() {
     super();
     this.setDebuggerLinesStartAt1(true);
     this.setDebuggerColumnsStartAt1(true);
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- getters below read the live session
+    const session = this;
+    this.bluepill = new BluepillRequests({
+      get delve() {
+        return session.delve;
+      },
+      get stopped() {
+        return !!session.target && !session.execution?.running;
+      },
+      runEngineTask: (task) => this.runEngineTask(task),
+      sendEvent: (ev) => this.sendEvent(ev),
+    });
+  }
+
+  protected override async customRequest(command: string, response: DebugProtocol.Response, args: unknown): Promise<void> {
+    if (!BluepillRequests.handles(command)) {
+      super.customRequest(command, response, args);
+      return;
+    }
+    try {
+      response.body = await this.bluepill.handle(command, args);
+      this.sendResponse(response);
+    } catch (err) {
+      this.fail(response, (err as Error).message);
+    }
   }
 
   // ---- the seam for the bluepill engine ----
@@ -80,6 +107,7 @@ export class BluepillDebugSession extends LoggingDebugSession {
     ev.body.allThreadsStopped = true;
     if (description) ev.body.description = description;
     this.sendEvent(ev);
+    await this.bluepill.reportLocation(threadId);
   }
 
   // ---- lifecycle ----

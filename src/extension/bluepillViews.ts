@@ -154,7 +154,7 @@ export function registerBluepillViews(context: vscode.ExtensionContext): void {
         return;
       }
       try {
-        const body = (await session.customRequest(STEP_OVER_REQUEST, { threadId })) as StepOverResponseBody;
+        const body = (await session.customRequest(STEP_OVER_REQUEST, { threadId, maxHops: vscode.workspace.getConfiguration('bluepill').get<number>('maxHops', 8) })) as StepOverResponseBody;
         void vscode.window.setStatusBarMessage(body.description, 10_000);
       } catch (err) {
         void vscode.window.showErrorMessage(`Step over bluepill: ${(err as Error).message}`);

@@ -1,0 +1,171 @@
+// The bluepill custom requests of the DAP session: step over bluepill (engine in src/bluepill),
+// the hop history the views show, and live symbols/disassembly for the objdump language server.
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { Event } from '@vscode/debugadapter';
+import type { DelveClient } from '../delve/delveClient';
+import { AsmFlavour, type DebuggerState } from '../delve/delveTypes';
+import { profileOfRegisters } from '../bluepill/archOf';
+import type { ArchProfile } from '../bluepill/archProfile';
+import { CodeReader } from '../bluepill/codeReader';
+import { symbolizeContext } from '../bluepill/contextDiff';
+import { DelveSymbolizer } from '../bluepill/delveSymbolizer';
+import { hopsToMarkdown } from '../bluepill/hop';
+import { stepOverBluepill } from '../bluepill/stepOverBluepill';
+import {
+  HOPS_EVENT,
+  HOPS_REQUEST,
+  LOCATION_EVENT,
+  PROGRESS_EVENT,
+  STEP_OVER_REQUEST,
+  type HopsEventBody,
+  type LocationEventBody,
+  type LocationKind,
+  type StepOverArguments,
+  type StepOverResponseBody,
+  type WireHop,
+} from '../protocol/bluepillMessages';
+import { hopToWire } from '../protocol/hopToWire';
+import { classifyLocation } from './bluepillLocation';
+import type { TaskResult } from './execution';
+
+/** Requests of the objdump language server (src/language/protocol.ts), answered from Delve. */
+export const SYMBOLIZE_REQUEST = 'bluepill/symbolize';
+export const DISASSEMBLE_FUNCTION_REQUEST = 'bluepill/disassemble';
+
+/** Most hops kept for the views. */
+const HOP_HISTORY = 200;
+
+export interface BluepillHost {
+  readonly delve: DelveClient | undefined;
+  /** The target is stopped (Delve answers queries). */
+  readonly stopped: boolean;
+  runEngineTask(task: (delve: DelveClient, signal: AbortSignal) => Promise<TaskResult>): void;
+  sendEvent(event: DebugProtocol.Event): void;
+}
+
+export class BluepillRequests {
+  private readonly hops: WireHop[] = [];
+  private nextHopIndex = 1;
+  private symbolizer: DelveSymbolizer | undefined;
+  private code: CodeReader | undefined;
+  private arch: ArchProfile | undefined;
+  defaultMaxHops = 8;
+
+  constructor(private readonly host: BluepillHost) {}
+
+  static handles(command: string): boolean {
+    return [STEP_OVER_REQUEST, HOPS_REQUEST, SYMBOLIZE_REQUEST, DISASSEMBLE_FUNCTION_REQUEST].includes(command);
+  }
+
+  private delve(): DelveClient {
+    const d = this.host.delve;
+    if (!d) throw new Error('not attached');
+    if (!this.symbolizer) this.symbolizer = new DelveSymbolizer(d);
+    if (!this.code) this.code = new CodeReader(d);
+    return d;
+  }
+
+  /** Answers a custom request; resolves with the response body. */
+  handle(command: string, args: unknown): Promise<unknown> {
+    switch (command) {
+      case STEP_OVER_REQUEST:
+        return this.stepOver(args as StepOverArguments);
+      case HOPS_REQUEST:
+        return Promise.resolve({ hops: this.hops, latest: [], description: '' } satisfies HopsEventBody);
+      case SYMBOLIZE_REQUEST:
+        return this.symbolize((args as { addresses?: number[] }).addresses ?? []);
+      case DISASSEMBLE_FUNCTION_REQUEST:
+        return this.disassembleFunction(String((args as { function?: string }).function ?? ''));
+      default:
+        return Promise.reject(new Error(`unknown request ${command}`));
+    }
+  }
+
+  private stepOver(args: StepOverArguments): Promise<StepOverResponseBody> {
+    if (!this.host.stopped) return Promise.reject(new Error('the target is running: pause it or stop at a breakpoint first'));
+    if (typeof args?.threadId !== 'number') return Promise.reject(new Error('"threadId" is required'));
+    const delve = this.delve();
+    return new Promise<StepOverResponseBody>((resolve, reject) => {
+      this.host.runEngineTask(async (_client, signal) => {
+        const progress = (message: string, done = false): void =>
+          this.host.sendEvent(new Event(PROGRESS_EVENT, { threadId: args.threadId, message, done }) as DebugProtocol.Event);
+        try {
+          const result = await stepOverBluepill(delve, args.threadId, {
+            maxHops: args.maxHops ?? this.defaultMaxHops,
+            signal,
+            onProgress: (m) => progress(m),
+            symbolizer: this.symbolizer,
+            code: this.code,
+          });
+          progress('', true);
+          const latest: number[] = [];
+          const arch = await this.archOf(args.threadId);
+          const wire: WireHop[] = [];
+          for (const hop of result.hops) {
+            const symbols = {
+              host: hop.hostContext ? await symbolizeContext(hop.hostContext, this.symbolizer!) : undefined,
+              guest: await symbolizeContext(hop.guestContext, this.symbolizer!),
+            };
+            const w = hopToWire(hop, this.nextHopIndex++, arch, symbols);
+            wire.push(w);
+            latest.push(w.index);
+          }
+          this.hops.push(...wire);
+          this.hops.splice(0, Math.max(0, this.hops.length - HOP_HISTORY));
+          if (wire.length) {
+            this.host.sendEvent(new Event(HOPS_EVENT, { hops: this.hops, latest, description: result.description } satisfies HopsEventBody) as DebugProtocol.Event);
+          }
+          resolve({ description: result.description, stopReason: result.stopReason, hops: wire, markdown: hopsToMarkdown(result.hops) });
+          const state: DebuggerState = await delve.state(true);
+          return { state, reason: 'step', description: result.description };
+        } catch (err) {
+          progress('', true);
+          reject(err as Error);
+          throw err;
+        }
+      });
+    });
+  }
+
+  private async archOf(threadId: number): Promise<ArchProfile> {
+    if (!this.arch) this.arch = profileOfRegisters(await this.delve().listRegisters(threadId));
+    return this.arch;
+  }
+
+  /** After every stop: tell the extension whether the toolbar's "Step over bluepill" applies. */
+  async reportLocation(threadId: number): Promise<void> {
+    let kind: LocationKind;
+    try {
+      const delve = this.delve();
+      kind = await classifyLocation(delve, this.code!, await this.archOf(threadId), threadId);
+    } catch {
+      kind = 'other';
+    }
+    this.host.sendEvent(new Event(LOCATION_EVENT, { threadId, kind } satisfies LocationEventBody) as DebugProtocol.Event);
+  }
+
+  private async symbolize(addresses: number[]): Promise<{ symbols: Array<{ function: string; entry: number; file: string; line: number } | null> }> {
+    if (!this.host.stopped || !this.host.delve) return { symbols: addresses.map(() => null) };
+    const delve = this.delve();
+    const symbols = [];
+    for (const a of addresses.slice(0, 256)) {
+      const loc = (await delve.findLocation(`*0x${a.toString(16)}`).catch(() => []))[0];
+      symbols.push(loc?.function ? { function: loc.function.name, entry: loc.function.value, file: loc.file, line: loc.line } : null);
+    }
+    return { symbols };
+  }
+
+  private async disassembleFunction(name: string): Promise<{ listing: string }> {
+    if (!this.host.stopped) throw new Error('the target is running: pause it to read its code');
+    const delve = this.delve();
+    const loc = (await delve.findLocation(name))[0];
+    if (!loc?.function) throw new Error(`Delve knows no function ${name}`);
+    const code = await delve.disassemble(loc.function.value, 0, AsmFlavour.Go);
+    const lines = [`TEXT ${loc.function.name}(SB) ${code[0]?.Loc.file ?? ''}`];
+    for (const i of code) {
+      const file = i.Loc.file ? i.Loc.file.slice(i.Loc.file.lastIndexOf('/') + 1) : '';
+      lines.push(`  ${file}:${i.Loc.line}\t0x${i.Loc.pc.toString(16)}\t${Buffer.from(i.Bytes, 'base64').toString('hex')}\t${i.Text}\t`);
+    }
+    return { listing: lines.join('\n') + '\n' };
+  }
+}
