@@ -7,10 +7,12 @@
 //     `go tool objdump`, `-S` and `-gnu`. Their addresses change whenever the code does, so they
 //     are not snapshotted: every line must get its line-shape scope, every address the address
 //     scope, every mnemonic a family scope, every operand character a scope, and the privileged
-//     instructions bluepill relies on (CLI, MRS $18052 = TPIDR_EL1) the privileged scope.
+//     instructions bluepill relies on (CLI, MRS $18052 = TPIDR_EL1) the privileged scope;
+//  4. the same invariants on Delve's `disassemble` of the simulator (this host's arch; intel, go
+//     and gnu flavours; `=>` and `*` on the breakpoint line).
 // Usage: node scripts/test-grammar.mjs [--update]   (--update rewrites the snapshots)
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { buildGrammar, buildMarkdownInjection, renderJson } from '../syntaxes/build-go-objdump-grammar.mjs';
@@ -48,7 +50,7 @@ for (const [file, build] of [[grammarFile, buildGrammar], [injectionFile, buildM
 // vscode-tmgrammar-snap keeps a .snap next to each test case)
 const staged = join(work, 'samples');
 mkdirSync(staged);
-const samples = readdirSync(fixtures).filter((f) => f.endsWith('.txt')).sort();
+const samples = readdirSync(fixtures).filter((f) => f.endsWith('.txt') || f.endsWith('.s')).sort();
 for (const sample of samples) {
   const snapName = `${sample}.snap`;
   copyFileSync(join(fixtures, sample), join(staged, sample));
@@ -124,6 +126,37 @@ if (!goVersion.ok) {
         record(`${name} (${stats.instructions} instructions, ${stats.headers} functions)`, problems);
       }
     }
+  }
+}
+
+// 4. Delve's `disassemble` of the simulator on this host, in its three flavours (intel, go, gnu)
+const delveInit = [
+  'config source-list-line-count 0', 'break main.main', 'continue', 'disassemble',
+  'config disassemble-flavor go', 'disassemble', 'config disassemble-flavor gnu', 'disassemble', 'exit -c',
+].join('\n');
+const hostArch = { x64: 'amd64', arm64: 'arm64' }[process.arch];
+const simulator = join(work, `bluepill-sim-${hostArch}`);
+const dlvVersion = run('dlv', ['version']);
+if (!dlvVersion.ok) console.log(`skip Delve disassemble: dlv is not installed (${dlvVersion.out.trim()})`);
+else if (!existsSync(simulator)) console.log('skip Delve disassemble: no simulator binary for this host was built');
+else {
+  writeFileSync(join(work, 'dlv-init'), `${delveInit}\n`);
+  const dlv = run('dlv', ['exec', simulator, '--init', join(work, 'dlv-init'), '--allow-non-terminal-interactive=true'],
+    { cwd: work, input: '', timeout: 120_000 });
+  // the current source line Delve prints on stopping is coloured with ANSI escapes; a paste has none
+  // eslint-disable-next-line no-control-regex -- ESC is exactly what is removed here
+  const transcript = (dlv.stdout ?? '').replace(/\x1b\[[0-9;]*m/g, '');
+  const headers = transcript.split('\n').filter((l) => l.startsWith('TEXT ')).length;
+  if (headers === 0) {
+    console.log(`skip Delve disassemble: dlv printed no listing (ptrace not allowed here?): ${dlv.out.trim().split('\n').slice(-3).join(' | ')}`);
+  } else {
+    const lines = await tokenizeText(transcript);
+    const { problems, stats } = checkDump(lines, { transcript: true, allowSource: true });
+    if (headers !== 3) problems.push(`${headers} TEXT headers, want 3 (one per flavour)`);
+    const marked = lines.filter(({ tokens }) => tokens.some((t) => t.scopes.includes('markup.inserted.current-pc.delve.go-objdump'))
+      && tokens.some((t) => t.scopes.includes('markup.deleted.breakpoint.delve.go-objdump')));
+    if (marked.length !== 3) problems.push(`${marked.length} lines with both => and * scoped, want 3`);
+    record(`Delve ${dlvVersion.out.split('\n')[1]?.trim() ?? ''} disassemble main.main, ${hostArch}, intel/go/gnu (${stats.instructions} instructions)`, problems);
   }
 }
 

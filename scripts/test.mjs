@@ -1,12 +1,12 @@
 // `npm test`: prepares the machine (scripts/setup.mjs), lints, then runs the test suites with
 // node's test runner (TypeScript through tsx).
-// Usage: node scripts/test.mjs [suite...]   suites: lint, unit, go, e2e (default: all of them)
+// Usage: node scripts/test.mjs [suite...]   suites: lint, unit, go, grammar, e2e (default: all of them)
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDebianPackages, ensureNpmPackages, ensureTrixieToolchain } from './setup.mjs';
 
-const all = ['lint', 'unit', 'go', 'e2e'];
+const all = ['lint', 'unit', 'go', 'grammar', 'e2e'];
 const suites = process.argv.slice(2).length ? process.argv.slice(2) : all;
 
 function findTests(dir) {
@@ -36,6 +36,8 @@ for (const suite of suites) {
   let status;
   if (suite === 'lint') {
     status = run('npx', ['eslint', '.']) || run('npx', ['tsc', '-p', '.', '--noEmit']);
+  } else if (suite === 'grammar') {
+    status = run(process.execPath, ['scripts/test-grammar.mjs']);
   } else if (suite === 'go') {
     status = run('go', ['test', '-count=1', './...'], { cwd: 'test/fixtures/bluepill-sim' });
   } else {
