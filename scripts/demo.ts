@@ -1,12 +1,28 @@
-// The demo: starts the bluepill simulator as a local "sandbox", attaches real Delve through our
-// client, prints a one-screen summary of its threads and of one bluepill fault, then detaches
-// and leaves nothing running.
+// The demo: builds the extension, starts the bluepill simulator as a local "sandbox", attaches
+// real Delve through our client and prints a one-screen summary of its threads and of one
+// bluepill fault, then serves VS Code (code-server) with the extension installed on a demo
+// workspace and prints its URL. Ctrl+C stops everything. `--summary` stops after the summary.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startSimulator } from '../test/support/simulator';
+import { ensureCodeServer, startCodeServer } from '../test/support/codeServer';
+import { writeDemoWorkspace } from '../test/support/demoWorkspace';
 import { startLocalDelve } from '../src/transport/localDelve';
 import { DelveClient } from '../src/delve/delveClient';
 import { AsmFlavour } from '../src/delve/delveTypes';
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
+
+const summaryOnly = process.argv.includes('--summary');
+
+function buildVsix(): string {
+  console.log('demo: building the extension (npm run package) …');
+  const r = spawnSync('npm', ['run', '--silent', 'package'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (r.status !== 0) throw new Error('npm run package failed');
+  return join(process.cwd(), 'bluepill-debug.vsix');
+}
 
 async function main(): Promise<void> {
   console.log('demo: building and starting the bluepill simulator …');
@@ -15,7 +31,8 @@ async function main(): Promise<void> {
   const cleanup = async (): Promise<void> => {
     for (const f of stopAll.reverse()) await f().catch(() => undefined);
   };
-  process.once('SIGINT', () => void cleanup().then(() => process.exit(130)));
+  process.once('SIGINT', () => void cleanup().then(() => { console.log('\ndemo: stopped'); process.exit(0); }));
+  process.once('SIGTERM', () => void cleanup().then(() => process.exit(0)));
   try {
     await sim.waitForProgress(3, 30_000);
     console.log(`demo: sandbox pid ${sim.pid}, container ${sim.containerId}, vCPU threads ${sim.vcpuTids.join(', ')}`);
@@ -53,6 +70,28 @@ async function main(): Promise<void> {
     const before = (await sim.status()).roundTrips;
     const after = await sim.waitForProgress(before + 5, 30_000);
     console.log(`  round trips ${before} → ${after.roundTrips}, integrity checks ${after.checksOK ? 'pass' : 'FAIL'}`);
+    if (summaryOnly) return;
+
+    const vsix = buildVsix();
+    const cs = ensureCodeServer();
+    if ('reason' in cs) throw new Error(`VS Code (code-server) is not available: ${cs.reason}`);
+    const folder = mkdtempSync(join(tmpdir(), 'bluepill-demo-'));
+    stopAll.push(async () => rmSync(folder, { recursive: true, force: true }));
+    writeDemoWorkspace({ folder, binary: sim.binary });
+    const server = await startCodeServer({ vsixPaths: [vsix], workspaceFolder: folder });
+    stopAll.push(() => server.stop());
+    console.log(`
+demo: VS Code with bluepill-debug is ready. Open this in a browser on this machine:
+
+    ${server.url}/?folder=${encodeURIComponent(folder)}
+
+  - Run and Debug → "Attach to a local runsc-sandbox" → F5 (the simulator is pid ${sim.pid})
+  - set an instruction breakpoint at kvm.sighandler from bluepill-sim.objdump, then
+    "Step over bluepill" in the debug toolbar; see Host context, Guest context, Bluepill hops
+  - open notes.md or bluepill-sim.objdump and hover an address
+
+Press Ctrl+C to stop the simulator and VS Code.`);
+    await new Promise<void>(() => undefined);
   } finally {
     await cleanup();
   }
