@@ -37,5 +37,6 @@ export interface TestResults {
 export const RESULTS_SETTING = 'bluepillTests.resultsFile';
 export const RESULTS_ENV = 'BLUEPILL_TESTS_RESULTS';
 export const RUNNER_EXTENSION_ID = 'bluepill-debug.bluepill-tests';
+export const WARMUP_EXTENSION_ID = 'bluepill-debug.bluepill-warmup';
 export const BASELINE_EXTENSION_ID = 'bluepill-debug.bluepill-baseline';
 export const EXTENSION_UNDER_TEST_ID = 'bluepill-debug.bluepill-debug';

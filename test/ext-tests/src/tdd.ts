@@ -1,7 +1,7 @@
 // A minimal mocha-TDD-style runner (suite/test/suiteSetup/suiteTeardown) for the extension host,
 // where node:test cannot run and mocha is not a dependency. Same names as mocha's TDD interface,
 // so the suites can move to mocha unchanged (e.g. under @vscode/test-electron).
-import type { TestOutcome } from './results.js';
+import type { TestOutcome } from './results';
 
 type Body = () => void | Promise<void>;
 

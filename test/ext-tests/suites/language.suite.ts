@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as vscode from 'vscode';
-import { suite, suiteSetup, suiteTeardown, test } from '../src/tdd.js';
+import { suite, suiteSetup, suiteTeardown, test } from '../src/tdd';
 
 const DUMP = [
   'TEXT main.main(SB) /x/main.go',
