@@ -1,0 +1,313 @@
+// One instruction step that never breaks a sandbox (ARCHITECTURE.md, stepping rules 1–3, 5):
+// - a syscall other than the trampoline's rt_sigreturn is not single-stepped (seccomp's SIGSYS
+//   would be delayed and the call skipped; a blocking call never returns with the other threads
+//   stopped): a temporary breakpoint after it, then a continue filtered by thread;
+// - a call into code Delve has no symbols for (the vDSO clock functions retry forever under
+//   single-step) is stepped over the same way; a thread already inside such code leaves it by
+//   its return address;
+// - every stepInstruction has a timeout: on expiry the target is halted and the thread reported
+//   stuck. Waits show progress after a second and are cancellable; the breakpoint is removed in
+//   every outcome.
+import { DelveError, DelveTimeoutError } from '../delve/delveErrors';
+import type { DebuggerState, Thread } from '../delve/delveTypes';
+import { syscallName, type ArchProfile, type Instruction } from './archProfile';
+import { profileOfRegisters } from './archOf';
+import type { BluepillDelve } from './bluepillDelve';
+import { CodeReader } from './codeReader';
+import { DelveSymbolizer } from './delveSymbolizer';
+import { hex } from './machineContext';
+import { isTrampolineAt } from './signalFrame';
+import { formatSymbol, shortFunctionName, type Symbolizer } from './symbolizer';
+import { ThreadRegisters } from './threadRegisters';
+
+export interface SafeStepOptions {
+  arch?: ArchProfile;
+  code?: CodeReader;
+  symbolizer?: Symbolizer;
+  signal?: AbortSignal;
+  onProgress?: (message: string) => void;
+  /** Timeout of the stepInstruction (default 10 s). */
+  stepTimeoutMs?: number;
+  /** First progress line after this long, then every interval (default 1 s). */
+  progressIntervalMs?: number;
+  /**
+   * Code that also runs in guest mode (sentry code): no breakpoint may go there. When the
+   * instruction after a syscall is such code, the breakpoint goes on the return address instead.
+   */
+  isGuestCode?: (addr: number) => boolean;
+}
+
+export type SafeStepKind =
+  | 'stepped'
+  | 'stepped-over-syscall'
+  /** The thread was inside a syscall (PC after it): it returned onto our breakpoint. */
+  | 'waited-for-syscall'
+  | 'stepped-over-call'
+  | 'left-unknown-code'
+  | 'refused'
+  | 'cancelled'
+  | 'stuck'
+  | 'exited';
+
+export interface SafeStepResult {
+  threadId: number;
+  fromPc: number;
+  pc: number;
+  kind: SafeStepKind;
+  /** For the stopped event, e.g. `stepped over syscall futex (202) with a breakpoint`. */
+  description: string;
+  instruction?: Instruction;
+  syscall?: { number: number; name: string };
+  /** Stops of other threads at our breakpoint, ignored. */
+  foreignHits: number;
+}
+
+/** The decision, before anything runs (also used to tell the user what a step will do). */
+export type StepPlan =
+  | { kind: 'single-step'; instruction: Instruction | undefined; reason: 'plain' | 'rt_sigreturn' }
+  | { kind: 'breakpoint'; instruction: Instruction | undefined; at: number; why: 'syscall' | 'in-syscall' | 'call-unknown' | 'leave-unknown'; syscall?: { number: number; name: string }; target?: number }
+  | { kind: 'refuse'; instruction: Instruction | undefined; message: string };
+
+export async function planStep(
+  delve: Pick<BluepillDelve, 'listRegisters' | 'examineMemory' | 'disassemble' | 'findLocation'>,
+  p: ArchProfile,
+  regs: ThreadRegisters,
+  code: CodeReader,
+  symbolizer: Symbolizer,
+  isGuestCode: (addr: number) => boolean = () => false,
+): Promise<StepPlan> {
+  const pc = regs.pc(p);
+  const insn = await code.instructionAt(pc, p.maxInstructionLength).catch(() => undefined);
+  const here = await symbolizer.symbolize(pc);
+  if (!here) {
+    // Inside code Delve knows nothing of (the vDSO): leave by the return address.
+    const ret = await returnAddress(delve, p, regs, symbolizer);
+    if (ret !== undefined && !isGuestCode(ret)) return { kind: 'breakpoint', instruction: insn, at: ret, why: 'leave-unknown' };
+    return { kind: 'refuse', instruction: insn, message: `thread is at ${hex(pc)} in code without symbols and no return address is known; not single-stepping it` };
+  }
+  const inSyscall = await stoppedInSyscall(p, regs, code, pc);
+  if (inSyscall) {
+    // Stopped inside a syscall (e.g. right after attach, in futex()): a step would wait for it with
+    // every other thread stopped. Let it return by itself onto a breakpoint at its return PC.
+    if (!isGuestCode(pc)) return { kind: 'breakpoint', instruction: insn, at: pc, why: 'in-syscall', syscall: inSyscall };
+    return { kind: 'refuse', instruction: insn, message: `thread is inside syscall ${inSyscall.name} (${inSyscall.number}) returning to guest code at ${hex(pc)}; continue instead` };
+  }
+  if (!insn) return { kind: 'single-step', instruction: insn, reason: 'plain' };
+  const next = pc + insn.bytes.length;
+  if (p.isSyscallInstruction(insn.bytes)) {
+    if (await isTrampolineAt(code, p, pc - p.trampolineSyscallOffset)) return { kind: 'single-step', instruction: insn, reason: 'rt_sigreturn' };
+    const nr = Number(regs.value(p.syscallNumberRegister));
+    const syscall = { number: nr, name: syscallName(p, nr) };
+    if (!isGuestCode(next)) return { kind: 'breakpoint', instruction: insn, at: next, why: 'syscall', syscall };
+    const ret = await returnAddress(delve, p, regs, symbolizer);
+    if (ret !== undefined && !isGuestCode(ret)) return { kind: 'breakpoint', instruction: insn, at: ret, why: 'syscall', syscall };
+    return { kind: 'refuse', instruction: insn, message: `syscall ${syscall.name} (${nr}) at ${hex(pc)}: the code after it runs in guest mode, so no breakpoint can go there; continue instead` };
+  }
+  if (p.isCall(insn)) {
+    let target = insn.dest;
+    const reg = p.indirectCallRegister(insn);
+    if (target === undefined && reg) target = Number(regs.value(reg));
+    if (target !== undefined && target > 0 && !(await symbolizer.symbolize(target)) && !isGuestCode(next)) {
+      return { kind: 'breakpoint', instruction: insn, at: next, why: 'call-unknown', target };
+    }
+  }
+  return { kind: 'single-step', instruction: insn, reason: 'plain' };
+}
+
+/** -ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK: what the return register holds while a stopped thread's syscall waits to be restarted. */
+const RESTART_CODES = new Set([-512n, -513n, -514n, -516n].map((v) => BigInt.asUintN(64, v)));
+
+/**
+ * A thread stopped inside a syscall (by attach or halt) has its PC just after the syscall
+ * instruction and a restart code in the return register (amd64 RAX, arm64 X0); when resumed, the
+ * kernel re-executes the syscall. The number: arm64 X8; amd64 from `MOVQ/MOVL $nr, AX` just before
+ * the SYSCALL (Delve does not show orig_rax).
+ */
+async function stoppedInSyscall(p: ArchProfile, regs: ThreadRegisters, code: CodeReader, pc: number): Promise<{ number: number; name: string } | undefined> {
+  const len = p.name === 'amd64' ? 2 : 4;
+  const before = await code.bytesAt(pc - len, len).catch(() => undefined);
+  if (!before || !p.isSyscallInstruction(before)) return undefined;
+  let ret: bigint;
+  try {
+    ret = regs.value(p.name === 'amd64' ? 'Rax' : 'X0');
+  } catch {
+    return undefined;
+  }
+  if (!RESTART_CODES.has(ret)) return undefined;
+  let nr = -1;
+  if (p.name === 'arm64') nr = Number(regs.value(p.syscallNumberRegister));
+  else {
+    const mov = await code.bytesAt(pc - 9, 7).catch(() => undefined);
+    if (mov && mov[0] === 0x48 && mov[1] === 0xc7 && mov[2] === 0xc0) nr = mov.readInt32LE(3);
+    else if (mov && mov[2] === 0xb8) nr = mov.readInt32LE(3);
+  }
+  return { number: nr, name: nr >= 0 ? syscallName(p, nr) : 'of unknown number' };
+}
+
+/** The return address of a function at its entry (amd64 [SP], arm64 LR), if it points into known code. */
+async function returnAddress(delve: Pick<BluepillDelve, 'examineMemory'>, p: ArchProfile, regs: ThreadRegisters, symbolizer: Symbolizer): Promise<number | undefined> {
+  let ret: number | undefined;
+  if (p.lrRegister) ret = regs.address(p.lrRegister);
+  else {
+    const top = await delve.examineMemory(regs.sp(p), 8).catch(() => undefined);
+    if (top) ret = Number(top.readBigUInt64LE(0));
+  }
+  if (ret === undefined || !(ret > 0)) return undefined;
+  const sym = await symbolizer.symbolize(ret);
+  return sym && sym.offset > 0 ? ret : undefined;
+}
+
+export async function safeStepInstruction(delve: BluepillDelve, threadId: number, options: SafeStepOptions = {}): Promise<SafeStepResult> {
+  const regs = new ThreadRegisters(await delve.listRegisters(threadId));
+  const p = options.arch ?? profileOfRegisters(regs.raw);
+  const code = options.code ?? new CodeReader(delve);
+  const symbolizer = options.symbolizer ?? new DelveSymbolizer(delve);
+  const fromPc = regs.pc(p);
+  const plan = await planStep(delve, p, regs, code, symbolizer, options.isGuestCode);
+  const base = { threadId, fromPc, instruction: plan.instruction, foreignHits: 0 };
+  if (plan.kind === 'refuse') return { ...base, pc: fromPc, kind: 'refused', description: plan.message };
+  if (plan.kind === 'single-step') {
+    const stepped = await stepWithTimeout(delve, threadId, fromPc, options.stepTimeoutMs ?? 10_000);
+    return { ...base, ...stepped };
+  }
+  const what =
+    plan.why === 'syscall' || plan.why === 'in-syscall'
+      ? `syscall ${plan.syscall!.name} (${plan.syscall!.number})`
+      : plan.why === 'call-unknown'
+        ? `a call into code without symbols (${hex(plan.target!)}, e.g. the vDSO)`
+        : `code without symbols at ${hex(fromPc)}`;
+  const where = plan.at === fromPc + (plan.instruction?.bytes.length ?? 0) || plan.why === 'in-syscall' ? '' : ` at its return address ${hex(plan.at)}`;
+  const ran = await runToBreakpoint(delve, threadId, plan.at, {
+    ...options,
+    waitingFor: plan.why === 'leave-unknown' ? `thread ${threadId} to leave ${what}` : `thread ${threadId} to return from ${what}`,
+  });
+  const kind: SafeStepKind = plan.why === 'in-syscall' ? 'waited-for-syscall' : plan.why === 'syscall' ? 'stepped-over-syscall' : plan.why === 'call-unknown' ? 'stepped-over-call' : 'left-unknown-code';
+  if (ran.outcome !== 'arrived') {
+    return { ...base, syscall: plan.syscall, pc: ran.pc, kind: ran.outcome, description: ran.message, foreignHits: ran.foreignHits };
+  }
+  const verb = plan.why === 'leave-unknown' ? `left ${what}` : plan.why === 'in-syscall' ? `the thread was inside ${what}: waited for it to return` : `stepped over ${what}`;
+  const landed = formatSymbol(ran.pc, shortenSym(await symbolizer.symbolize(ran.pc)));
+  return { ...base, syscall: plan.syscall, pc: ran.pc, kind, description: `${verb} with a breakpoint${where}; now at ${hex(ran.pc)} ${landed}`, foreignHits: ran.foreignHits };
+}
+
+function shortenSym(s: { name: string; offset: number } | undefined): { name: string; offset: number } | undefined {
+  return s ? { name: shortFunctionName(s.name), offset: s.offset } : undefined;
+}
+
+async function stepWithTimeout(
+  delve: Pick<BluepillDelve, 'switchThread' | 'stepInstruction' | 'halt'>,
+  tid: number,
+  fromPc: number,
+  timeoutMs: number,
+): Promise<{ pc: number; kind: SafeStepKind; description: string }> {
+  await delve.switchThread(tid);
+  let st: DebuggerState;
+  try {
+    st = await delve.stepInstruction({ threadID: tid, timeoutMs });
+  } catch (e) {
+    if (e instanceof DelveTimeoutError) {
+      return { pc: fromPc, kind: 'stuck', description: await haltAfterStuckStep(delve, tid, fromPc, timeoutMs) };
+    }
+    throw e;
+  }
+  if (st.exited) return { pc: fromPc, kind: 'exited', description: `the process exited during a step of thread ${tid}` };
+  const th = threadIn(st, tid);
+  const pc = th?.pc ?? fromPc;
+  return { pc, kind: 'stepped', description: `stepped one instruction: ${hex(fromPc)} → ${hex(pc)}` };
+}
+
+/**
+ * After a stepInstruction timed out: halt, and say whether Delve is still usable. A step into a
+ * blocking syscall keeps Delve 1.20's single-step loop waiting; then halt gets no answer either
+ * and only restarting Delve (the target keeps running) brings the session back.
+ */
+export async function haltAfterStuckStep(delve: Pick<BluepillDelve, 'halt'>, tid: number, pc: number, timeoutMs: number): Promise<string> {
+  const stuck = `thread ${tid} stuck in the instruction at PC ${hex(pc)} (no answer in ${timeoutMs} ms)`;
+  try {
+    await delve.halt({ timeoutMs: 3000 });
+    return `${stuck}; the target was halted`;
+  } catch {
+    return `${stuck}; Delve does not answer a halt either: restart the debug session (Delve must be stopped; the sandbox keeps running)`;
+  }
+}
+
+export interface RunToBreakpointOptions {
+  signal?: AbortSignal;
+  onProgress?: (message: string) => void;
+  progressIntervalMs?: number;
+  /** Completes "waiting for …" in progress lines. */
+  waitingFor: string;
+}
+
+export interface RunToBreakpointResult {
+  outcome: 'arrived' | 'cancelled' | 'exited';
+  pc: number;
+  message: string;
+  foreignHits: number;
+}
+
+/**
+ * A temporary breakpoint at `addr`, then continue until `tid` stops there; other threads stopping
+ * there are counted and ignored. Cancelling halts the target. The breakpoint is always removed.
+ */
+export async function runToBreakpoint(
+  delve: Pick<BluepillDelve, 'createBreakpoint' | 'clearBreakpoint' | 'continue' | 'halt' | 'listRegisters'>,
+  tid: number,
+  addr: number,
+  options: RunToBreakpointOptions,
+): Promise<RunToBreakpointResult> {
+  let bpId: number | undefined;
+  try {
+    const bp = await delve.createBreakpoint({ addrs: [addr] });
+    bpId = bp.id;
+  } catch (e) {
+    if (!(e instanceof DelveError && /exists/i.test(e.delveMessage))) throw e;
+  }
+  let continuing = false;
+  let haltSent = false;
+  const onAbort = (): void => {
+    if (continuing && !haltSent) {
+      haltSent = true;
+      delve.halt().catch(() => undefined);
+    }
+  };
+  options.signal?.addEventListener('abort', onAbort);
+  const started = Date.now();
+  const interval = options.progressIntervalMs ?? 1000;
+  const timer = setInterval(() => options.onProgress?.(`waiting for ${options.waitingFor}: ${Math.round((Date.now() - started) / 1000)} s`), interval);
+  let foreign = 0;
+  let lastPc = NaN;
+  try {
+    for (;;) {
+      if (options.signal?.aborted) {
+        return { outcome: 'cancelled', pc: lastPc, message: `cancelled while waiting for ${options.waitingFor}; thread ${tid} is left stopped${Number.isNaN(lastPc) ? '' : ` at ${hex(lastPc)}`}, the breakpoint is removed`, foreignHits: foreign };
+      }
+      continuing = true;
+      let st: DebuggerState;
+      try {
+        st = await delve.continue();
+      } finally {
+        continuing = false;
+      }
+      if (st.exited) return { outcome: 'exited', pc: NaN, message: `the process exited while waiting for ${options.waitingFor}`, foreignHits: foreign };
+      const mine = threadIn(st, tid);
+      if (mine) lastPc = mine.pc;
+      if (haltSent || options.signal?.aborted) {
+        const pc = mine?.pc ?? NaN;
+        const secs = ((Date.now() - started) / 1000).toFixed(1);
+        return { outcome: 'cancelled', pc, message: `cancelled after ${secs} s waiting for ${options.waitingFor}; thread ${tid} is left stopped at ${hex(pc)}, the breakpoint is removed`, foreignHits: foreign };
+      }
+      if (mine && mine.pc === addr) return { outcome: 'arrived', pc: addr, message: '', foreignHits: foreign };
+      foreign++;
+      options.onProgress?.(`thread ${st.currentThread?.id ?? '?'} stopped at the breakpoint at ${hex(addr)}; ignored (${foreign} so far), waiting for ${options.waitingFor}`);
+    }
+  } finally {
+    clearInterval(timer);
+    options.signal?.removeEventListener('abort', onAbort);
+    if (bpId !== undefined) await delve.clearBreakpoint(bpId).catch(() => undefined);
+  }
+}
+
+function threadIn(st: DebuggerState, tid: number): Thread | undefined {
+  return st.Threads?.find((t) => t.id === tid) ?? (st.currentThread?.id === tid ? st.currentThread : undefined);
+}

@@ -1,0 +1,156 @@
+// A hazard-running simulator with real Delve attached, and ways to park a hazard thread right
+// before its hazardous instruction without a breakpoint on that instruction: a breakpoint on an
+// earlier instruction of the hazard function, then plain single steps over harmless MOVs.
+import { DelveClient } from '../../../src/delve/delveClient';
+import { AsmFlavour, type DebuggerState } from '../../../src/delve/delveTypes';
+import { startLocalDelve, type RunningDelve } from '../../../src/transport/localDelve';
+import { localMapsReader, type MapsReader } from '../../../src/stepping/processMaps';
+import { registerAddress } from '../../../src/stepping/stepArch';
+import { resolveToolchain, startSimulator, type RunningSimulator, type Toolchain } from '../../support/simulator';
+
+export type HazardName = 'seccomp' | 'futex' | 'vdso';
+
+export interface HazardSession {
+  sim: RunningSimulator;
+  dlv: RunningDelve;
+  client: DelveClient;
+  symbols: Record<string, number>;
+  maps: MapsReader;
+  toolchain: Toolchain;
+  close(): Promise<void>;
+}
+
+export interface HazardCounters {
+  seccompCalls: number;
+  futexWaits: number;
+  vdsoReads: number;
+  roundTrips: number;
+  checksOK: boolean;
+}
+
+/** Why a toolchain cannot be used here, or undefined when it can. */
+export async function toolchainUnavailable(toolchain: Toolchain): Promise<string | undefined> {
+  try {
+    await resolveToolchain(toolchain);
+    return undefined;
+  } catch (e) {
+    return `toolchain ${toolchain} unavailable: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`;
+  }
+}
+
+export async function openHazardSession(toolchain: Toolchain = 'debian12'): Promise<HazardSession> {
+  const tc = await resolveToolchain(toolchain);
+  const sim = await startSimulator({ vcpus: 2, hazards: ['seccomp', 'futex', 'vdso'], toolchain });
+  await sim.waitForProgress(4, 30_000);
+  const st = await sim.status();
+  const symbols: Record<string, number> = {};
+  for (const [k, v] of Object.entries((st.symbols ?? {}) as Record<string, string>)) symbols[k] = Number(v);
+  const dlv = await startLocalDelve({ pid: sim.pid, dlvPath: tc.dlv });
+  const client = new DelveClient(await dlv.connect(), { timeoutMs: 30_000 });
+  return {
+    sim, dlv, client, symbols, toolchain, maps: localMapsReader(),
+    async close() {
+      // A Delve wedged in a single step (a control test) answers nothing until its target is gone;
+      // the killed target is reaped only once Delve lets go of it, so its stop is awaited last.
+      const answers = await client.state(true, { timeoutMs: 2_000 }).then(() => true, () => false);
+      const simStopped = answers ? undefined : sim.stop();
+      await client.detach(false, { timeoutMs: 10_000 }).then(() => undefined, () => undefined);
+      client.close();
+      await dlv.stop();
+      await (simStopped ?? sim.stop());
+    },
+  };
+}
+
+export function countersOf(status: Record<string, unknown>): HazardCounters {
+  const h = (status.hazards ?? {}) as { seccomp?: { calls: number }; futex?: { waits: number }; vdso?: { reads: number } };
+  return {
+    seccompCalls: h.seccomp?.calls ?? 0,
+    futexWaits: h.futex?.waits ?? 0,
+    vdsoReads: h.vdso?.reads ?? 0,
+    roundTrips: Number(status.roundTrips ?? 0),
+    checksOK: status.checksOK === true,
+  };
+}
+
+export async function threadPc(s: HazardSession, tid: number): Promise<number> {
+  const regs = await s.client.listRegisters(tid);
+  return registerAddress(regs, regs.some((r) => r.Name === 'Rip') ? 'Rip' : 'PC');
+}
+
+/** Continues until thread `tid` stops at `addr` (a breakpoint we create and remove); others go on. */
+export async function runToAddress(s: HazardSession, tid: number, addr: number): Promise<void> {
+  const bp = await s.client.createBreakpoint({ addrs: [addr] });
+  try {
+    for (let i = 0; i < 2000; i++) {
+      const st: DebuggerState = await s.client.continue({ timeoutMs: 60_000 });
+      if (st.exited) throw new Error(`the simulator exited: ${s.sim.stderr().slice(0, 400)}`);
+      const me = st.Threads?.find((t) => t.id === tid);
+      if (me && me.pc === addr && me.breakPoint?.id === bp.id) return;
+    }
+    throw new Error(`thread ${tid} never reached 0x${addr.toString(16)}`);
+  } finally {
+    await s.client.clearBreakpoint(bp.id);
+  }
+}
+
+/** Plain single steps of `tid` until its PC is `target` (only over harmless instructions). */
+export async function stepUntil(s: HazardSession, tid: number, target: number, maxSteps = 16): Promise<void> {
+  await s.client.switchThread(tid);
+  for (let i = 0; i < maxSteps; i++) {
+    if ((await threadPc(s, tid)) === target) return;
+    await s.client.stepInstruction({ threadID: tid, timeoutMs: 5_000 });
+  }
+  if ((await threadPc(s, tid)) !== target) throw new Error(`thread ${tid} did not reach 0x${target.toString(16)} in ${maxSteps} steps`);
+}
+
+/** The seccomp or futex hazard thread, stopped on its SYSCALL (reached from the function's entry). */
+export async function parkBeforeSyscall(s: HazardSession, hazard: 'seccomp' | 'futex'): Promise<{ tid: number; syscallPc: number }> {
+  const fn = hazard === 'seccomp' ? 'kvm.hazardSeccompMmap' : 'kvm.hazardFutexWait';
+  const tid = s.sim.hazardTids[hazard];
+  const syscallPc = s.symbols[`${fn}.syscall`];
+  if (!(s.symbols[fn] < syscallPc)) throw new Error(`no symbols for ${fn}`);
+  await runToAddress(s, tid, s.symbols[fn]);
+  await stepUntil(s, tid, syscallPc);
+  return { tid, syscallPc };
+}
+
+/** The instruction after which Go calls the vDSO clock: the first `CALL AX` of time.now. */
+export async function vdsoCallSite(s: HazardSession): Promise<{ call: number; before: number; next: number }> {
+  const loc = await s.client.findLocation('time.now');
+  const entry = loc[0]?.function?.value;
+  if (!entry) throw new Error('time.now not found');
+  const code = await s.client.disassemble(entry, 0, AsmFlavour.Go);
+  const i = code.findIndex((x) => /^CALL (AX|R\d+|\(R\d+\))$/.test(x.Text));
+  if (i < 1) throw new Error(`no indirect call in time.now:\n${code.map((x) => x.Text).join('\n')}`);
+  return { call: code[i].Loc.pc, before: code[i - 1].Loc.pc, next: code[i + 1].Loc.pc };
+}
+
+/** The vDSO hazard thread, stopped on time.now's call into the vDSO. */
+export async function parkBeforeVdsoCall(s: HazardSession): Promise<{ tid: number; call: number; next: number }> {
+  const tid = s.sim.hazardTids.vdso;
+  const site = await vdsoCallSite(s);
+  for (let attempt = 0; attempt < 20; attempt++) {
+    await runToAddress(s, tid, site.before);
+    await s.client.switchThread(tid);
+    await s.client.stepInstruction({ threadID: tid, timeoutMs: 5_000 });
+    if ((await threadPc(s, tid)) === site.call) return { tid, call: site.call, next: site.next };
+  }
+  throw new Error('the vDSO thread never went from the instruction before the call to the call');
+}
+
+/** Lets the target run for `ms`, then halts it (stopped afterwards, as a debugger leaves it). */
+export async function runFor(s: HazardSession, ms: number): Promise<DebuggerState> {
+  const running = s.client.continue({ timeoutMs: 0 });
+  const timer = setTimeout(() => void s.client.halt({ timeoutMs: 10_000 }).catch(() => undefined), ms);
+  try {
+    return await running;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Breakpoints the user could see (Delve's own have negative ids). */
+export async function userBreakpointAddrs(s: HazardSession): Promise<number[]> {
+  return (await s.client.listBreakpoints()).filter((b) => b.id > 0).map((b) => b.addr);
+}

@@ -1,0 +1,112 @@
+// Line-granularity next / step made safe (src/stepping/safeNext.ts), on the hazard simulator with
+// real Delve: the interrupted syscall after attach is finished first, a step into the vDSO is
+// stepped over, a thread in the vDSO leaves it, and Delve's own next passes the hazards.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { safeLineStep, type SafeLineStepResult } from '../../../src/stepping/safeNext';
+import { inRange } from '../../../src/stepping/processMaps';
+import type { StepProgress } from '../../../src/stepping/runThreadTo';
+import type { Toolchain } from '../../support/simulator';
+import { countersOf, openHazardSession, parkBeforeSyscall, parkBeforeVdsoCall, runFor, threadPc, toolchainUnavailable, userBreakpointAddrs, type HazardSession } from './hazardSession';
+
+async function survives(s: HazardSession, key: 'seccompCalls' | 'futexWaits' | 'vdsoReads'): Promise<void> {
+  const before = countersOf(await s.sim.status());
+  await runFor(s, 800);
+  const now = countersOf(await s.sim.status());
+  assert.ok(s.sim.alive(), s.sim.stderr());
+  assert.equal(now.checksOK, true);
+  assert.ok(now[key] > before[key], `${key}: ${before[key]} → ${now[key]}`);
+  assert.deepEqual(await userBreakpointAddrs(s), []);
+}
+
+for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
+  describe(`safe line steps (${toolchain})`, () => {
+    let s: HazardSession | undefined;
+    let unavailable: string | undefined;
+    before(async () => {
+      unavailable = await toolchainUnavailable(toolchain);
+      if (!unavailable) s = await openHazardSession(toolchain);
+    });
+    after(async () => {
+      await s?.close();
+    });
+
+    test('next right after attach: the interrupted futex is finished first, then Delve steps to the next line', async (t) => {
+      if (!s) return t.skip(unavailable);
+      const tid = s.sim.hazardTids.futex;
+      const syscall = s.symbols['kvm.hazardFutexWait.syscall'];
+      assert.equal(await threadPc(s, tid), syscall + 2, 'inside the futex');
+      const r = await safeLineStep(s.client, tid, 'next', { maps: s.maps });
+      t.diagnostic(r.description);
+      assert.equal(r.outcome, 'done');
+      assert.equal(r.description, 'finished the interrupted syscall futex (202) (ERESTARTSYS) with a breakpoint; then next');
+      assert.equal(await threadPc(s, tid), syscall + 7, 'on the RET after `MOVQ AX, ret+16(FP)`, not back on the SYSCALL');
+      await survives(s, 'futexWaits');
+    });
+
+    test("Delve's next passes the seccomp mmap and the futex wait", async (t) => {
+      if (!s) return t.skip(unavailable);
+      for (const hazard of ['seccomp', 'futex'] as const) {
+        const { tid, syscallPc } = await parkBeforeSyscall(s, hazard);
+        const r = await safeLineStep(s.client, tid, 'next', { maps: s.maps });
+        assert.equal(r.outcome, 'done');
+        assert.equal(r.description, 'next');
+        assert.equal(await threadPc(s, tid), syscallPc + 2);
+        await survives(s, hazard === 'seccomp' ? 'seccompCalls' : 'futexWaits');
+      }
+    });
+
+    test('step on the call into the vDSO steps over it (Delve alone would stop inside the vDSO)', async (t) => {
+      if (!s) return t.skip(unavailable);
+      const { tid, next } = await parkBeforeVdsoCall(s);
+      const r = await safeLineStep(s.client, tid, 'step', { maps: s.maps });
+      t.diagnostic(r.description);
+      assert.equal(r.outcome, 'done');
+      assert.match(r.description, /^stepped over the call into the vDSO \(\[vdso\]\+0x[0-9a-f]+\) with a breakpoint$/);
+      assert.equal(await threadPc(s, tid), next);
+      await survives(s, 'vdsoReads');
+    });
+
+    test('next from inside the vDSO (where Delve has no source) leaves it by its return address', async (t) => {
+      if (!s) return t.skip(unavailable);
+      const { tid, next } = await parkBeforeVdsoCall(s);
+      await s.client.switchThread(tid);
+      const st = await s.client.command('step', { timeoutMs: 10_000 }); // Delve's own step lands in the vDSO
+      const maps = await s.maps.read(s.sim.pid);
+      assert.ok(inRange(maps.vdso, st.currentThread!.pc), 'Delve stopped inside the vDSO');
+      const r = await safeLineStep(s.client, tid, 'next', { maps: s.maps });
+      assert.match(r.description, /^left the vDSO \(\[vdso\]\+0x[0-9a-f]+\) by its return address 0x[0-9a-f]+ with a breakpoint$/);
+      assert.equal(await threadPc(s, tid), next);
+      await survives(s, 'vdsoReads');
+    });
+
+    test('Pause while the main thread finishes its futex before a next: paused, usable', async (t) => {
+      if (!s) return t.skip(unavailable);
+      const session = s;
+      // The main thread is woken only now and then; a wait that ends before the Pause is tried again.
+      let r: SafeLineStepResult | undefined;
+      const progress: StepProgress[] = [];
+      for (let attempt = 0; attempt < 3 && r?.outcome !== 'paused'; attempt++) {
+        if (r) {
+          t.diagnostic(`the wait ended before the Pause (${r.outcome}: ${r.description}); again`);
+          if (r.outcome === 'exited') t.diagnostic(`simulator stderr: ${session.sim.stderr().slice(0, 2000)}`);
+          assert.notEqual(r.outcome, 'exited');
+          await runFor(session, 300); // and halted: the main thread is back inside its futex
+        }
+        const pause = new AbortController();
+        r = await safeLineStep(session.client, session.sim.pid, 'next', {
+          maps: session.maps, signal: pause.signal, progressAfterMs: 200,
+          onProgress: (p) => {
+            progress.push(p);
+            pause.abort();
+          },
+        });
+      }
+      assert.equal(r?.outcome, 'paused');
+      assert.equal(r.description, 'paused while waiting for syscall futex (202)');
+      assert.ok(progress.length >= 1);
+      assert.equal((await session.client.state(false)).Running, false);
+      await survives(session, 'futexWaits');
+    });
+  });
+}

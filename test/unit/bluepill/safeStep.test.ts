@@ -1,0 +1,56 @@
+// The safe instruction step on recorded real Delve sessions against the simulator's hazard threads
+// (recorded by test/e2e/bluepill/safeStep.test.ts): syscalls and vDSO calls are never single-stepped.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { safeStepInstruction, runToBreakpoint } from '../../../src/bluepill/safeStep';
+import { replayDelve, type Transcript } from './transcript';
+
+const load = (name: string): Transcript => JSON.parse(readFileSync(join(__dirname, '../../fixtures/transcripts', `${name}.json`), 'utf8')) as Transcript;
+
+for (const [name, kind, text] of [
+  ['safe-step-seccomp', 'stepped-over-syscall', /^stepped over syscall mmap \(9\) with a breakpoint; now at /],
+  ['safe-step-futex', 'stepped-over-syscall', /^stepped over syscall futex \(202\) with a breakpoint; now at /],
+  ['safe-step-in-futex', 'waited-for-syscall', /^the thread was inside syscall futex \(202\): waited for it to return with a breakpoint; now at /],
+  ['safe-step-vdso', 'stepped-over-call', /^stepped over a call into code without symbols \(0x[0-9a-f]+, e\.g\. the vDSO\) with a breakpoint; now at /],
+] as const) {
+  test(`${name}: ${kind}, with a breakpoint after the instruction, removed afterwards; no single step`, async () => {
+    const t = load(name);
+    const delve = replayDelve(t);
+    const r = await safeStepInstruction(delve, t.threadId);
+    assert.equal(r.kind, kind, r.description);
+    assert.match(r.description, text);
+    assert.equal(r.description, t.expected.description);
+    assert.equal(r.pc, t.expected.pc);
+    if (kind === 'waited-for-syscall') assert.equal(r.pc, r.fromPc, 'the syscall returned to the PC the thread had');
+    else assert.equal(r.pc, r.fromPc + r.instruction!.bytes.length, 'stopped on the next instruction');
+    assert.deepEqual(delve.unused().map((c) => c.method), []);
+    const methods = t.calls.map((c) => c.method);
+    assert.ok(!methods.includes('stepInstruction'), 'the hazardous instruction was not single-stepped');
+    const bp = t.calls.find((c) => c.method === 'createBreakpoint')!;
+    assert.deepEqual((bp.args[0] as { addrs: number[] }).addrs, [r.pc]);
+    assert.deepEqual(t.calls.filter((c) => c.method === 'clearBreakpoint').map((c) => c.args[0]), [(bp.result as { id: number }).id]);
+  });
+}
+
+test('waiting at a breakpoint: other threads stopping there are ignored; Pause halts and removes the breakpoint', async () => {
+  const t = load('foreign-hits');
+  const sym = t.expected.symbols as Record<string, number>;
+  // The recorded run had another thread stop at the trampoline breakpoint before ours did.
+  const calls = t.calls.filter((c) => ['createBreakpoint', 'continue', 'clearBreakpoint', 'listRegisters'].includes(c.method));
+  const progress: string[] = [];
+  const r = await runToBreakpoint(replayDelve({ calls }), t.threadId, sym['trampoline.restorer'], { waitingFor: 'the trampoline', onProgress: (m) => progress.push(m) });
+  assert.equal(r.outcome, 'arrived');
+  assert.equal(r.foreignHits, t.expected.foreignHits);
+  assert.ok(progress.some((m) => /stopped at the breakpoint at 0x[0-9a-f]+; ignored \(1 so far\), waiting for the trampoline/.test(m)), progress.join('\n'));
+
+  const slow = load('slow-guest-cancelled');
+  const ac = new AbortController();
+  const slowCalls = slow.calls.filter((c) => ['createBreakpoint', 'continue', 'clearBreakpoint', 'halt'].includes(c.method));
+  const delve = replayDelve({ calls: slowCalls });
+  const cancelled = await runToBreakpoint(delve, slow.threadId, sym['trampoline.restorer'], { waitingFor: 'the guest', signal: ac.signal, progressIntervalMs: 5, onProgress: (m) => { if (m.startsWith('waiting for')) ac.abort(); } });
+  assert.equal(cancelled.outcome, 'cancelled');
+  assert.match(cancelled.message, /^cancelled after [0-9.]+ s waiting for the guest; thread \d+ is left stopped at 0x[0-9a-f]+, the breakpoint is removed$/);
+  assert.deepEqual(delve.unused().map((c) => c.method), [], 'halt sent, breakpoint cleared');
+});
