@@ -1,12 +1,12 @@
 // `npm test`: prepares the machine (scripts/setup.mjs), lints, then runs the test suites with
 // node's test runner (TypeScript through tsx).
-// Usage: node scripts/test.mjs [suite...]   suites: lint, unit, go, grammar, e2e, ui (default: all of them)
+// Usage: node scripts/test.mjs [suite...]   suites: lint, unit, go, grammar, e2e, ui, arm64 (default: all of them)
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDebianPackages, ensureNpmPackages, ensureTrixieToolchain } from './setup.mjs';
 
-const all = ['lint', 'unit', 'go', 'grammar', 'e2e', 'ui'];
+const all = ['lint', 'unit', 'go', 'grammar', 'e2e', 'ui', 'arm64'];
 const suites = process.argv.slice(2).length ? process.argv.slice(2) : all;
 
 function findTests(dir) {

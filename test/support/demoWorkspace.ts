@@ -11,6 +11,8 @@ export interface DemoWorkspaceOptions {
   go?: string;
   /** An extra SSH launch configuration (e.g. the test sshd). */
   ssh?: { destination: string; sshConfigFile?: string; sudo?: boolean };
+  /** A fixed pid instead of the sandbox picker (tests). */
+  processId?: number;
 }
 
 interface NmSymbol {
@@ -32,7 +34,7 @@ export function writeDemoWorkspace(opts: DemoWorkspaceOptions): { objdump: strin
   const go = opts.go ?? 'go';
   mkdirSync(join(opts.folder, '.vscode'), { recursive: true });
   const configurations: Array<Record<string, unknown>> = [
-    { name: 'Attach to a local runsc-sandbox', type: 'bluepill', request: 'attach', processId: '${command:bluepill.pickSandbox}', sudo: false, stopOnAttach: false },
+    { name: 'Attach to a local runsc-sandbox', type: 'bluepill', request: 'attach', processId: opts.processId ?? '${command:bluepill.pickSandbox}', sudo: false, stopOnAttach: false },
   ];
   if (opts.ssh) {
     configurations.push({
@@ -41,7 +43,7 @@ export function writeDemoWorkspace(opts: DemoWorkspaceOptions): { objdump: strin
       request: 'attach',
       ssh: opts.ssh.destination,
       ...(opts.ssh.sshConfigFile ? { sshConfigFile: opts.ssh.sshConfigFile } : {}),
-      processId: '${command:bluepill.pickSandbox}',
+      processId: opts.processId ?? '${command:bluepill.pickSandbox}',
       sudo: opts.ssh.sudo ?? true,
       stopOnAttach: false,
     });

@@ -1,0 +1,154 @@
+// What a user does with the debugger in a real VS Code (code-server + Chromium): F5 on the local
+// and the SSH configuration, threads in the Call Stack, a function breakpoint in the bluepill
+// signal handler, "Step over bluepill" from the debug toolbar, and the Host context, Guest
+// context and Bluepill hops views filled in.
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Page } from 'playwright-core';
+import { packagedExtension, startSession, type Session } from '../ext-tests/harness';
+import { ensureCodeServer, removeOnExit, runCommand, uiPrerequisiteProblem, waitFor } from '../support/codeServer';
+import { writeDemoWorkspace } from '../support/demoWorkspace';
+import { startSimulator, type RunningSimulator } from '../support/simulator';
+import { HOSTS, sshdUnavailable, startSshd, type TestSshd } from '../support/sshd';
+
+const HANDLER = 'bluepill.sim/pkg/sentry/platform/kvm.sighandler';
+
+async function viewTexts(page: Page, viewTitle: string): Promise<string[]> {
+  const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: viewTitle }) }).first();
+  const header = pane.locator('.pane-header').first();
+  if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+  return pane.locator('.monaco-list-row').allInnerTexts();
+}
+
+async function startDebugging(page: Page, configName: string): Promise<void> {
+  await runCommand(page, 'View: Show Run and Debug');
+  const select = page.locator('.debug-view-content select, .start-debug-action-item select').first();
+  await select.waitFor({ state: 'visible' });
+  await select.selectOption({ label: configName });
+  await page.keyboard.press('F5');
+}
+
+async function waitForThreads(page: Page, tids: number[]): Promise<string[]> {
+  return waitFor('the vCPU threads in the Call Stack view', 60_000, async () => {
+    const rows = await viewTexts(page, 'Call Stack').catch(() => []);
+    return tids.every((t) => rows.some((r) => r.includes(String(t)))) ? rows : undefined;
+  });
+}
+
+async function stopDebugging(page: Page): Promise<void> {
+  await page.keyboard.press('Shift+F5');
+  await page.locator('.debug-toolbar').waitFor({ state: 'hidden', timeout: 60_000 });
+}
+
+async function removeAllBreakpoints(page: Page): Promise<void> {
+  const header = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Breakpoints' }) }).first().locator('.pane-header').first();
+  await header.hover();
+  await header.locator('a[aria-label="Remove All Breakpoints"]').click();
+}
+
+/** The Breakpoints view's "Add Function Breakpoint" action, as a user clicks it. */
+async function addFunctionBreakpoint(page: Page, name: string): Promise<void> {
+  const pane = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Breakpoints' }) }).first();
+  const header = pane.locator('.pane-header').first();
+  if ((await header.getAttribute('aria-expanded')) === 'false') await header.click();
+  await header.hover();
+  await header.locator('a[aria-label="Add Function Breakpoint"]').click();
+  const input = pane.locator('.monaco-inputbox input').first();
+  await input.waitFor({ state: 'visible' });
+  await input.fill(name);
+  await page.keyboard.press('Enter');
+}
+
+describe('debugging the simulator in code-server', { concurrency: 1 }, () => {
+  let skipReason: string | undefined;
+  let session: Session | undefined;
+  let sim: RunningSimulator | undefined;
+  let sshd: TestSshd | undefined;
+
+  before(async () => {
+    skipReason = uiPrerequisiteProblem();
+    if (!skipReason) {
+      const cs = ensureCodeServer();
+      if ('reason' in cs) skipReason = cs.reason;
+    }
+    if (skipReason) {
+      console.log(`# skipping the debugging UI tests: ${skipReason}`);
+      return;
+    }
+    sim = await startSimulator({ vcpus: 2, hops: 'two' });
+    await sim.waitForProgress(5, 30_000);
+    const sshSkip = sshdUnavailable();
+    if (sshSkip) console.log(`# the SSH configuration is not tested: ${sshSkip}`);
+    else sshd = await startSshd();
+    const folder = removeOnExit(mkdtempSync(join(tmpdir(), 'bluepill-ui-debug-')));
+    writeDemoWorkspace({
+      folder,
+      binary: sim.binary,
+      processId: sim.pid,
+      ...(sshd ? { ssh: { destination: HOSTS.root, sshConfigFile: sshd.clientConfig, sudo: false } } : {}),
+    });
+    session = await startSession({ vsix: packagedExtension(), workspaceFolder: folder });
+  }, { timeout: 900_000 });
+
+  after(async () => {
+    await session?.close();
+    await sshd?.stop();
+    await sim?.stop();
+  });
+
+  test('F5 on "Attach to a local runsc-sandbox" shows the OS threads in the Call Stack', { timeout: 300_000 }, async (t) => {
+    if (skipReason) return t.skip(skipReason);
+    const page = session!.workbench.page;
+    await startDebugging(page, 'Attach to a local runsc-sandbox');
+    const rows = await waitForThreads(page, sim!.vcpuTids);
+    assert.ok(rows.length >= sim!.vcpuTids.length);
+    await session!.workbench.screenshot('10-attached-local');
+  });
+
+  test('"Step over bluepill" in the debug toolbar moves to the landing PC and fills the views', { timeout: 300_000 }, async (t) => {
+    if (skipReason) return t.skip(skipReason);
+    const page = session!.workbench.page;
+    await addFunctionBreakpoint(page, HANDLER);
+    // The thread stops in the handler; the toolbar then offers "Step over bluepill".
+    const button = page.locator('.debug-toolbar .action-item a[aria-label^="Step over bluepill"]');
+    await button.waitFor({ state: 'visible', timeout: 60_000 }).catch(async (err: Error) => {
+      await session!.workbench.screenshot('11-failed-no-step-over-button');
+      const labels = await page.locator('.debug-toolbar .action-item a').evaluateAll((ns) => ns.map((n) => n.getAttribute('aria-label')));
+      throw new Error(`${err.message}\ntoolbar: ${labels.join(' | ')}`);
+    });
+    await session!.workbench.screenshot('11-stopped-in-handler');
+    await removeAllBreakpoints(page);
+    await button.click();
+    const hops = await waitFor('hops in the Bluepill hops view', 60_000, async () => {
+      const rows = await viewTexts(page, 'Bluepill hops').catch(() => []);
+      return rows.some((r) => /→/.test(r)) ? rows : undefined;
+    });
+    assert.ok(hops.some((r) => /guestExitSyscall/.test(r)), `a hop lands in the guest exit: ${hops.join(' | ')}`);
+    const host = await viewTexts(page, 'Host context');
+    const guest = await viewTexts(page, 'Guest context');
+    const pcOf = (rows: string[]): string | undefined => rows.find((r) => /^PC/.test(r.trim()))?.match(/0x[0-9a-f]+/)?.[0];
+    assert.ok(pcOf(host) && pcOf(guest), `both views show a PC: host ${host.join(' | ')} guest ${guest.join(' | ')}`);
+    assert.notEqual(pcOf(host), pcOf(guest), 'the host and guest PCs differ');
+    assert.ok(guest.some((r) => /changed/.test(r)), 'changed registers are marked');
+    const stack = await viewTexts(page, 'Call Stack');
+    assert.ok(stack.some((r) => /guestExitSyscall/.test(r)), `the Call Stack shows the landing: ${stack.slice(0, 6).join(' | ')}`);
+    await session!.workbench.screenshot('12-stepped-over-bluepill');
+    await stopDebugging(page);
+    const before = (await sim!.status()).roundTrips;
+    const after = await sim!.waitForProgress(before + 5, 30_000);
+    assert.equal(after.checksOK, true, 'the simulator runs on, no breakpoint left in guest code');
+  });
+
+  test('F5 on the SSH configuration attaches through the test sshd', { timeout: 300_000 }, async (t) => {
+    if (skipReason) return t.skip(skipReason);
+    if (!sshd) return t.skip(sshdUnavailable() ?? 'no sshd');
+    const page = session!.workbench.page;
+    await startDebugging(page, 'Attach to runsc-sandbox on a Pi (SSH)');
+    await waitForThreads(page, sim!.vcpuTids);
+    await session!.workbench.screenshot('13-attached-ssh');
+    await stopDebugging(page);
+  });
+});
