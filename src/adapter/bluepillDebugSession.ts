@@ -25,6 +25,12 @@ import { disassembleRequest } from './disassembly';
 import { Execution, type StopInfo, type StopVerdict, type TaskResult } from './execution';
 import { renderLogMessage } from './logMessage';
 import { BluepillRequests } from './bluepillRequests';
+import { GuardedSteps } from './guardedSteps';
+import { CodeReader } from '../bluepill/codeReader';
+import { DelveSymbolizer } from '../bluepill/delveSymbolizer';
+import { PROGRESS_EVENT } from '../protocol/bluepillMessages';
+import { localMapsReader, mapsReaderFrom, type MapsReader } from '../stepping/processMaps';
+import { Event } from '@vscode/debugadapter';
 import { sortThreads, threadName } from './threadNames';
 import { childrenOf, formatValue, isCompound, memoryReferenceOf, needsReload } from './variableView';
 
@@ -45,6 +51,7 @@ export class BluepillDebugSession extends LoggingDebugSession {
   private varHandles = new Handles<VarRef>();
   private ended = false;
   private readonly bluepill: BluepillRequests;
+  private guarded: GuardedSteps | undefined;
 
   constructor() {
     super();
@@ -61,6 +68,7 @@ export class BluepillDebugSession extends LoggingDebugSession {
       },
       runEngineTask: (task) => this.runEngineTask(task),
       sendEvent: (ev) => this.sendEvent(ev),
+      symbolFallback: { symbolize: (addr) => this.vdsoSymbol(addr) },
     });
   }
 
@@ -103,11 +111,13 @@ export class BluepillDebugSession extends LoggingDebugSession {
   /** Tells the UI the target stopped on `threadId`, with our own reason text. */
   async reportStop(threadId: number, reason: string, description?: string): Promise<void> {
     await this.refreshAfterStop(threadId);
+    // Before the stopped event: once the UI knows the target stopped it may resume it, and Delve
+    // answers no query while the target runs.
+    await this.bluepill.reportLocation(threadId);
     const ev = new StoppedEvent(reason, threadId) as DebugProtocol.StoppedEvent;
     ev.body.allThreadsStopped = true;
     if (description) ev.body.description = description;
     this.sendEvent(ev);
-    await this.bluepill.reportLocation(threadId);
   }
 
   // ---- lifecycle ----
@@ -275,9 +285,53 @@ export class BluepillDebugSession extends LoggingDebugSession {
   private step(response: DebugProtocol.Response, threadId: number, granularity: DebugProtocol.SteppingGranularity | undefined, line: 'next' | 'step' | 'stepOut', instruction: 'stepInstruction' | 'nextInstruction' | undefined): void {
     if (!this.ready(response)) return;
     this.sendResponse(response);
-    const thread = this.threads.find((t) => t.id === threadId);
-    if (granularity === 'instruction' && instruction) this.execution!.resume(instruction, threadId);
-    else this.execution!.resume(line, threadId, thread?.goroutineID);
+    const guarded = this.guardedSteps();
+    // Every step goes through the guards: never single-step a syscall, a blocking wait or the vDSO.
+    const done = (): void => this.sendEvent(new Event(PROGRESS_EVENT, { threadId, message: '', done: true }) as DebugProtocol.Event);
+    if (granularity === 'instruction' && instruction) {
+      this.runEngineTask((delve, signal) => guarded.instruction(delve, threadId, instruction === 'nextInstruction', signal).finally(done));
+    } else {
+      this.runEngineTask((delve, signal) => guarded.line(delve, threadId, line, signal).finally(done));
+    }
+  }
+
+  private maps: MapsReader | undefined;
+
+  /** The target's /proc/PID/maps, read here or over SSH (as root when Delve runs as root). */
+  private mapsReader(): MapsReader {
+    if (this.maps) return this.maps;
+    const target = this.target!;
+    const sudo = this.config?.sudo ?? false;
+    this.maps = target.runner.isLocal && !sudo
+      ? localMapsReader()
+      : mapsReaderFrom(async (path) => {
+          const r = await target.runner.run([...(sudo ? ['sudo', '-n', '--'] : []), 'cat', path], { timeoutMs: 15_000 });
+          if (r.code !== 0) throw new Error(`reading ${path} on ${target.where} failed: ${r.stderr.trim()}`);
+          return r.stdout;
+        });
+    return this.maps;
+  }
+
+  /** Names addresses Delve knows nothing of, such as the vDSO trampoline (`[vdso]+0x7bc`). */
+  private vdsoSymbol(addr: number): Promise<{ name: string; offset: number } | undefined> {
+    if (!this.target) return Promise.resolve(undefined);
+    return this.mapsReader()
+      .read(this.target.pid)
+      .then((m) => (m.vdso && addr >= m.vdso.start && addr < m.vdso.end ? { name: '[vdso]', offset: addr - m.vdso.start } : undefined))
+      .catch(() => undefined);
+  }
+
+  private guardedSteps(): GuardedSteps {
+    if (this.guarded) return this.guarded;
+    const target = this.target!;
+    const maps = this.mapsReader();
+    this.guarded = new GuardedSteps({
+      code: new CodeReader(target.client),
+      symbolizer: new DelveSymbolizer(target.client, { symbolize: (a) => this.vdsoSymbol(a) }),
+      maps,
+      onProgress: (threadId, message) => this.sendEvent(new Event(PROGRESS_EVENT, { threadId, message, done: false }) as DebugProtocol.Event),
+    });
+    return this.guarded;
   }
 
   protected override nextRequest(response: DebugProtocol.NextResponse, args: DebugProtocol.NextArguments): void {

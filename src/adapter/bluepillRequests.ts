@@ -9,6 +9,7 @@ import type { ArchProfile } from '../bluepill/archProfile';
 import { CodeReader } from '../bluepill/codeReader';
 import { symbolizeContext } from '../bluepill/contextDiff';
 import { DelveSymbolizer } from '../bluepill/delveSymbolizer';
+import type { Symbolizer } from '../bluepill/symbolizer';
 import { hopsToMarkdown } from '../bluepill/hop';
 import { stepOverBluepill } from '../bluepill/stepOverBluepill';
 import {
@@ -41,6 +42,8 @@ export interface BluepillHost {
   readonly stopped: boolean;
   runEngineTask(task: (delve: DelveClient, signal: AbortSignal) => Promise<TaskResult>): void;
   sendEvent(event: DebugProtocol.Event): void;
+  /** Asked for addresses Delve cannot name (the vDSO). */
+  readonly symbolFallback?: Symbolizer;
 }
 
 export class BluepillRequests {
@@ -60,7 +63,7 @@ export class BluepillRequests {
   private delve(): DelveClient {
     const d = this.host.delve;
     if (!d) throw new Error('not attached');
-    if (!this.symbolizer) this.symbolizer = new DelveSymbolizer(d);
+    if (!this.symbolizer) this.symbolizer = new DelveSymbolizer(d, this.host.symbolFallback);
     if (!this.code) this.code = new CodeReader(d);
     return d;
   }

@@ -7,7 +7,9 @@ import { AsmFlavour, type AsmInstruction } from '../delve/delveTypes';
 import { hex } from './addresses';
 
 /** Longest instruction of the architectures we serve (amd64: 15 bytes; arm64: 4). */
-const MAX_INSN = 15;
+// Longest instruction (amd64: 15 bytes), rounded to a multiple of 4 so that arm64 windows stay
+// whole instructions (Delve 1.20 fails on a partial arm64 word: "slice bounds out of range").
+const MAX_INSN = 16;
 
 async function tryDisassemble(client: DelveClient, start: number, end: number): Promise<AsmInstruction[]> {
   if (end <= start || start < 0) return [];
