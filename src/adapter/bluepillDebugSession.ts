@@ -26,6 +26,7 @@ import { Execution, type StopInfo, type StopVerdict, type TaskResult } from './e
 import { renderLogMessage } from './logMessage';
 import { BluepillRequests } from './bluepillRequests';
 import { GuardedSteps } from './guardedSteps';
+import { withSignalFrame, type MaybeSynthetic } from './signalFrameStack';
 import { CodeReader } from '../bluepill/codeReader';
 import { DelveSymbolizer } from '../bluepill/delveSymbolizer';
 import { PROGRESS_EVENT } from '../protocol/bluepillMessages';
@@ -296,6 +297,16 @@ export class BluepillDebugSession extends LoggingDebugSession {
   }
 
   private maps: MapsReader | undefined;
+  private stackCodeReader: CodeReader | undefined;
+  private stackSymbols: DelveSymbolizer | undefined;
+
+  private stackCode(): CodeReader {
+    return (this.stackCodeReader ??= new CodeReader(this.target!.client));
+  }
+
+  private stackSymbolizer(): DelveSymbolizer {
+    return (this.stackSymbols ??= new DelveSymbolizer(this.target!.client, { symbolize: (a) => this.vdsoSymbol(a) }));
+  }
 
   /** The target's /proc/PID/maps, read here or over SSH (as root when Delve runs as root). */
   private mapsReader(): MapsReader {
@@ -360,8 +371,10 @@ export class BluepillDebugSession extends LoggingDebugSession {
       await client.switchThread(threadId);
       frames = await client.stacktrace(-1, depth);
     }
+    const complete = frames.length <= depth;
+    frames = await withSignalFrame(client, threadId, frames, this.stackCode(), this.stackSymbolizer());
     const withFlag = frames as Stackframe[] & { complete?: boolean };
-    withFlag.complete = frames.length <= depth;
+    withFlag.complete = complete || frames.some((f) => (f as MaybeSynthetic).synthetic);
     this.stacks.set(threadId, withFlag);
     return withFlag;
   }
@@ -387,6 +400,7 @@ export class BluepillDebugSession extends LoggingDebugSession {
         };
         if (f.file) sf.source = { name: f.file.split('/').pop(), path: remoteToLocal(f.file, this.config!.substitutePath) };
         else sf.presentationHint = 'subtle';
+        if ((f as MaybeSynthetic).synthetic === 'signal-handler-called') sf.presentationHint = 'label';
         return sf;
       });
       response.body = { stackFrames, totalFrames: complete ? Math.min(frames.length, MAX_STACK_FRAMES) : want + 1 };
@@ -408,6 +422,11 @@ export class BluepillDebugSession extends LoggingDebugSession {
     const ref = this.frameHandles.get(args.frameId);
     if (!ref) return this.fail(response, 'That frame is gone (the target ran since).');
     const mk = (kind: 'locals' | 'args' | 'registers'): number => this.varHandles.create({ kind, threadId: ref.threadId, frame: ref.frame });
+    // Frames unwound through the signal frame are ours, not Delve's: Delve has no scope for them.
+    if ((this.stacks.get(ref.threadId)?.[ref.frame] as MaybeSynthetic | undefined)?.synthetic) {
+      response.body = { scopes: [] };
+      return this.sendResponse(response);
+    }
     response.body = {
       scopes: [
         { name: 'Locals', presentationHint: 'locals', variablesReference: mk('locals'), expensive: false },

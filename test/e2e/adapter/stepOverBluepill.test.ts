@@ -44,6 +44,18 @@ test('from the handler entry, one request follows the two-hop chain to the guest
   assert.ok(sim.vcpuTids.includes(threadId), 'a vCPU thread stopped in the handler');
   assert.equal(((await handlerLocation).body as LocationEventBody).kind, 'handler', 'the toolbar button applies here');
 
+  // Inside the handler the call stack goes on through the signal frame to the interrupted code.
+  const stack = (await dc.stackTraceRequest({ threadId, startFrame: 0, levels: 20 })).body.stackFrames;
+  const names = stack.map((f) => f.name);
+  const label = names.indexOf('<signal handler called>');
+  assert.ok(label > 0, `a <signal handler called> frame below the handler: ${names.join(' | ')}`);
+  assert.match(names[0], /kvm\.sighandler/);
+  assert.equal(stack[label].presentationHint, 'label');
+  assert.match(names[label + 1], /kvm\.(bluepill|kernelExitToEl0)/, 'then the interrupted frame, from the ucontext');
+  assert.ok(names.slice(label + 2).some((n) => /kvm\.roundTrip|kvm\.runVCPU/.test(n)), `then its callers: ${names.join(' | ')}`);
+  const interruptedScopes = (await dc.scopesRequest({ frameId: stack[label + 1].id })).body.scopes;
+  assert.deepEqual(interruptedScopes, [], 'Delve has no scope for frames it could not walk');
+
   const hopsEvent = dc.waitForEvent('bluepill/hops', 60_000);
   const location = dc.waitForEvent('bluepill/location', 60_000);
   const stopped = dc.waitForEvent('stopped', 60_000) as Promise<DebugProtocol.StoppedEvent>;
