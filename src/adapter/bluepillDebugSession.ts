@@ -26,6 +26,8 @@ import { Execution, type StopInfo, type StopVerdict, type TaskResult } from './e
 import { renderLogMessage } from './logMessage';
 import { BluepillRequests } from './bluepillRequests';
 import { GuardedSteps } from './guardedSteps';
+import { fetchSandboxBinary, type FetchedBinary } from '../transport/fetchBinary';
+import { ATTACHED_EVENT, FETCH_BINARY_REQUEST } from '../protocol/bluepillMessages';
 import { withSignalFrame, type MaybeSynthetic } from './signalFrameStack';
 import { CodeReader } from '../bluepill/codeReader';
 import { DelveSymbolizer } from '../bluepill/delveSymbolizer';
@@ -74,6 +76,16 @@ export class BluepillDebugSession extends LoggingDebugSession {
   }
 
   protected override async customRequest(command: string, response: DebugProtocol.Response, args: unknown): Promise<void> {
+    if (command === FETCH_BINARY_REQUEST) {
+      try {
+        response.body = await this.fetchBinary();
+        this.sendResponse(response);
+      } catch (err) {
+        this.binary = undefined;
+        this.fail(response, `Copying the sandbox's binary: ${(err as Error).message}`);
+      }
+      return;
+    }
     if (!BluepillRequests.handles(command)) {
       super.customRequest(command, response, args);
       return;
@@ -177,6 +189,15 @@ export class BluepillDebugSession extends LoggingDebugSession {
     this.console(`Attached to ${where} on ${target.where} with Delve ${target.delve.version}. Type -help in the Debug Console for commands.`);
     this.sendResponse(response);
     this.sendEvent(new InitializedEvent());
+    this.sendEvent(new Event(ATTACHED_EVENT, { pid: target.pid, where: target.where }) as DebugProtocol.Event);
+  }
+
+  /** The sandbox's binary as a local file (copied once over SSH, cached by Go build ID). */
+  private async fetchBinary(): Promise<FetchedBinary> {
+    const target = this.target;
+    if (!target) throw new Error('not attached');
+    if (this.config?.symbolFile) return { path: this.config.symbolFile, buildId: undefined, cached: true, bytes: 0 };
+    return (this.binary ??= fetchSandboxBinary(target.runner, target.pid, this.config?.sudo ?? false));
   }
 
   protected override configurationDoneRequest(response: DebugProtocol.ConfigurationDoneResponse): void {
@@ -297,6 +318,7 @@ export class BluepillDebugSession extends LoggingDebugSession {
   }
 
   private maps: MapsReader | undefined;
+  private binary: Promise<FetchedBinary> | undefined;
   private stackCodeReader: CodeReader | undefined;
   private stackSymbols: DelveSymbolizer | undefined;
 

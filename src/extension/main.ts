@@ -7,6 +7,7 @@ import { registerBluepillViews } from './bluepillViews';
 import { registerDisassemblyDocuments } from './disassemblyDocument';
 import { registerDebugConfiguration } from './debugConfigurationProvider';
 import { registerObjdumpCommands } from './objdumpCommands';
+import { registerSessionBinary } from './sessionBinary';
 
 let languageClient: StoppableClient | undefined;
 
@@ -26,6 +27,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const client = startLanguageClient(context);
   languageClient = client;
   registerObjdumpCommands(context, client);
+  registerSessionBinary(context, client);
 }
 
 export async function deactivate(): Promise<void> {

@@ -11,6 +11,10 @@ export const HOPS_REQUEST = 'bluepill/hops';
 export const HOPS_EVENT = 'bluepill/hops';
 /** Event: the stopped thread's location kind, for the toolbar button's `when` clause. */
 export const LOCATION_EVENT = 'bluepill/location';
+/** Event: attach finished (body: { pid, where }). */
+export const ATTACHED_EVENT = 'bluepill/attached';
+/** Request: the sandbox's binary as a local file (body: { path, buildId, cached, bytes }). */
+export const FETCH_BINARY_REQUEST = 'bluepill/fetchBinary';
 /** Event: progress of a long wait (body: ProgressEventBody). */
 export const PROGRESS_EVENT = 'bluepill/progress';
 
