@@ -9,6 +9,9 @@ import { inRange } from '../../../src/stepping/processMaps';
 import type { Toolchain } from '../../support/simulator';
 import { openHazardSession, parkBeforeSyscall, parkBeforeVdsoCall, threadPc, toolchainUnavailable, type HazardSession } from './hazardSession';
 
+/** The word the futex hazard thread waits on. */
+const FUTEX_WORD = '"bluepill.sim/pkg/sentry/platform/kvm".futexWord';
+
 async function withSession(toolchain: Toolchain, t: { skip(msg: string): void }, fn: (s: HazardSession) => Promise<void>): Promise<void> {
   const why = await toolchainUnavailable(toolchain);
   if (why) return t.skip(why);
@@ -53,6 +56,9 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
     test('futex: the single step into the blocking wait never returns, and a halt does not free it', async (t) => {
       await withSession(toolchain, t, async (s) => {
         const { tid } = await parkBeforeSyscall(s, 'futex');
+        // Every thread is stopped: with the word at the value the waiter expects, FUTEX_WAIT blocks
+        // (had the waker just changed it, the wait would return EAGAIN at once).
+        await s.client.set(FUTEX_WORD, '0');
         await assertStepNeverReturns(s, tid, 3_000);
       });
     });
@@ -61,6 +67,7 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
       await withSession(toolchain, t, async (s) => {
         const tid = s.sim.hazardTids.futex;
         assert.equal(await threadPc(s, tid), s.symbols['kvm.hazardFutexWait.syscall'] + 2, 'the thread sits inside its futex');
+        await s.client.set(FUTEX_WORD, '0');
         await assertStepNeverReturns(s, tid, 3_000);
       });
     });
