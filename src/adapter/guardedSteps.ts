@@ -3,6 +3,7 @@
 // line steps through the stepping guards (a thread parked in a syscall right after attach first
 // finishes it on a breakpoint; the vDSO is left by its return address).
 import type { DelveClient } from '../delve/delveClient';
+import type { DebuggerState } from '../delve/delveTypes';
 import { profileOfRegisters } from '../bluepill/archOf';
 import type { ArchProfile } from '../bluepill/archProfile';
 import { CodeReader } from '../bluepill/codeReader';
@@ -45,7 +46,7 @@ export class GuardedSteps {
           waitingFor: `the call at 0x${insn.pc.toString(16)} to return on thread ${threadId}`,
           onProgress: (m) => this.ctx.onProgress(threadId, m),
         });
-        return { state: await delve.state(true), reason: 'step', description: r.outcome === 'arrived' ? `stepped over ${insn.text} with a breakpoint` : r.message };
+        return { state: await stateOnThread(delve, threadId), reason: 'step', description: r.outcome === 'arrived' ? `stepped over ${insn.text} with a breakpoint` : r.message };
       }
     }
     const r = await stepInstructionAware(delve, threadId, {
@@ -56,7 +57,7 @@ export class GuardedSteps {
       signal,
       onProgress: (m) => this.ctx.onProgress(threadId, m),
     });
-    return { state: await delve.state(true), reason: 'step', description: r.description };
+    return { state: await stateOnThread(delve, threadId), reason: 'step', description: r.description };
   }
 
   async line(delve: DelveClient, threadId: number, kind: LineStepKind, signal: AbortSignal): Promise<TaskResult> {
@@ -67,4 +68,14 @@ export class GuardedSteps {
     });
     return { state: r.state, reason: 'step', description: r.description || undefined };
   }
+}
+
+/**
+ * Delve's state with the stepped thread current: other threads may hit a step's temporary
+ * breakpoint in the same stop, and the stopped event names Delve's current thread.
+ */
+async function stateOnThread(delve: DelveClient, threadId: number): Promise<DebuggerState> {
+  const st = await delve.state(true);
+  if (st.exited || st.currentThread?.id === threadId || !st.Threads?.some((t) => t.id === threadId)) return st;
+  return delve.switchThread(threadId);
 }

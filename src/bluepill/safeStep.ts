@@ -17,8 +17,11 @@ import { CodeReader } from './codeReader';
 import { DelveSymbolizer } from './delveSymbolizer';
 import { hex } from './machineContext';
 import { isTrampolineAt } from './signalFrame';
-import { formatSymbol, shortFunctionName, type Symbolizer } from './symbolizer';
+import { formatSymbol, shortFunctionName, type Symbolizer, type SymbolRef } from './symbolizer';
 import { ThreadRegisters } from './threadRegisters';
+
+/** A mapping's name from /proc/PID/maps (`[vdso]+0x…`, the adapter's fallback) is not a symbol of code Delve knows. */
+const isKnownCode = (s: SymbolRef | undefined): boolean => s !== undefined && !s.name.startsWith('[');
 
 export interface SafeStepOptions {
   arch?: ArchProfile;
@@ -79,7 +82,9 @@ export async function planStep(
   const pc = regs.pc(p);
   const insn = await code.instructionAt(pc, p.maxInstructionLength).catch(() => undefined);
   const here = await symbolizer.symbolize(pc);
-  if (!here) {
+  // The vDSO's rt_sigreturn trampoline is single-stepped (the instruction step handles its SVC).
+  const atTrampoline = async (): Promise<boolean> => (await isTrampolineAt(code, p, pc)) || (await isTrampolineAt(code, p, pc - p.trampolineSyscallOffset));
+  if (!isKnownCode(here) && !(await atTrampoline())) {
     // Inside code Delve knows nothing of (the vDSO): leave by the return address.
     const ret = await returnAddress(delve, p, regs, symbolizer);
     if (ret !== undefined && !isGuestCode(ret)) return { kind: 'breakpoint', instruction: insn, at: ret, why: 'leave-unknown' };
@@ -107,7 +112,7 @@ export async function planStep(
     let target = insn.dest;
     const reg = p.indirectCallRegister(insn);
     if (target === undefined && reg) target = Number(regs.value(reg));
-    if (target !== undefined && target > 0 && !(await symbolizer.symbolize(target)) && !isGuestCode(next)) {
+    if (target !== undefined && target > 0 && !isKnownCode(await symbolizer.symbolize(target)) && !isGuestCode(next)) {
       return { kind: 'breakpoint', instruction: insn, at: next, why: 'call-unknown', target };
     }
   }

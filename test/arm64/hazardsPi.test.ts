@@ -1,0 +1,351 @@
+// Issue 8's stepping hazards on arm64 (the emulated Raspberry Pi), through the debug adapter: a
+// line `next` on the futex thread right after attach (hazard 4), then for the seccomp-trapped mmap,
+// the blocking futex wait and the call into the vDSO the hazard thread is parked on the instruction
+// before the hazardous one (never a breakpoint on the SVC itself) and DAP stepIn (instruction)
+// goes past it. The stopped event must say what was done, the PC must be past the hazard, and the
+// simulator inside the VM must keep running with its checks passing. One VM boot for the file.
+import { test, before, after, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import type { DebugClient } from '@vscode/debugadapter-testsupport';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { PiVmUnavailableError, piVmUnavailableReason, shellQuote, startPiVm, type PiVm } from '../support/piVm';
+import { buildSimulator } from '../support/simulator';
+import { attach, collectOutput, newDapClient } from '../e2e/adapter/dapClient';
+
+const REMOTE_BINARY = '/home/pi/runsc-sandbox';
+const REMOTE_STATUS = '/tmp/bluepill-sim-hazards-status.json';
+const CONTAINER_ID = 'bluepill-sim-hazards-pi';
+/** Every request over the emulated link is slow; a step over a syscall is several of them. */
+const STOP_TIMEOUT_MS = 300_000;
+
+type HazardName = 'seccomp' | 'futex' | 'vdso';
+
+interface SimInVm {
+  pid: number;
+  binary: string;
+  hazardTids: Record<HazardName, number>;
+}
+
+interface HazardCounters {
+  seccompCalls: number;
+  futexWaits: number;
+  vdsoReads: number;
+  roundTrips: number;
+  checksOK: boolean;
+}
+
+/** Where a hazard thread is parked (`before`), the hazardous instruction, and the one after it. */
+interface HazardSite {
+  before: bigint;
+  hazard: bigint;
+  after: bigint;
+}
+
+let unavailable: string | undefined = piVmUnavailableReason();
+let vm: PiVm | undefined;
+let sim: SimInVm;
+let dc: DebugClient | undefined;
+let output: () => string = () => '';
+const symbols: Record<string, bigint> = {};
+/** The thread the last stop was reported on; every test leaves the target stopped. */
+let lastStoppedTid = 0;
+const exited: string[] = [];
+
+function skipIfUnavailable(t: TestContext): boolean {
+  if (unavailable === undefined) return false;
+  t.skip(unavailable);
+  return true;
+}
+
+const hex = (n: bigint): string => `0x${n.toString(16)}`;
+
+async function checked(cmd: string[]): Promise<string> {
+  const r = await vm!.ssh(cmd);
+  assert.equal(r.code, 0, `${cmd.join(' ')}: exit ${r.code}\n${r.stderr}`);
+  return r.stdout;
+}
+
+async function waitForMatch(file: string, re: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await vm!.ssh(['cat', file]);
+    const m = re.exec(r.stdout);
+    if (m) return m;
+    if (Date.now() > deadline) throw new Error(`no ${re} in ${file} after ${timeoutMs} ms:\n${r.stdout}\n${r.stderr}`);
+    await new Promise((res) => setTimeout(res, 500));
+  }
+}
+
+async function rawStatus(): Promise<Record<string, unknown>> {
+  return JSON.parse(await checked(['cat', REMOTE_STATUS])) as Record<string, unknown>;
+}
+
+function countersOf(status: Record<string, unknown>): HazardCounters {
+  const h = (status.hazards ?? {}) as { seccomp?: { calls: number }; futex?: { waits: number }; vdso?: { reads: number } };
+  return {
+    seccompCalls: h.seccomp?.calls ?? 0,
+    futexWaits: h.futex?.waits ?? 0,
+    vdsoReads: h.vdso?.reads ?? 0,
+    roundTrips: Number(status.roundTrips ?? 0),
+    checksOK: status.checksOK === true,
+  };
+}
+
+async function counters(): Promise<HazardCounters> {
+  return countersOf(await rawStatus());
+}
+
+/** Polls the status file until `key` is above `min`. */
+async function waitForCounter(key: keyof Omit<HazardCounters, 'checksOK'>, min: number, timeoutMs: number): Promise<HazardCounters> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const c = await counters().catch(() => undefined);
+    if (c && c[key] > min) return c;
+    if (Date.now() > deadline) throw new Error(`${key} not above ${min} after ${timeoutMs} ms (last ${c?.[key]})`);
+    await new Promise((res) => setTimeout(res, 500));
+  }
+}
+
+async function startSimulatorInVm(): Promise<SimInVm> {
+  const binary = await buildSimulator({ arch: 'arm64' });
+  await vm!.copyIn(binary, REMOTE_BINARY);
+  const args = ['--root=/run/runsc', '--platform=kvm', '--debug-log=/tmp/runsc/', '--sim-vcpus=2', '--sim-hazards=seccomp,futex,vdso',
+    `--sim-status-file=${REMOTE_STATUS}`, 'boot', '--bundle=/tmp/bundle', '--controller-fd=3', '--mounts-fd=4',
+    '--start-sync-fd=5', CONTAINER_ID];
+  const launch = `exec -a runsc-sandbox ${REMOTE_BINARY} ${args.map(shellQuote).join(' ')}`;
+  // setsid + redirected stdio: the simulator outlives this ssh session.
+  await checked(['sh', '-c', `setsid bash -c ${shellQuote(launch)} </dev/null >/tmp/sim-hazards.out 2>/tmp/sim-hazards.err &`]);
+  // The whole line: the hazard tids come in map order, any order.
+  const ready = await waitForMatch('/tmp/sim-hazards.out', /^bluepill-sim ready pid=(\d+) .*\bvdso-tid=\d+.*$/m, 60_000);
+  const tid = (name: HazardName): number => {
+    const m = new RegExp(`\\b${name}-tid=(\\d+)`).exec(ready[0]);
+    assert.ok(m, `${name}-tid in the ready line: ${ready[0]}`);
+    return Number(m[1]);
+  };
+  return { pid: Number(ready[1]), binary, hazardTids: { seccomp: tid('seccomp'), futex: tid('futex'), vdso: tid('vdso') } };
+}
+
+/** Go's vDSO clock call on arm64: the first `CALL (Rn)` of runtime.walltime (time.Now's wall clock). */
+function vdsoCallSite(binary: string): HazardSite {
+  const out = execFileSync('go', ['tool', 'objdump', '-s', '^runtime\\.walltime(\\.abi0)?$', binary], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const code = out.split('\n').map((l) => /^\s+\S+:\d+\s+0x([0-9a-f]+)\s+[0-9a-f]{8}\s+(.*?)\s*$/.exec(l)).filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ pc: BigInt(`0x${m[1]}`), text: m[2] }));
+  const i = code.findIndex((x) => /^CALL \(R\d+\)$/.test(x.text));
+  assert.ok(i >= 1, `an indirect call in runtime.walltime:\n${out}`);
+  return { before: code[i - 1].pc, hazard: code[i].pc, after: code[i].pc + 4n };
+}
+
+/** The SVC of a hazard function (from the simulator's own symbol table), and the instructions around it. */
+function syscallSite(fn: string): HazardSite {
+  const svc = symbols[`kvm.${fn}.syscall`];
+  assert.ok(svc && symbols[`kvm.${fn}`] < svc, `symbols for kvm.${fn}`);
+  return { before: svc - 4n, hazard: svc, after: svc + 4n };
+}
+
+async function topPc(threadId: number): Promise<bigint> {
+  const frame = (await dc!.stackTraceRequest({ threadId, startFrame: 0, levels: 1 })).body.stackFrames[0];
+  return BigInt(frame.instructionPointerReference!);
+}
+
+async function stoppedAfter(request: () => Promise<unknown>): Promise<DebugProtocol.StoppedEvent> {
+  const stopped = dc!.waitForEvent('stopped', STOP_TIMEOUT_MS) as Promise<DebugProtocol.StoppedEvent>;
+  await request();
+  const ev = await stopped;
+  lastStoppedTid = ev.body.threadId ?? lastStoppedTid;
+  return ev;
+}
+
+/** Continues until `tid` stops on an instruction breakpoint at `pc` (other threads' hits are continued), then clears it. */
+async function park(tid: number, pc: bigint): Promise<number> {
+  await dc!.customRequest('setInstructionBreakpoints', { breakpoints: [{ instructionReference: hex(pc) }] });
+  let hits = 0;
+  try {
+    for (;;) {
+      hits++;
+      const ev = await stoppedAfter(() => dc!.continueRequest({ threadId: lastStoppedTid }));
+      if (ev.body.threadId === tid && (await topPc(tid)) === pc) return hits;
+      assert.ok(hits < 50, `thread ${tid} at ${hex(pc)} within 50 stops (last: thread ${ev.body.threadId}, ${ev.body.reason})`);
+    }
+  } finally {
+    await dc!.customRequest('setInstructionBreakpoints', { breakpoints: [] });
+  }
+}
+
+interface StepRecord {
+  description: string;
+  ms: number;
+  from: bigint;
+  to: bigint;
+}
+
+/** DAP stepIn (instruction) on `tid` until its PC is `site.after` (a few steps at most). */
+async function stepInPast(tid: number, site: HazardSite): Promise<StepRecord[]> {
+  const steps: StepRecord[] = [];
+  for (let i = 0; i < 4; i++) {
+    const from = await topPc(tid);
+    if (from === site.after) break;
+    const t0 = Date.now();
+    const ev = await stoppedAfter(() => dc!.stepInRequest({ threadId: tid, granularity: 'instruction' }));
+    const ms = Date.now() - t0;
+    steps.push({ description: ev.body.description ?? '', ms, from, to: await topPc(tid) });
+    assert.equal(ev.body.threadId, tid, `the stop after stepping thread ${tid} from ${hex(from)} names that thread (${ev.body.description})`);
+  }
+  return steps;
+}
+
+/** After continue: the simulator runs on with `key` rising, its checks passing, and it has not exited. */
+async function keepsRunning(t: TestContext, key: keyof Omit<HazardCounters, 'checksOK'>): Promise<void> {
+  const was = await counters();
+  const continued = Date.now();
+  await dc!.continueRequest({ threadId: lastStoppedTid });
+  const now = await waitForCounter(key, was[key], 120_000);
+  await waitForCounter('roundTrips', was.roundTrips, 120_000);
+  t.diagnostic(`${key} ${was[key]} → ${now[key]} within ${Date.now() - continued} ms of continue`);
+  assert.equal(now.checksOK, true, 'the simulator checks pass');
+  const proc = await checked(['cat', `/proc/${sim.pid}/status`]);
+  assert.doesNotMatch(proc, /^State:\s+[ZX]/m, 'the simulator is alive');
+  assert.doesNotMatch((await vm!.ssh(['cat', '/tmp/sim-hazards.err'])).stdout, /FATAL/);
+  assert.deepEqual(exited, [], 'no exited/terminated event');
+  // Stopped again for the next test, as a user leaves it after Pause.
+  await stoppedAfter(() => dc!.pauseRequest({ threadId: lastStoppedTid }));
+}
+
+/** `kvm.fn+0x…`, as the stopped event names the instruction after the SVC. */
+function landing(fn: string, site: HazardSite): string {
+  return `kvm.${fn}+0x${(site.after - symbols[`kvm.${fn}`]).toString(16)}`;
+}
+
+/** The simulator's [vdso] mapping, from /proc/PID/maps in the VM. */
+async function vdsoRange(): Promise<{ start: bigint; end: bigint; text: string }> {
+  const maps = await checked(['cat', `/proc/${sim.pid}/maps`]);
+  const m = /^([0-9a-f]+)-([0-9a-f]+) .*\[vdso\]$/m.exec(maps);
+  assert.ok(m, `a [vdso] mapping:\n${maps}`);
+  return { start: BigInt(`0x${m[1]}`), end: BigInt(`0x${m[2]}`), text: m[0] };
+}
+
+function report(t: TestContext, steps: StepRecord[]): void {
+  for (const s of steps) t.diagnostic(`${hex(s.from)} → ${hex(s.to)} in ${s.ms} ms: ${s.description}`);
+}
+
+before(async () => {
+  if (unavailable) return;
+  try {
+    vm = await startPiVm();
+  } catch (err) {
+    if (err instanceof PiVmUnavailableError) {
+      unavailable = err.message;
+      return;
+    }
+    throw err;
+  }
+  sim = await startSimulatorInVm();
+  await waitForCounter('seccompCalls', 2, 60_000);
+  await waitForCounter('vdsoReads', 2, 60_000);
+  await waitForCounter('futexWaits', 2, 60_000);
+  for (const [k, v] of Object.entries(((await rawStatus()).symbols ?? {}) as Record<string, string>)) symbols[k] = BigInt(v);
+  dc = newDapClient();
+  dc.defaultTimeout = STOP_TIMEOUT_MS;
+  output = collectOutput(dc);
+  dc.on('exited', (e: DebugProtocol.ExitedEvent) => exited.push(`exited ${e.body.exitCode}`));
+  dc.on('terminated', () => exited.push('terminated'));
+  // Stopped on attach: the futex thread is where Delve found it, inside its SVC (hazard 4).
+  const entry = dc.waitForEvent('stopped', STOP_TIMEOUT_MS) as Promise<DebugProtocol.StoppedEvent>;
+  await attach(dc, { ssh: vm.hostAlias, sshConfigFile: vm.sshConfigPath, processId: sim.pid, sudo: true, stopOnAttach: true });
+  await dc.configurationDoneRequest();
+  lastStoppedTid = (await entry).body.threadId ?? sim.pid;
+});
+
+after(async () => {
+  try {
+    await dc?.stop().catch(() => undefined);
+    if (vm && sim) await vm.ssh(['sh', '-c', `kill -9 ${sim.pid} 2>/dev/null; true`]).catch(() => undefined);
+  } finally {
+    await vm?.stop();
+  }
+});
+
+test('hazard 4: a line next on the futex thread right after attach returns; the futex wait runs on, not single-stepped', async (t) => {
+  if (skipIfUnavailable(t)) return;
+  const tid = sim.hazardTids.futex;
+  const site = syscallSite('hazardFutexWait');
+  const at = await topPc(tid);
+  // arm64 rewinds an interrupted syscall before the tracer sees the stop (do_signal restores X0
+  // and sets PC back to the SVC), so unlike amd64 (PC after the SYSCALL, RAX = -ERESTARTSYS) the
+  // thread sits on its SVC: the first step of it must be the step over the syscall.
+  assert.equal(at, site.hazard, `right after attach the futex thread is on its SVC (PC ${hex(at)}, SVC at ${hex(site.hazard)})`);
+  const t0 = Date.now();
+  const ev = await stoppedAfter(() => dc!.nextRequest({ threadId: tid }));
+  t.diagnostic(`line next: ${Date.now() - t0} ms: ${ev.body.description}`);
+  assert.equal(ev.body.threadId, tid, output());
+  assert.equal(ev.body.reason, 'step');
+  assert.match(ev.body.description ?? '', /^(finished the interrupted syscall futex \(98\) \(ERESTARTSYS\) with a breakpoint; then )?next$/);
+  assert.equal(await topPc(tid), site.after, 'the next line, after the SVC: the futex wait returned');
+  await keepsRunning(t, 'futexWaits');
+});
+
+test('seccomp: stepIn (instruction) steps over the trapped mmap (222) with a breakpoint; the SIGSYS handler performs it', async (t) => {
+  if (skipIfUnavailable(t)) return;
+  const tid = sim.hazardTids.seccomp;
+  const site = syscallSite('hazardSeccompMmap');
+  const hits = await park(tid, site.before);
+  t.diagnostic(`parked on ${hex(site.before)} after ${hits} stop(s)`);
+  const steps = await stepInPast(tid, site);
+  report(t, steps);
+  const over = steps.find((s) => s.from === site.hazard);
+  assert.ok(over, `a step from the SVC at ${hex(site.hazard)}`);
+  assert.equal(over.description, `stepped over syscall mmap (222) with a breakpoint; now at ${hex(site.after)} ${landing('hazardSeccompMmap', site)}`);
+  assert.equal(await topPc(tid), site.after, 'the PC is past the SVC');
+  await keepsRunning(t, 'seccompCalls');
+});
+
+test('futex: stepIn (instruction) steps over the blocking futex wait (98) with a breakpoint; the waker wakes it', async (t) => {
+  if (skipIfUnavailable(t)) return;
+  const tid = sim.hazardTids.futex;
+  const site = syscallSite('hazardFutexWait');
+  const hits = await park(tid, site.before);
+  t.diagnostic(`parked on ${hex(site.before)} after ${hits} stop(s)`);
+  const steps = await stepInPast(tid, site);
+  report(t, steps);
+  const over = steps.find((s) => s.from === site.hazard);
+  assert.ok(over, `a step from the SVC at ${hex(site.hazard)}`);
+  assert.equal(over.description, `stepped over syscall futex (98) with a breakpoint; now at ${hex(site.after)} ${landing('hazardFutexWait', site)}`);
+  assert.equal(await topPc(tid), site.after, 'the PC is past the SVC');
+  await keepsRunning(t, 'futexWaits');
+});
+
+test("vDSO: stepIn (instruction) steps over runtime.walltime's CALL (R2) into the vDSO with a breakpoint at its return address", async (t) => {
+  if (skipIfUnavailable(t)) return;
+  const tid = sim.hazardTids.vdso;
+  const site = vdsoCallSite(sim.binary);
+  const hits = await park(tid, site.before);
+  t.diagnostic(`parked on ${hex(site.before)} after ${hits} stop(s)`);
+  const steps = await stepInPast(tid, site);
+  report(t, steps);
+  const over = steps.find((s) => s.from === site.hazard);
+  assert.ok(over, `a step from the call at ${hex(site.hazard)}`);
+  // The bluepill engine's words, or the stepping guard's.
+  const m = /^stepped over (?:the call into the vDSO \(\[vdso\]\+0x[0-9a-f]+\)|a call into code without symbols \((0x[0-9a-f]+), e\.g\. the vDSO\)) with a breakpoint(?:; now at (0x[0-9a-f]+) runtime\.walltime\+0x[0-9a-f]+)?$/.exec(over.description);
+  assert.ok(m, `the step over the vDSO call is named: ${over.description}`);
+  if (m[1]) {
+    const vdso = await vdsoRange();
+    assert.ok(BigInt(m[1]) >= vdso.start && BigInt(m[1]) < vdso.end, `the call target ${m[1]} is in ${vdso.text}`);
+  }
+  if (m[2]) assert.equal(BigInt(m[2]), site.after);
+  assert.equal(await topPc(tid), site.after, 'the PC is past the call');
+  await keepsRunning(t, 'vdsoReads');
+});
+
+test('after all the steps the simulator still runs untraced once the adapter disconnects, its checks passing', async (t) => {
+  if (skipIfUnavailable(t)) return;
+  await dc!.continueRequest({ threadId: lastStoppedTid });
+  await dc!.disconnectRequest({});
+  const was = await counters();
+  const now = await waitForCounter('roundTrips', was.roundTrips + 5, 120_000);
+  for (const key of ['seccompCalls', 'futexWaits', 'vdsoReads'] as const) await waitForCounter(key, was[key], 120_000);
+  assert.equal(now.checksOK, true);
+  const proc = await checked(['cat', `/proc/${sim.pid}/status`]);
+  assert.doesNotMatch(proc, /^State:\s+[tTZX]/m);
+  assert.doesNotMatch((await vm!.ssh(['cat', '/tmp/sim-hazards.err'])).stdout, /FATAL/);
+  t.diagnostic(`final counters: ${JSON.stringify(now)}`);
+});
