@@ -127,14 +127,20 @@ describe('debugging the simulator in code-server', { concurrency: 1 }, () => {
       return rows.some((r) => /→/.test(r)) ? rows : undefined;
     });
     assert.ok(hops.some((r) => /guestExitSyscall/.test(r)), `a hop lands in the guest exit: ${hops.join(' | ')}`);
-    const host = await viewTexts(page, 'Host context');
-    const guest = await viewTexts(page, 'Guest context');
     const pcOf = (rows: string[]): string | undefined => rows.find((r) => /^PC/.test(r.trim()))?.match(/0x[0-9a-f]+/)?.[0];
-    assert.ok(pcOf(host) && pcOf(guest), `both views show a PC: host ${host.join(' | ')} guest ${guest.join(' | ')}`);
+    // The views render on their own schedule: wait until both show a PC.
+    const { host, guest } = await waitFor('a PC in the Host and Guest context views', 30_000, async () => {
+      const h = await viewTexts(page, 'Host context').catch(() => []);
+      const g = await viewTexts(page, 'Guest context').catch(() => []);
+      return pcOf(h) && pcOf(g) ? { host: h, guest: g } : undefined;
+    });
     assert.notEqual(pcOf(host), pcOf(guest), 'the host and guest PCs differ');
     assert.ok(guest.some((r) => /changed/.test(r)), 'changed registers are marked');
-    const stack = await viewTexts(page, 'Call Stack');
-    assert.ok(stack.some((r) => /guestExitSyscall/.test(r)), `the Call Stack shows the landing: ${stack.slice(0, 6).join(' | ')}`);
+    const stack = await waitFor('the landing in the Call Stack view', 30_000, async () => {
+      const rows = await viewTexts(page, 'Call Stack').catch(() => []);
+      return rows.some((r) => /guestExitSyscall/.test(r)) ? rows : undefined;
+    });
+    assert.ok(stack.length > 0);
     await session!.workbench.screenshot('12-stepped-over-bluepill');
     await stopDebugging(page);
     const before = (await sim!.status()).roundTrips;
