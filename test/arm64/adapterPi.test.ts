@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { PiVmUnavailableError, piVmUnavailableReason, shellQuote, startPiVm, type PiVm } from '../support/piVm';
+import { PiVmUnavailableError, piVmUnavailableReason, shellQuote, startPiVm, vmOutput, vmWaitForMatch, type PiVm } from '../support/piVm';
 import { buildSimulator } from '../support/simulator';
 import { attach, collectOutput, newDapClient } from '../e2e/adapter/dapClient';
 import type { StepOverResponseBody } from '../../src/protocol/bluepillMessages';
@@ -61,23 +61,8 @@ function symbolAddress(binary: string, name: string): bigint {
   return BigInt(`0x${line.trim().split(/\s+/)[0]}`);
 }
 
-async function checked(cmd: string[]): Promise<string> {
-  const r = await vm!.ssh(cmd);
-  assert.equal(r.code, 0, `${cmd.join(' ')}: exit ${r.code}\n${r.stderr}`);
-  return r.stdout;
-}
-
-/** Polls a file in the VM until it matches. */
-async function waitForMatch(file: string, re: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await vm!.ssh(['cat', file]);
-    const m = re.exec(r.stdout);
-    if (m) return m;
-    if (Date.now() > deadline) throw new Error(`no ${re} in ${file} after ${timeoutMs} ms:\n${r.stdout}\n${r.stderr}`);
-    await new Promise((res) => setTimeout(res, 500));
-  }
-}
+const checked = (cmd: string[]): Promise<string> => vmOutput(vm!, cmd);
+const waitForMatch = (file: string, re: RegExp, timeoutMs: number): Promise<RegExpExecArray> => vmWaitForMatch(vm!, file, re, timeoutMs);
 
 async function simStatus(): Promise<SimStatus> {
   return JSON.parse(await checked(['cat', REMOTE_STATUS])) as SimStatus;

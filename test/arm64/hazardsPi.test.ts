@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { PiVmUnavailableError, piVmUnavailableReason, shellQuote, startPiVm, type PiVm } from '../support/piVm';
+import { PiVmUnavailableError, piVmUnavailableReason, shellQuote, startPiVm, vmOutput, vmWaitForMatch, type PiVm } from '../support/piVm';
 import { buildSimulator } from '../support/simulator';
 import { attach, collectOutput, newDapClient } from '../e2e/adapter/dapClient';
 
@@ -60,22 +60,8 @@ function skipIfUnavailable(t: TestContext): boolean {
 
 const hex = (n: bigint): string => `0x${n.toString(16)}`;
 
-async function checked(cmd: string[]): Promise<string> {
-  const r = await vm!.ssh(cmd);
-  assert.equal(r.code, 0, `${cmd.join(' ')}: exit ${r.code}\n${r.stderr}`);
-  return r.stdout;
-}
-
-async function waitForMatch(file: string, re: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await vm!.ssh(['cat', file]);
-    const m = re.exec(r.stdout);
-    if (m) return m;
-    if (Date.now() > deadline) throw new Error(`no ${re} in ${file} after ${timeoutMs} ms:\n${r.stdout}\n${r.stderr}`);
-    await new Promise((res) => setTimeout(res, 500));
-  }
-}
+const checked = (cmd: string[]): Promise<string> => vmOutput(vm!, cmd);
+const waitForMatch = (file: string, re: RegExp, timeoutMs: number): Promise<RegExpExecArray> => vmWaitForMatch(vm!, file, re, timeoutMs);
 
 async function rawStatus(): Promise<Record<string, unknown>> {
   return JSON.parse(await checked(['cat', REMOTE_STATUS])) as Record<string, unknown>;

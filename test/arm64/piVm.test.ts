@@ -16,6 +16,7 @@ import {
   qemuProcesses,
   shellQuote,
   startPiVm,
+  vmOutput,
   type PiVm,
 } from '../support/piVm';
 import { buildSimulator } from '../support/simulator';
@@ -105,11 +106,7 @@ test('emulated Raspberry Pi (scripts/pi-vm)', async (t) => {
   }
 });
 
-async function checked(vm: PiVm, cmd: string[]): Promise<string> {
-  const r = await vm.ssh(cmd);
-  assert.equal(r.code, 0, `${cmd.join(' ')}: exit ${r.code}\n${r.stderr}`);
-  return r.stdout;
-}
+const checked = vmOutput;
 
 /** ssh from the host without the VM's ssh_config, so each test picks its own options. */
 function hostSsh(vm: PiVm, knownHosts: string, extra: string[]): Promise<{ code: number; stderr: string }> {

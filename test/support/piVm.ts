@@ -252,3 +252,22 @@ export function qemuProcesses(): Map<number, string> {
   }
   return out;
 }
+
+/** Runs argv in the VM and returns its stdout; a non-zero exit throws with the command and stderr. */
+export async function vmOutput(vm: PiVm, cmd: string[]): Promise<string> {
+  const r = await vm.ssh(cmd);
+  if (r.code !== 0) throw new Error(`${cmd.join(' ')}: exit ${r.code}\n${r.stderr}`);
+  return r.stdout;
+}
+
+/** Polls a file in the VM until `re` matches it. */
+export async function vmWaitForMatch(vm: PiVm, file: string, re: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await vm.ssh(['cat', file]);
+    const m = re.exec(r.stdout);
+    if (m) return m;
+    if (Date.now() > deadline) throw new Error(`no ${re} in ${file} after ${timeoutMs} ms:\n${r.stdout}\n${r.stderr}`);
+    await new Promise((res) => setTimeout(res, 500));
+  }
+}
