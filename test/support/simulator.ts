@@ -25,6 +25,8 @@ export interface StartOptions extends BuildOptions {
   guestSpin?: string;
   /** Sleep between round trips on each vCPU, a Go duration (default 20ms). */
   interval?: string;
+  /** vCPU i starts i×stagger late (a Go duration): keeps vCPUs out of lockstep. */
+  stagger?: string;
   hops?: 'one' | 'two' | 'mixed';
   /** Any of 'seccomp', 'futex', 'vdso'. */
   hazards?: string[];
@@ -203,6 +205,7 @@ export async function startSimulator(opts: StartOptions = {}): Promise<RunningSi
   const simFlags = [`--sim-vcpus=${opts.vcpus ?? 2}`, `--sim-status-file=${statusFile}`];
   if (opts.guestSpin) simFlags.push(`--sim-guest-spin=${opts.guestSpin}`);
   if (opts.interval) simFlags.push(`--sim-interval=${opts.interval}`);
+  if (opts.stagger) simFlags.push(`--sim-stagger=${opts.stagger}`);
   if (opts.hops) simFlags.push(`--sim-hops=${opts.hops}`);
   if (opts.hazards?.length) simFlags.push(`--sim-hazards=${opts.hazards.join(',')}`);
   const args = ['--root=/run/runsc', '--platform=kvm', '--debug-log=/tmp/runsc/', ...simFlags, ...(opts.extraArgs ?? []),
