@@ -38,9 +38,10 @@ export async function toolchainUnavailable(toolchain: Toolchain): Promise<string
   }
 }
 
-export async function openHazardSession(toolchain: Toolchain = 'debian12'): Promise<HazardSession> {
+/** `extraArgs`: more simulator flags, e.g. `--sim-trap-delay=2s` for a slow SIGSYS handler. */
+export async function openHazardSession(toolchain: Toolchain = 'debian12', extraArgs: string[] = []): Promise<HazardSession> {
   const tc = await resolveToolchain(toolchain);
-  const sim = await startSimulator({ vcpus: 2, hazards: ['seccomp', 'futex', 'vdso'], toolchain });
+  const sim = await startSimulator({ vcpus: 2, hazards: ['seccomp', 'futex', 'vdso'], toolchain, extraArgs });
   await sim.waitForProgress(4, 30_000);
   const st = await sim.status();
   const symbols: Record<string, number> = {};

@@ -17,8 +17,8 @@ import {
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
 
-async function survivesAndProgresses(s: HazardSession, beforeStep: HazardCounters, key: keyof Omit<HazardCounters, 'checksOK'>): Promise<HazardCounters> {
-  await runFor(s, 1_000);
+async function survivesAndProgresses(s: HazardSession, beforeStep: HazardCounters, key: keyof Omit<HazardCounters, 'checksOK'>, runMs = 1_000): Promise<HazardCounters> {
+  await runFor(s, runMs);
   assert.ok(s.sim.alive(), `the simulator is alive\n${s.sim.stderr()}`);
   const now = countersOf(await s.sim.status());
   assert.equal(now.checksOK, true, 'the simulator checks pass');
@@ -184,6 +184,27 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
       await survivesAndProgresses(s, beforeStep, 'seccompCalls');
     });
 
+    test('Pause as the step over the vDSO call continues (halt racing the return breakpoint), five times: stopped either way, no breakpoint left, the next continue runs', async (t) => {
+      if (!s) return t.skip(unavailable);
+      const outcomes: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const beforeStep = countersOf(await s.sim.status());
+        const v = await parkBeforeVdsoCall(s);
+        const pause = new AbortController();
+        // Progress at 0 ms fires right after the continue is sent: the Pause lands while Delve runs the target.
+        const r = await safeStepInstruction(s.client, v.tid, { maps: s.maps, signal: pause.signal, progressAfterMs: 0, onProgress: () => pause.abort() });
+        outcomes.push(`${r.outcome} at ${r.pc === v.next ? 'the return address' : hex(r.pc)}`);
+        assert.ok(r.outcome === 'paused' || r.outcome === 'done', `${r.outcome}: ${r.description}`);
+        if (r.outcome === 'done') assert.equal(r.pc, v.next);
+        else assert.match(r.description, /^paused while waiting for/);
+        assert.equal(r.state.Running, false);
+        assert.deepEqual(await userBreakpointAddrs(s), [], 'the return-address breakpoint is removed');
+        // A halt that arrived after the breakpoint stopped the target must not stop the next continue at once.
+        await survivesAndProgresses(s, beforeStep, 'vdsoReads');
+      }
+      t.diagnostic(outcomes.join('; '));
+    });
+
     test('decoded instructions are cached per PC', async (t) => {
       if (!s) return t.skip(unavailable);
       const cache = new InstructionCache();
@@ -193,6 +214,40 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
       }
       assert.equal(cache.misses, 1, 'the SYSCALL was disassembled once');
       assert.equal(cache.hits, 1);
+    });
+  });
+}
+
+for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
+  describe(`Pause while a slow seccomp trap runs (${toolchain}, SIGSYS handler taking 1.5 s)`, () => {
+    test('Pause mid-wait on the trapped mmap: paused inside the trap, no breakpoint left; continued, the mmap completes and is checked', async (t) => {
+      const why = await toolchainUnavailable(toolchain);
+      if (why) return t.skip(why);
+      const s = await openHazardSession(toolchain, ['--sim-trap-delay=1500ms']);
+      try {
+        const { tid, syscallPc } = await parkBeforeSyscall(s, 'seccomp');
+        const beforeStep = countersOf(await s.sim.status());
+        const pause = new AbortController();
+        const progress: StepProgress[] = [];
+        const t0 = Date.now();
+        const r = await safeStepInstruction(s.client, tid, {
+          maps: s.maps, signal: pause.signal, progressAfterMs: 300,
+          onProgress: (p) => {
+            progress.push(p);
+            pause.abort();
+          },
+        });
+        t.diagnostic(`${r.description} after ${Date.now() - t0} ms; progress: ${progress.map((p) => p.message).join(' | ')}`);
+        assert.equal(r.outcome, 'paused', r.description);
+        assert.equal(r.description, 'paused while waiting for syscall mmap (9)');
+        assert.match(progress[0].message, new RegExp(`^waiting for syscall mmap \\(9\\) on thread ${tid}: \\d+ s`));
+        assert.notEqual(r.pc, syscallPc + 2, 'not past the SYSCALL yet: the trap handler was still running');
+        assert.deepEqual(await userBreakpointAddrs(s), []);
+        const after = await survivesAndProgresses(s, beforeStep, 'seccompCalls', 3_500);
+        assert.equal(after.checksOK, true, 'the paused mmap was performed and checked');
+      } finally {
+        await s.close();
+      }
     });
   });
 }
