@@ -297,12 +297,14 @@ export async function runToBreakpoint(
       if (st.exited) return { outcome: 'exited', pc: NaN, message: `the process exited while waiting for ${options.waitingFor}`, foreignHits: foreign };
       const mine = threadIn(st, tid);
       if (mine) lastPc = mine.pc;
+      // Arrived wins over a Pause that raced it: the step is done, and Delve clears a late halt
+      // request when the next continue starts.
+      if (mine && mine.pc === addr) return { outcome: 'arrived', pc: addr, message: '', foreignHits: foreign };
       if (haltSent || options.signal?.aborted) {
         const pc = mine?.pc ?? NaN;
         const secs = ((Date.now() - started) / 1000).toFixed(1);
         return { outcome: 'cancelled', pc, message: `cancelled after ${secs} s waiting for ${options.waitingFor}; thread ${tid} is left stopped at ${hex(pc)}, the breakpoint is removed`, foreignHits: foreign };
       }
-      if (mine && mine.pc === addr) return { outcome: 'arrived', pc: addr, message: '', foreignHits: foreign };
       foreign++;
       options.onProgress?.(`thread ${st.currentThread?.id ?? '?'} stopped at the breakpoint at ${hex(addr)}; ignored (${foreign} so far), waiting for ${options.waitingFor}`);
     }

@@ -86,13 +86,13 @@ function save(s: Session, name: string, tid: number, calls: RecordedCall[], expe
 for (const toolchain of TOOLCHAINS) {
   describe(`safe instruction step on hazard threads (${toolchain})`, async () => {
     const unavailable = await toolchainUnavailable(toolchain);
-    const withSession = (name: string, body: (s: Session, t: TestContext) => Promise<void>): void => {
+    const withSession = (name: string, body: (s: Session, t: TestContext) => Promise<void>, extraArgs: string[] = []): void => {
       test(name, { timeout: 240_000 }, async (t) => {
         if (unavailable) {
           t.skip(unavailable);
           return;
         }
-        const s = await openSession({ ...HAZARDS, toolchain });
+        const s = await openSession({ ...HAZARDS, toolchain, extraArgs });
         try {
           await body(s, t);
         } finally {
@@ -157,6 +157,41 @@ for (const toolchain of TOOLCHAINS) {
       assert.equal((await s.client.state()).Running, false);
       const waits = hazard(await s.sim.status(), 'futex', 'waits');
       await runsOn(s, (st) => hazard(st, 'futex', 'waits') > waits + 2, 'futex waits go on');
+    });
+
+    withSession('Pause mid-wait on a slow seccomp trap (SIGSYS handler taking 1.5 s): cancelled inside the trap, breakpoint removed; continued, the mmap completes and is checked', async (s, t) => {
+      const tid = s.sim.hazardTids.seccomp;
+      const sc = s.symbols['kvm.hazardSeccompMmap.syscall'];
+      await parkOnSyscall(s, tid, 'kvm.hazardSeccompMmap', sc);
+      const trapped = hazard(await s.sim.status(), 'seccomp', 'trapped');
+      const ac = new AbortController();
+      const progress: string[] = [];
+      const r = await safeStepInstruction(s.client, tid, { signal: ac.signal, progressIntervalMs: 300, onProgress: (m) => { progress.push(m); ac.abort(); } });
+      t.diagnostic(`${r.description}; progress: ${progress.join(' | ')}`);
+      assert.equal(r.kind, 'cancelled', r.description);
+      assert.match(r.description, /^cancelled after [0-9.]+ s waiting for thread \d+ to return from syscall mmap \(9\); thread \d+ is left stopped at 0x[0-9a-f]+, the breakpoint is removed$/);
+      assert.notEqual(r.pc, sc + 2, 'not past the SYSCALL: the trap handler was still running');
+      assert.deepEqual((await s.client.listBreakpoints()).filter((b) => b.id > 0), []);
+      await runsOn(s, (st) => hazard(st, 'seccomp', 'trapped') > trapped + 1, 'the paused trap and the next one complete');
+    }, ['--sim-trap-delay=1500ms']);
+
+    withSession('Pause racing the return breakpoint of a vDSO call, five times: stepped or cancelled, never a breakpoint left, the next continue runs', async (s, t) => {
+      const tid = s.sim.hazardTids.vdso;
+      const call = await vdsoCallSite(s);
+      const outcomes: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        await parkThreadAt(s, tid, call);
+        const ac = new AbortController();
+        // Aborted as soon as the first progress timer fires (1 ms): the halt goes out while the target runs.
+        const r = await safeStepInstruction(s.client, tid, { signal: ac.signal, progressIntervalMs: 1, onProgress: () => ac.abort() });
+        outcomes.push(r.kind);
+        assert.ok(r.kind === 'stepped-over-call' || r.kind === 'cancelled', r.description);
+        if (r.kind === 'stepped-over-call') assert.equal(r.pc, call + 2, 'arrived: the step is done, not reported as cancelled');
+        assert.deepEqual((await s.client.listBreakpoints()).filter((b) => b.id > 0), []);
+        const reads = hazard(await s.sim.status(), 'vdso', 'reads');
+        await runsOn(s, (st) => hazard(st, 'vdso', 'reads') > reads + 200, 'vDSO reads go on after the raced Pause');
+      }
+      t.diagnostic(outcomes.join(', '));
     });
 
     withSession('a thread stopped inside futex() (as right after attach) is not stepped: it returns onto a breakpoint at its PC', async (s) => {

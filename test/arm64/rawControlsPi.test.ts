@@ -1,0 +1,204 @@
+// Controls on arm64 (the emulated Raspberry Pi) that keep the simulator's hazards honest: Delve's
+// raw single step (no guard; Delve reached through the product's SSH transport, as root) through
+// each hazard breaks the simulator or does not come back. Each control gets its own simulator in
+// the VM and its own Delve, and kills both afterwards. One VM boot for the file.
+import { test, before, after, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { resolveAttachConfig } from '../../src/config/attachConfig';
+import { DelveTimeoutError } from '../../src/delve/delveErrors';
+import type { DelveClient } from '../../src/delve/delveClient';
+import { attachTarget, type AttachedTarget } from '../../src/transport/attachTarget';
+import { PiVmUnavailableError, piVmUnavailableReason, startPiVm, vmOutput, type PiVm } from '../support/piVm';
+import { startSimulatorInVm, type SimulatorInVm } from '../support/piSimulator';
+
+/** Every Delve call over the emulated link is slow: a harmless single step takes 0.1–0.5 s. */
+const RPC_TIMEOUT_MS = 60_000;
+/** A single step that has not returned after this long is not coming back. */
+const STUCK_MS = 10_000;
+const FUTEX_WORD = '"bluepill.sim/pkg/sentry/platform/kvm".futexWord';
+
+let unavailable: string | undefined = piVmUnavailableReason();
+let vm: PiVm | undefined;
+let runs = 0;
+
+interface Control {
+  sim: SimulatorInVm;
+  target: AttachedTarget;
+  client: DelveClient;
+  symbols: Record<string, bigint>;
+}
+
+const hex = (n: bigint): string => `0x${n.toString(16)}`;
+
+before(async () => {
+  if (unavailable) return;
+  try {
+    vm = await startPiVm();
+  } catch (err) {
+    if (err instanceof PiVmUnavailableError) {
+      unavailable = err.message;
+      return;
+    }
+    throw err;
+  }
+});
+
+after(async () => {
+  await vm?.stop();
+});
+
+/** A fresh hazard simulator in the VM with Delve attached (everything stopped, as after attach). */
+async function withControl(t: TestContext, body: (c: Control) => Promise<void>): Promise<void> {
+  if (unavailable) {
+    t.skip(unavailable);
+    return;
+  }
+  const sim = await startSimulatorInVm(vm!, { name: `bluepill-sim-control-${++runs}`, hazards: ['seccomp', 'futex', 'vdso'] });
+  let target: AttachedTarget | undefined;
+  try {
+    await waitFor(sim, (st) => hazard(st, 'seccomp', 'calls') > 2 && hazard(st, 'futex', 'waits') > 2 && hazard(st, 'vdso', 'reads') > 2, 60_000);
+    const symbols = await sim.symbols();
+    target = await attachTarget(resolveAttachConfig({ ssh: vm!.hostAlias, sshConfigFile: vm!.sshConfigPath, processId: sim.pid, sudo: true }), { rpcTimeoutMs: RPC_TIMEOUT_MS });
+    await body({ sim, target, client: target.client, symbols });
+  } finally {
+    // A Delve wedged in a single step answers nothing until its target is gone: kill the target first.
+    await sim.kill();
+    await target?.disconnect().catch(() => undefined);
+  }
+}
+
+function hazard(st: Record<string, unknown>, name: string, field: string): number {
+  return Number(((st.hazards as Record<string, Record<string, number>> | undefined)?.[name] ?? {})[field] ?? 0);
+}
+
+async function waitFor(sim: SimulatorInVm, ok: (st: Record<string, unknown>) => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const st = await sim.status().catch(() => undefined);
+    if (st && ok(st)) return;
+    if (Date.now() > deadline) throw new Error(`the simulator in the VM did not get going: ${JSON.stringify(st?.hazards)}`);
+    await new Promise((res) => setTimeout(res, 500));
+  }
+}
+
+async function pcOf(client: DelveClient, tid: number): Promise<bigint> {
+  const pc = (await client.listRegisters(tid)).find((r) => r.Name === 'PC');
+  assert.ok(pc, 'a PC register');
+  return BigInt(pc.Value.split(/\s/)[0]);
+}
+
+/** Continues until `tid` stops on a breakpoint at `addr` (created here, removed afterwards). */
+async function runTo(c: Control, tid: number, addr: bigint): Promise<void> {
+  const bp = await c.client.createBreakpoint({ addrs: [Number(addr)] });
+  try {
+    for (let i = 0; i < 200; i++) {
+      const st = await c.client.continue({ timeoutMs: RPC_TIMEOUT_MS });
+      assert.ok(!st.exited, 'the simulator exited while parking');
+      if (st.Threads?.some((x) => x.id === tid && x.pc === Number(addr))) return;
+    }
+    throw new Error(`thread ${tid} never reached ${hex(addr)}`);
+  } finally {
+    await c.client.clearBreakpoint(bp.id);
+  }
+}
+
+/** One raw single step of `tid` (only over a harmless instruction). */
+async function stepOnce(c: Control, tid: number): Promise<bigint> {
+  await c.client.switchThread(tid);
+  await c.client.stepInstruction({ threadID: tid, timeoutMs: RPC_TIMEOUT_MS });
+  return pcOf(c.client, tid);
+}
+
+/** The hazard thread on its SVC, reached from the instruction before it (no breakpoint on the SVC). */
+async function parkOnSvc(c: Control, tid: number, fn: string): Promise<bigint> {
+  const svc = c.symbols[`kvm.${fn}.syscall`];
+  assert.ok(svc && c.symbols[`kvm.${fn}`] < svc, `symbols for kvm.${fn}`);
+  await runTo(c, tid, svc - 4n);
+  assert.equal(await stepOnce(c, tid), svc, 'one step from the instruction before the SVC reaches it');
+  return svc;
+}
+
+/** A raw step that does not return within STUCK_MS, after which Delve answers nothing, not even after a halt. */
+async function assertStepNeverReturns(t: TestContext, c: Control, tid: number): Promise<void> {
+  await c.client.switchThread(tid);
+  const t0 = Date.now();
+  await assert.rejects(c.client.stepInstruction({ threadID: tid, timeoutMs: STUCK_MS }), DelveTimeoutError, 'the single step does not return');
+  await c.client.halt({ timeoutMs: 5_000 }).catch(() => undefined);
+  await assert.rejects(c.client.state(true, { timeoutMs: 5_000 }), DelveTimeoutError, 'and even after a halt Delve is stuck in it');
+  t.diagnostic(`no answer to the single step in ${Date.now() - t0} ms, none to a halt and a state query either`);
+}
+
+test('seccomp: a raw single step of the trapped mmap (222) skips it and the simulator dies', async (t) => {
+  await withControl(t, async (c) => {
+    const tid = c.sim.hazardTids.seccomp!;
+    const svc = await parkOnSvc(c, tid, 'hazardSeccompMmap');
+    await c.client.switchThread(tid);
+    await c.client.stepInstruction({ threadID: tid, timeoutMs: RPC_TIMEOUT_MS });
+    const pc = await pcOf(c.client, tid);
+    t.diagnostic(`after the raw step of the SVC at ${hex(svc)} the PC is ${hex(pc)}`);
+    // Let it run: the skipped (or mangled) mmap is caught by the simulator's check, or the
+    // delayed SIGSYS kills the runtime.
+    let ended = false;
+    for (let i = 0; i < 5 && !ended; i++) {
+      ended = await c.client.continue({ timeoutMs: RPC_TIMEOUT_MS }).then((st) => st.exited, (e: unknown) => /exited|no such process/i.test(String(e)));
+    }
+    assert.ok(ended, 'the simulator exits');
+    const err = await c.sim.stderr();
+    t.diagnostic(err.split('\n').find((l) => /FATAL|SIGSYS/.test(l)) ?? err.slice(0, 300));
+    assert.match(err, /the trapped mmap was skipped|SIGSYS: bad system call/);
+  });
+});
+
+test('futex: a raw single step into the blocking wait (98) never returns, and a halt does not free it', async (t) => {
+  await withControl(t, async (c) => {
+    const tid = c.sim.hazardTids.futex!;
+    await parkOnSvc(c, tid, 'hazardFutexWait');
+    // Every thread is stopped: with the word at the value the waiter expects, FUTEX_WAIT blocks.
+    await c.client.set(FUTEX_WORD, '0');
+    await assertStepNeverReturns(t, c, tid);
+  });
+});
+
+test('hazard 4: right after attach, a raw single step of the thread sitting on its futex SVC never returns', async (t) => {
+  await withControl(t, async (c) => {
+    const tid = c.sim.hazardTids.futex!;
+    const svc = c.symbols['kvm.hazardFutexWait.syscall'];
+    // arm64 rewinds the interrupted syscall: the thread is on its SVC, about to wait again.
+    assert.equal(await pcOf(c.client, tid), svc, 'the futex thread sits on its SVC');
+    await c.client.set(FUTEX_WORD, '0');
+    await assertStepNeverReturns(t, c, tid);
+  });
+});
+
+test('vDSO: raw single steps into the clock read do not get back out of the vDSO', async (t) => {
+  await withControl(t, async (c) => {
+    const tid = c.sim.hazardTids.vdso!;
+    const out = execFileSync('go', ['tool', 'objdump', '-s', '^runtime\\.walltime(\\.abi0)?$', c.sim.binary], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const code = out.split('\n').map((l) => /^\s+\S+:\d+\s+0x([0-9a-f]+)\s+[0-9a-f]{8}\s+(.*?)\s*$/.exec(l)).filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ pc: BigInt(`0x${m[1]}`), text: m[2] }));
+    const i = code.findIndex((x) => /^CALL \(R\d+\)$/.test(x.text));
+    assert.ok(i >= 1, `an indirect call in runtime.walltime:\n${out}`);
+    const call = code[i].pc;
+    // runtime.walltime also runs on other threads: park the vDSO thread itself on the call.
+    for (let attempt = 0; ; attempt++) {
+      await runTo(c, tid, code[i - 1].pc);
+      if ((await stepOnce(c, tid)) === call) break;
+      assert.ok(attempt < 10, 'the vDSO thread reaches the call');
+    }
+    const maps = await vmOutput(vm!, ['sudo', '-n', 'cat', `/proc/${c.sim.pid}/maps`]);
+    const m = /^([0-9a-f]+)-([0-9a-f]+) .*\[vdso\]$/m.exec(maps);
+    assert.ok(m, `a [vdso] mapping:\n${maps}`);
+    const [start, end] = [BigInt(`0x${m[1]}`), BigInt(`0x${m[2]}`)];
+    const steps = 60;
+    const t0 = Date.now();
+    let leftAt: number | undefined;
+    let pc = call;
+    for (let n = 1; n <= steps && leftAt === undefined; n++) {
+      pc = await stepOnce(c, tid);
+      if (n > 1 && (pc < start || pc >= end)) leftAt = n;
+    }
+    t.diagnostic(`${steps} single steps in ${Date.now() - t0} ms; PC ${hex(pc)} (${pc >= start && pc < end ? `[vdso]+${hex(pc - start)}` : 'outside the vDSO'})`);
+    assert.equal(leftAt, undefined, `the clock read returned to ${hex(call + 4n)} after ${leftAt} steps`);
+  });
+});
