@@ -54,8 +54,48 @@ const PRIV_SYSREG_NAME = '(?:S[0-3]_(?!3_)[0-7]_C\\d{1,2}_C\\d{1,2}_[0-7]|[A-Z][
 const PRIV_SYSREG_NAME_LOWER = '(?:s[0-3]_(?!3_)[0-7]_c\\d{1,2}_c\\d{1,2}_[0-7]|[a-z][a-z0-9]*_el(?:1[12]?|2|3|02)'
   + '|sp_el[0-2]|spsr_[a-z0-9]+|elr_el[1-3]|currentel|daifset|daifclr|spsel|pan|uao)(?![\\w.])';
 
+// ---- alternations grouped by first letter ----
+// Oniguruma tries the alternatives of a group one by one; the mnemonic families hold a few
+// hundred, tried for every line. Grouped by first letter (`C(?:ALL|LI|…)`), a mnemonic is only
+// compared with the alternatives that start like it. Alternatives that match the same word give
+// the same capture, and END after the group makes the engine backtrack through all of them, so
+// the order inside a family does not change what is matched.
+
+/** Splits a regex alternation at its top-level `|`. */
+function topLevelAlternatives(alternation) {
+  const out = [];
+  let depth = 0;
+  let inClass = false;
+  let start = 0;
+  for (let i = 0; i < alternation.length; i++) {
+    const c = alternation[i];
+    if (c === '\\') { i++; continue; }
+    if (inClass) { if (c === ']') inClass = false; continue; }
+    if (c === '[') inClass = true;
+    else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) { out.push(alternation.slice(start, i)); start = i + 1; }
+  }
+  out.push(alternation.slice(start));
+  return out;
+}
+
+function byFirstLetter(alternation) {
+  const groups = new Map();
+  const rest = [];
+  for (const alt of topLevelAlternatives(alternation)) {
+    if (/^[A-Za-z](?![?*+{])/.test(alt)) {
+      const list = groups.get(alt[0]) ?? [];
+      list.push(alt.slice(1));
+      groups.set(alt[0], list);
+    } else rest.push(alt);
+  }
+  const grouped = [...groups].map(([letter, tails]) => (tails.length === 1 ? letter + tails[0] : `${letter}(?:${tails.join('|')})`));
+  return [...grouped, ...rest].join('|');
+}
+
 // Mnemonic families. Upper case: Go syntax; lower case: Delve's intel/gnu flavours and GNU.
-const PRIVILEGED = [
+const PRIVILEGED = byFirstLetter([
   // amd64: ring-0 only or ring transitions
   'CLI|STI|HLT|LGDT|LIDT|LLDT|LTR|LMSW|CLTS|INVD|WBINVD|INVLPGA?|INVPCID|INVEPT|INVVPID|WRMSR|RDMSR',
   'SWAPGS|SYSRET[QL]?|SYSEXIT[QL]?|IRET[QLWD]?|XSETBV|MONITOR|MWAIT|IN[BWL]?|OUT[BWL]?|INS[BWLD]|OUTS[BWLD]',
@@ -70,16 +110,111 @@ const PRIVILEGED = [
   'eret(?:aa|ab)?|hvc|smc|drps|tlbi|at',
   `mrs(?= [^\\t,]*, ${PRIV_SYSREG_NAME_LOWER})`,
   `msr(?= ${PRIV_SYSREG_NAME_LOWER})`,
-].join('|');
-const SYSCALL = 'SYSCALL|SYSENTER|SVC|syscall|sysenter|svc';
-const TRAP = 'INT[13O]?|ICEBP|UD[012]|UNDEF|BRK|UDF|DCPS[123]|int[13o]?|icebp|ud[012]|ud2a|undef|brk|udf|dcps[123]';
-const CALL = 'CALL|LCALL|BL|BLR|BLRA[AB]Z?|call[qlw]?|lcall[qlw]?|bl|blr|blra[ab]z?';
-const RETURN = 'RET[FQLW]*|LRET[QL]?|RETA[AB]|ret[qlwn]?|lret[qlw]?|retf[qlw]?|reta[ab]';
-const BRANCH = `J[A-Z]+|LOOP[A-Z]*|XBEGIN|B|BR|BRA[AB]Z?|B(?:${CONDITIONS})|CBN?ZW?|TBN?Z`
-  + '|j[a-z]+|loop[a-z]*|xbegin|b|br|bra[ab]z?|b\\.[a-z]{2}|cbn?z|tbn?z';
+].join('|'));
+const SYSCALL = byFirstLetter('SYSCALL|SYSENTER|SVC|syscall|sysenter|svc');
+const TRAP = byFirstLetter('INT[13O]?|ICEBP|UD[012]|UNDEF|BRK|UDF|DCPS[123]|int[13o]?|icebp|ud[012]|ud2a|undef|brk|udf|dcps[123]');
+const CALL = byFirstLetter('CALL|LCALL|BL|BLR|BLRA[AB]Z?|call[qlw]?|lcall[qlw]?|bl|blr|blra[ab]z?');
+const RETURN = byFirstLetter('RET[FQLW]*|LRET[QL]?|RETA[AB]|ret[qlwn]?|lret[qlw]?|retf[qlw]?|reta[ab]');
+const BRANCH = byFirstLetter(`J[A-Z]+|LOOP[A-Z]*|XBEGIN|B|BR|BRA[AB]Z?|B(?:${CONDITIONS})|CBN?ZW?|TBN?Z`
+  + '|j[a-z]+|loop[a-z]*|xbegin|b|br|bra[ab]z?|b\\.[a-z]{2}|cbn?z|tbn?z');
 const UNKNOWN = '\\?|\\(bad\\)';
 const PREFIX = '(?:(?:LOCK|REP|REPN?[EZ]|XACQUIRE|XRELEASE|BND|NOTRACK|DATA16|ADDR32'
   + '|lock|rep|repn?[ez]|xacquire|xrelease|bnd|notrack|data16|data32|addr16|addr32|[c-gs]s);? )+';
+
+// A symbol name as the Go disassemblers print it: dots, slashes, `(*T)` receivers,
+// `[...]` type arguments, `{ ... }` struct types with spaces, `<>` statics, `·`.
+const SYMBOL = '(?:[^\\s,(){}\\[\\]$]|,(?! )|\\{[^{}\\t]*\\}|\\[[^\\[\\]\\t]*\\]|\\((?!SB\\))[^()\\t]*\\))+?';
+
+const GO_REGISTER = '(?:[ABCD][XLH]|BP|SI|DI|SPB|BPB|SIB|DIB|R(?:[12]?\\d|3[01])(?:[BWL]|_PLATFORM)?|RSP|ZR|LR'
+  + '|[XYZ](?:[12]?\\d|3[01])|K[0-7]|M[0-7]|F(?:[12]?\\d|3[01])|V(?:[12]?\\d|3[01])|[CDEFGS]S)';
+const ARRANGEMENT = 'B8|B16|H4|H8|S2|S4|D1|D2|Q1|B|H|S|D|Q';
+const NATIVE_REGISTER = '(?:[re]?[abcd]x|[abcd][lh]|[re]?(?:sp|bp|si|di|ip)|(?:sp|bp|si|di)l|r(?:[89]|1[0-5])[bwd]?'
+  + '|[xyz]mm(?:[12]?\\d|3[01])|k[0-7]|mm[0-7]|st(?:\\([0-7]\\))?|[c-gs]s'
+  + '|[xwbhsdqv](?:[12]?\\d|3[01])|w?sp|[xw]zr|lr)';
+
+const MEM_BASE = `(SB|FP|SP|PC|IP|TLS)|(${GO_REGISTER}|%${NATIVE_REGISTER})`;
+
+// ---- operand fast path ----
+// A capture with `patterns` makes vscode-textmate tokenize the captured text a second time, one
+// scanner call per token: the operand rules cost as much as the whole line regex. The common
+// operand lists (up to four registers, integer immediates, `off(REG)` memory, symbol references,
+// branch targets) are therefore captured by the line regex itself, with exactly the scopes the
+// operand rules give them (the grammar tests' snapshots hold both paths to that); any other
+// operand list falls back to the capture with patterns.
+const PSEUDO = 'SB|FP|SP|PC|IP|TLS';
+// An operand ends at `, ` (the next one) or where the operand text ends (-gnu tail, tab, end).
+const ATOM_END = '(?=, | +//|\\t|$)';
+
+const IMMEDIATE_VALUE = '-?0x[0-9a-fA-F]+|-?\\d+(?:\\.\\d*)?(?:[eE][+-]?\\d+)?|\\((?:[^()\\t]|\\([^()\\t]*\\))*\\)';
+
+/** Operand shapes of the fast path, each with the scopes its operand rule gives it. */
+function fastShape(kind, branch) {
+  const parens = (inner) => [cap('\\(', `punctuation.section.parens.begin${S}`), ...inner, cap('\\)', `punctuation.section.parens.end${S}`)];
+  switch (kind) {
+    case 'target': // branch-target
+      return ['(?:', cap('\\$', `punctuation.definition.immediate${S}`), ')?', cap(HEX, `constant.numeric.hex.address.target${S}`)];
+    case 'pc-relative':
+      return [cap('-?\\d+', `constant.numeric.pc-offset${S}`), ...parens([cap('PC', `variable.language.pseudo-register${S}`)])];
+    case 'immediate':
+      return [cap([cap('\\$|#', `punctuation.definition.immediate${S}`), `(?:${IMMEDIATE_VALUE})`], `constant.numeric.immediate${S}`)];
+    case 'memory': // no index register; not on SB (a symbol reference) or PC (pc-relative)
+      return [cap(['(?:', cap('-?(?:0x[0-9a-fA-F]+|\\d+)', `constant.numeric.offset${S}`), ')?',
+        ...parens(['(?:', cap('FP|SP|IP|TLS', `variable.language.pseudo-register${S}`), '|', cap(GO_REGISTER, `variable.other.register${S}`), ')'])],
+      `meta.memory-operand${S}`)];
+    case 'pseudo-register':
+      return [cap(`(?:${PSEUDO})(?![\\w.])`, `variable.language.pseudo-register${S}`)];
+    case 'register':
+      return [cap(GO_REGISTER, `variable.other.register${S}`), '(?![\\w(.\\[])'];
+    case 'shifted-register': // arm64 `R1<<3`, `R2->1`: the go-register rule, then the shift rule
+      return [cap(GO_REGISTER, `variable.other.register${S}`), '(?![\\w(.\\[])',
+        '(?:', cap('<<|>>|->|@>', `keyword.operator.shift${S}`), cap('\\d+', `constant.numeric.shift-amount${S}`), ')?'];
+    case 'condition':
+      return [cap(`(?:${CONDITIONS})(?!\\w)`, `support.constant.condition${S}`)];
+    case 'register-pair': // arm64 LDP/STP `(R1, R2)`: punctuation and two go-registers
+      return [cap('\\(', `punctuation.section.operand${S}`), cap(GO_REGISTER, `variable.other.register${S}`), ', ',
+        cap(GO_REGISTER, `variable.other.register${S}`), cap('\\)', `punctuation.section.operand${S}`)];
+    case 'symbol-reference':
+      return [cap(['(?:', cap('\\$', `punctuation.definition.immediate${S}`), ')?', cap(SYMBOL, branch ? `entity.name.function${S}` : `variable.other.symbol${S}`),
+        '(?:', cap('[+-]', `keyword.operator.arithmetic${S}`), cap('0x[0-9a-fA-F]+|\\d+', `constant.numeric.offset${S}`), ')?',
+        ...parens([cap('SB', `variable.language.pseudo-register${S}`)])], `meta.symbol-reference${S}`)];
+    default:
+      throw new Error(`no fast operand shape ${kind}`);
+  }
+}
+
+/**
+ * The shapes tried in each operand position. Every capture group costs time on every line,
+ * matched or not, so each position lists only what is common there (measured on whole-binary
+ * dumps of the simulator, amd64 and arm64). Where two shapes could match the same text the
+ * order is the operand rules' order; the symbol reference, the costly one, is tried last, which
+ * is the same thing since only it can end in `(SB)`.
+ */
+const FAST_SLOTS = {
+  operands: [
+    ['pc-relative', 'immediate', 'memory', 'register', 'symbol-reference'],
+    ['memory', 'pseudo-register', 'register', 'register-pair'],
+    ['immediate', 'register'],
+  ],
+  branch: [
+    ['target', 'pc-relative', 'immediate', 'register', 'symbol-reference'],
+    ['pc-relative', 'register'],
+    ['pc-relative'],
+  ],
+};
+
+/** One operand list in its own capture groups per position (a repeated group keeps only its last match). */
+function fastOperands(branch) {
+  const slots = FAST_SLOTS[branch ? 'branch' : 'operands'];
+  const pieces = [];
+  slots.forEach((kinds, i) => {
+    if (i) pieces.push('(?:, ');
+    pieces.push('(?:');
+    kinds.forEach((kind, k) => pieces.push(...(k ? ['|'] : []), ...fastShape(kind, branch)));
+    pieces.push(')', ATOM_END);
+  });
+  for (let i = 1; i < slots.length; i++) pieces.push(')?');
+  return pieces;
+}
 
 // Operand text stops before the `-gnu` tail (`   // gnu`) or a tab (relocations, padding).
 const OPERAND_TEXT = '[^\\t]*?';
@@ -91,7 +226,7 @@ function instructionText() {
     '(?:',
     '(?:', cap(CALL, `keyword.control.call${S}`), '|', cap(RETURN, `keyword.control.return${S}`),
     '|', cap(BRANCH, `keyword.control.branch${S}`), ')', END,
-    '(?: ', cap(OPERAND_TEXT, { patterns: [{ include: '#operands-branch' }] }), ')?',
+    '(?: ', '(?:', ...fastOperands(true), '|', cap(OPERAND_TEXT, { patterns: [{ include: '#operands-branch' }] }), ')', ')?',
     '|',
     '(?:', cap(PRIVILEGED, `keyword.control.privileged${S}`),
     '|', cap(SYSCALL, `keyword.control.syscall${S}`),
@@ -100,7 +235,7 @@ function instructionText() {
     '|', cap('[^\\t ]+?', `keyword.other.mnemonic${S}`),
     // arm64 post-/pre-index write-back: MOVD.W, LDP.P, VLD1.P
     '(?:', cap('\\.[PW]', `storage.modifier.writeback${S}`), ')?', ')', END,
-    '(?: ', cap(OPERAND_TEXT, { patterns: [{ include: '#operands' }] }), ')?',
+    '(?: ', '(?:', ...fastOperands(false), '|', cap(OPERAND_TEXT, { patterns: [{ include: '#operands' }] }), ')', ')?',
     ')',
     '(?: +', cap(['//', '[^\\t]*'], `comment.line.double-slash.gnu-syntax${S}`), ')?',
     '(?:\\t+', cap('\\[\\d+:\\d+\\][^\\t]*', { patterns: [{ include: '#relocations' }] }), ')?',
@@ -194,17 +329,15 @@ const goSourceLine = {
   name: `meta.source-line${S} meta.embedded.line.go`,
   match: '^.+$',
   captures: { 0: { patterns: [{ include: '#go-source' }] } },
+  // vscode-textmate loads the grammars a grammar includes by walking `patterns` (not `captures`)
+  // of the rules it reaches: listed here, source.go is loaded for the -S lines. A `match` rule
+  // ignores `patterns` when it tokenizes, so this costs no scanner regex (a never-matching
+  // top-level rule doing the same job cost every line a regex search).
+  patterns: [{ include: '#go-source' }],
 };
 const goSource = { patterns: [{ include: 'source.go' }] };
-// vscode-textmate loads the grammars a grammar includes by walking its reachable `patterns`, not
-// `captures`: without this never-matching rule it would never load source.go for the -S lines.
-const goSourceDependency = { begin: '(?!)', end: '$', patterns: [{ include: '#go-source' }] };
 
 // ---- operands ----
-
-// A symbol name as the Go disassemblers print it: dots, slashes, `(*T)` receivers,
-// `[...]` type arguments, `{ ... }` struct types with spaces, `<>` statics, `·`.
-const SYMBOL = '(?:[^\\s,(){}\\[\\]$]|,(?! )|\\{[^{}\\t]*\\}|\\[[^\\[\\]\\t]*\\]|\\((?!SB\\))[^()\\t]*\\))+?';
 
 function symbolReference(symbolScope) {
   return lineRule(`meta.symbol-reference${S}`, [
@@ -223,15 +356,6 @@ function dollarSymbol(symbolScope) {
     captures: { 1: { name: `punctuation.definition.immediate${S}` }, 2: { name: symbolScope } },
   };
 }
-
-const GO_REGISTER = '(?:[ABCD][XLH]|BP|SI|DI|SPB|BPB|SIB|DIB|R(?:[12]?\\d|3[01])(?:[BWL]|_PLATFORM)?|RSP|ZR|LR'
-  + '|[XYZ](?:[12]?\\d|3[01])|K[0-7]|M[0-7]|F(?:[12]?\\d|3[01])|V(?:[12]?\\d|3[01])|[CDEFGS]S)';
-const ARRANGEMENT = 'B8|B16|H4|H8|S2|S4|D1|D2|Q1|B|H|S|D|Q';
-const NATIVE_REGISTER = '(?:[re]?[abcd]x|[abcd][lh]|[re]?(?:sp|bp|si|di|ip)|(?:sp|bp|si|di)l|r(?:[89]|1[0-5])[bwd]?'
-  + '|[xyz]mm(?:[12]?\\d|3[01])|k[0-7]|mm[0-7]|st(?:\\([0-7]\\))?|[c-gs]s'
-  + '|[xwbhsdqv](?:[12]?\\d|3[01])|w?sp|[xw]zr|lr)';
-
-const MEM_BASE = `(SB|FP|SP|PC|IP|TLS)|(${GO_REGISTER}|%${NATIVE_REGISTER})`;
 
 const operandRules = {
   'pc-relative': {
@@ -351,6 +475,43 @@ const relocations = {
   },
 };
 
+/** Number of capturing groups in a regex (escapes and character classes skipped). */
+function countGroups(regex) {
+  let n = 0;
+  let inClass = false;
+  for (let i = 0; i < regex.length; i++) {
+    const c = regex[i];
+    if (c === '\\') { i++; continue; }
+    if (inClass) { if (c === ']') inClass = false; continue; }
+    if (c === '[') inClass = true;
+    else if (c === '(' && regex[i + 1] !== '?') n++;
+  }
+  return n;
+}
+
+/**
+ * Whole-line rules as one regex: `^(?:(rule 1)|(rule 2)|…)`, each rule's name on its outer group,
+ * its captures renumbered. Every top-level rule costs every line a regex search (about as much as
+ * a whole capture-free line match); the rare line shapes share one.
+ */
+function mergeLineRules(rules) {
+  if (rules.some((r) => Object.values(r.captures ?? {}).some((c) => c.patterns))) throw new Error('a capture with patterns cannot be nested');
+  const captures = {};
+  let offset = 0;
+  const bodies = rules.map((r) => {
+    if (!r.match.startsWith('^')) throw new Error(`not a whole-line rule: ${r.match}`);
+    captures[String(offset + 1)] = { name: r.name };
+    for (const [k, v] of Object.entries(r.captures ?? {})) {
+      if (k === '0') throw new Error('capture 0 cannot be merged');
+      captures[String(offset + 1 + Number(k))] = v;
+    }
+    const body = r.match.slice(1);
+    offset += 1 + countGroups(body);
+    return `(${body})`;
+  });
+  return { match: `^(?:${bodies.join('|')})`, captures };
+}
+
 export function buildGrammar() {
   return {
     $schema: 'https://raw.githubusercontent.com/martinring/tmlanguage/master/tmlanguage.json',
@@ -359,20 +520,21 @@ export function buildGrammar() {
     fileTypes: ['objdump', 'goobjdump'],
     firstLineMatch: '^TEXT .*\\(SB\\)',
     comment: 'Generated by syntaxes/build-go-objdump-grammar.mjs. Do not edit by hand.',
+    // Order matters where two rules match at the same place: the header before the Go assembler
+    // directive (both start with TEXT), instructions before Go assembler, Go source last.
     patterns: [
-      { include: '#text-header' },
+      { include: '#rare-lines' },
+      { include: '#go-asm-directive' },
       { include: '#objdump-instruction' },
       { include: '#objdump-source-instruction' },
       { include: '#delve-instruction' },
-      { include: '#delve-prompt' },
-      { include: '#delve-message' },
-      { include: '#go-asm-directive' },
-      { include: '#go-asm-preprocessor' },
       { include: '#go-asm-instruction' },
       { include: '#go-source-line' },
-      { include: '#go-source-dependency' },
     ],
     repository: {
+      // text-header, delve-prompt, delve-message, go-asm-preprocessor in one regex (not the
+      // go-asm-directive: a capture with patterns inside another capture loses the outer scopes)
+      'rare-lines': mergeLineRules([textHeader, delvePrompt, delveMessage, goAsmPreprocessor]),
       'text-header': textHeader,
       'objdump-instruction': objdumpInstruction,
       'objdump-source-instruction': objdumpSourceInstruction,
@@ -384,7 +546,6 @@ export function buildGrammar() {
       'go-asm-instruction': goAsmInstruction,
       'go-source-line': goSourceLine,
       'go-source': goSource,
-      'go-source-dependency': goSourceDependency,
       operands: {
         patterns: [
           { include: '#symbol-reference' },
