@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { PiVmUnavailableError, piVmUnavailableReason, shellQuote, startPiVm, vmOutput, vmWaitForMatch, type PiVm } from '../support/piVm';
+import { shellQuote, startPiVmOrReason, vmOutput, vmWaitForMatch, type PiVm } from '../support/piVm';
 import { buildSimulator } from '../support/simulator';
 import { attach, collectOutput, newDapClient } from '../e2e/adapter/dapClient';
 import type { StepOverResponseBody } from '../../src/protocol/bluepillMessages';
@@ -35,7 +35,7 @@ interface SimStatus {
   checksOK: boolean;
 }
 
-let unavailable: string | undefined = piVmUnavailableReason();
+let unavailable: string | undefined;
 let vm: PiVm | undefined;
 let sim: SimInVm;
 let dc: DebugClient | undefined;
@@ -92,16 +92,12 @@ async function startSimulatorInVm(): Promise<SimInVm> {
 }
 
 before(async () => {
-  if (unavailable) return;
-  try {
-    vm = await startPiVm();
-  } catch (err) {
-    if (err instanceof PiVmUnavailableError) {
-      unavailable = err.message;
-      return;
-    }
-    throw err;
+  const started = await startPiVmOrReason();
+  if ('unavailable' in started) {
+    unavailable = started.unavailable;
+    return;
   }
+  vm = started.vm;
   sim = await startSimulatorInVm();
   await waitForRoundTrips(5, 60_000);
   dc = newDapClient();

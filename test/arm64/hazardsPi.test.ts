@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { PiVmUnavailableError, piVmUnavailableReason, startPiVm, vmOutput, type PiVm } from '../support/piVm';
+import { startPiVmOrReason, vmOutput, type PiVm } from '../support/piVm';
 import { startSimulatorInVm, type HazardName, type SimulatorInVm } from '../support/piSimulator';
 import { attach, collectOutput, newDapClient } from '../e2e/adapter/dapClient';
 import { PROGRESS_EVENT } from '../../src/protocol/bluepillMessages';
@@ -45,7 +45,7 @@ interface HazardSite {
   after: bigint;
 }
 
-let unavailable: string | undefined = piVmUnavailableReason();
+let unavailable: string | undefined;
 let vm: PiVm | undefined;
 let sim: SimInVm;
 let dc: DebugClient | undefined;
@@ -197,17 +197,24 @@ function report(t: TestContext, steps: StepRecord[]): void {
   for (const s of steps) t.diagnostic(`${hex(s.from)} → ${hex(s.to)} in ${s.ms} ms: ${s.description}`);
 }
 
+/** Parks `tid` before the hazard, steps past it with `kind`, and returns the step that started on the hazard. */
+async function stepFromHazard(t: TestContext, tid: number, site: HazardSite, kind: 'stepIn' | 'next'): Promise<StepRecord> {
+  const hits = await park(tid, site.before);
+  t.diagnostic(`parked on ${hex(site.before)} after ${hits} stop(s)`);
+  const steps = await stepPast(tid, site, kind);
+  report(t, steps);
+  const over = steps.find((s) => s.from === site.hazard);
+  assert.ok(over, `a step from the hazardous instruction at ${hex(site.hazard)}`);
+  return over;
+}
+
 before(async () => {
-  if (unavailable) return;
-  try {
-    vm = await startPiVm();
-  } catch (err) {
-    if (err instanceof PiVmUnavailableError) {
-      unavailable = err.message;
-      return;
-    }
-    throw err;
+  const started = await startPiVmOrReason();
+  if ('unavailable' in started) {
+    unavailable = started.unavailable;
+    return;
   }
+  vm = started.vm;
   sim = (await startSimulatorInVm(vm, {
     name: CONTAINER_ID,
     hazards: ['seccomp', 'futex', 'vdso'],
@@ -222,10 +229,17 @@ before(async () => {
   output = collectOutput(dc);
   dc.on('exited', (e: DebugProtocol.ExitedEvent) => exited.push(`exited ${e.body.exitCode}`));
   dc.on('terminated', () => exited.push('terminated'));
-  // Stopped on attach: the futex thread is where Delve found it, inside its SVC (hazard 4).
+  // Stopped on attach: the futex thread is where Delve found it, inside its SVC (hazard 4). Its
+  // wakes are held while Delve attaches, so it is certainly blocked in the wait, not between two.
+  await checked(['touch', FUTEX_HOLD]);
+  await new Promise((res) => setTimeout(res, 500));
   const entry = dc.waitForEvent('stopped', STOP_TIMEOUT_MS) as Promise<DebugProtocol.StoppedEvent>;
-  await attach(dc, { ssh: vm.hostAlias, sshConfigFile: vm.sshConfigPath, processId: sim.pid, sudo: true, stopOnAttach: true });
-  await dc.configurationDoneRequest();
+  try {
+    await attach(dc, { ssh: vm.hostAlias, sshConfigFile: vm.sshConfigPath, processId: sim.pid, sudo: true, stopOnAttach: true });
+    await dc.configurationDoneRequest();
+  } finally {
+    await checked(['rm', '-f', FUTEX_HOLD]);
+  }
   lastStoppedTid = (await entry).body.threadId ?? sim.pid;
 });
 
@@ -258,46 +272,26 @@ test('hazard 4: a line next on the futex thread right after attach returns; the 
 });
 
 for (const kind of ['stepIn', 'next'] as const) {
-  test(`seccomp: ${kind} (instruction) steps over the trapped mmap (222) with a breakpoint; the slow SIGSYS handler performs it`, async (t) => {
-    if (skipIfUnavailable(t)) return;
-    const tid = sim.hazardTids.seccomp;
-    const site = syscallSite('hazardSeccompMmap');
-    const hits = await park(tid, site.before);
-    t.diagnostic(`parked on ${hex(site.before)} after ${hits} stop(s)`);
-    const steps = await stepPast(tid, site, kind);
-    report(t, steps);
-    const over = steps.find((s) => s.from === site.hazard);
-    assert.ok(over, `a step from the SVC at ${hex(site.hazard)}`);
-    assert.equal(over.description, `stepped over syscall mmap (222) with a breakpoint; now at ${hex(site.after)} ${landing('hazardSeccompMmap', site)}`);
-    assert.equal(await topPc(tid), site.after, 'the PC is past the SVC');
-    await keepsRunning(t, 'seccompCalls');
-  });
-
-  test(`futex: ${kind} (instruction) steps over the blocking futex wait (98) with a breakpoint; the waker wakes it`, async (t) => {
-    if (skipIfUnavailable(t)) return;
-    const tid = sim.hazardTids.futex;
-    const site = syscallSite('hazardFutexWait');
-    const hits = await park(tid, site.before);
-    t.diagnostic(`parked on ${hex(site.before)} after ${hits} stop(s)`);
-    const steps = await stepPast(tid, site, kind);
-    report(t, steps);
-    const over = steps.find((s) => s.from === site.hazard);
-    assert.ok(over, `a step from the SVC at ${hex(site.hazard)}`);
-    assert.equal(over.description, `stepped over syscall futex (98) with a breakpoint; now at ${hex(site.after)} ${landing('hazardFutexWait', site)}`);
-    assert.equal(await topPc(tid), site.after, 'the PC is past the SVC');
-    await keepsRunning(t, 'futexWaits');
-  });
+  for (const h of [
+    { hazard: 'seccomp', fn: 'hazardSeccompMmap', syscall: 'mmap (222)', counter: 'seccompCalls', what: 'the trapped mmap (222) with a breakpoint; the slow SIGSYS handler performs it' },
+    { hazard: 'futex', fn: 'hazardFutexWait', syscall: 'futex (98)', counter: 'futexWaits', what: 'the blocking futex wait (98) with a breakpoint; the waker wakes it' },
+  ] as const) {
+    test(`${h.hazard}: ${kind} (instruction) steps over ${h.what}`, async (t) => {
+      if (skipIfUnavailable(t)) return;
+      const tid = sim.hazardTids[h.hazard];
+      const site = syscallSite(h.fn);
+      const over = await stepFromHazard(t, tid, site, kind);
+      assert.equal(over.description, `stepped over syscall ${h.syscall} with a breakpoint; now at ${hex(site.after)} ${landing(h.fn, site)}`);
+      assert.equal(await topPc(tid), site.after, 'the PC is past the SVC');
+      await keepsRunning(t, h.counter);
+    });
+  }
 
   test(`vDSO: ${kind} (instruction) steps over runtime.walltime's CALL (R2) into the vDSO with a breakpoint at its return address`, async (t) => {
     if (skipIfUnavailable(t)) return;
     const tid = sim.hazardTids.vdso;
     const site = vdsoCallSite(sim.binary);
-    const hits = await park(tid, site.before);
-    t.diagnostic(`parked on ${hex(site.before)} after ${hits} stop(s)`);
-    const steps = await stepPast(tid, site, kind);
-    report(t, steps);
-    const over = steps.find((s) => s.from === site.hazard);
-    assert.ok(over, `a step from the call at ${hex(site.hazard)}`);
+    const over = await stepFromHazard(t, tid, site, kind);
     if (kind === 'next') {
       // next steps over every call the same way: run to the return address on a breakpoint.
       assert.match(over.description, /^stepped over CALL \(R\d+\) with a breakpoint$/);

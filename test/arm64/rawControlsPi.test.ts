@@ -9,7 +9,7 @@ import { resolveAttachConfig } from '../../src/config/attachConfig';
 import { DelveTimeoutError } from '../../src/delve/delveErrors';
 import type { DelveClient } from '../../src/delve/delveClient';
 import { attachTarget, type AttachedTarget } from '../../src/transport/attachTarget';
-import { PiVmUnavailableError, piVmUnavailableReason, startPiVm, vmOutput, type PiVm } from '../support/piVm';
+import { startPiVmOrReason, vmOutput, type PiVm } from '../support/piVm';
 import { startSimulatorInVm, type SimulatorInVm } from '../support/piSimulator';
 
 /** Every Delve call over the emulated link is slow: a harmless single step takes 0.1–0.5 s. */
@@ -18,7 +18,7 @@ const RPC_TIMEOUT_MS = 60_000;
 const STUCK_MS = 10_000;
 const FUTEX_WORD = '"bluepill.sim/pkg/sentry/platform/kvm".futexWord';
 
-let unavailable: string | undefined = piVmUnavailableReason();
+let unavailable: string | undefined;
 let vm: PiVm | undefined;
 let runs = 0;
 
@@ -32,16 +32,12 @@ interface Control {
 const hex = (n: bigint): string => `0x${n.toString(16)}`;
 
 before(async () => {
-  if (unavailable) return;
-  try {
-    vm = await startPiVm();
-  } catch (err) {
-    if (err instanceof PiVmUnavailableError) {
-      unavailable = err.message;
-      return;
-    }
-    throw err;
+  const started = await startPiVmOrReason();
+  if ('unavailable' in started) {
+    unavailable = started.unavailable;
+    return;
   }
+  vm = started.vm;
 });
 
 after(async () => {
@@ -54,12 +50,21 @@ async function withControl(t: TestContext, body: (c: Control) => Promise<void>):
     t.skip(unavailable);
     return;
   }
-  const sim = await startSimulatorInVm(vm!, { name: `bluepill-sim-control-${++runs}`, hazards: ['seccomp', 'futex', 'vdso'] });
+  const name = `bluepill-sim-control-${++runs}`;
+  const hold = `/tmp/${name}-futex-hold`;
+  const sim = await startSimulatorInVm(vm!, { name, hazards: ['seccomp', 'futex', 'vdso'], simFlags: [`--sim-futex-hold-file=${hold}`] });
   let target: AttachedTarget | undefined;
   try {
     await waitFor(sim, (st) => hazard(st, 'seccomp', 'calls') > 2 && hazard(st, 'futex', 'waits') > 2 && hazard(st, 'vdso', 'reads') > 2, 60_000);
     const symbols = await sim.symbols();
-    target = await attachTarget(resolveAttachConfig({ ssh: vm!.hostAlias, sshConfigFile: vm!.sshConfigPath, processId: sim.pid, sudo: true }), { rpcTimeoutMs: RPC_TIMEOUT_MS });
+    // Futex wakes held while Delve attaches: the futex thread is then certainly blocked in its wait.
+    await vmOutput(vm!, ['touch', hold]);
+    await new Promise((res) => setTimeout(res, 500));
+    try {
+      target = await attachTarget(resolveAttachConfig({ ssh: vm!.hostAlias, sshConfigFile: vm!.sshConfigPath, processId: sim.pid, sudo: true }), { rpcTimeoutMs: RPC_TIMEOUT_MS });
+    } finally {
+      await vmOutput(vm!, ['rm', '-f', hold]);
+    }
     await body({ sim, target, client: target.client, symbols });
   } finally {
     // A Delve wedged in a single step answers nothing until its target is gone: kill the target first.

@@ -253,6 +253,21 @@ export function qemuProcesses(): Map<number, string> {
   return out;
 }
 
+/**
+ * Starts the VM, or says why it cannot run on this machine (a test file then skips its tests with
+ * that reason). Any other failure to start is an error.
+ */
+export async function startPiVmOrReason(opts: StartPiVmOptions = {}): Promise<{ vm: PiVm } | { unavailable: string }> {
+  const reason = piVmUnavailableReason();
+  if (reason) return { unavailable: reason };
+  try {
+    return { vm: await startPiVm(opts) };
+  } catch (err) {
+    if (err instanceof PiVmUnavailableError) return { unavailable: err.message };
+    throw err;
+  }
+}
+
 /** Runs argv in the VM and returns its stdout; a non-zero exit throws with the command and stderr. */
 export async function vmOutput(vm: PiVm, cmd: string[]): Promise<string> {
   const r = await vm.ssh(cmd);

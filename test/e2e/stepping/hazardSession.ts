@@ -1,6 +1,9 @@
 // A hazard-running simulator with real Delve attached, and ways to park a hazard thread right
 // before its hazardous instruction without a breakpoint on that instruction: a breakpoint on an
 // earlier instruction of the hazard function, then plain single steps over harmless MOVs.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DelveClient } from '../../../src/delve/delveClient';
 import { AsmFlavour, type DebuggerState } from '../../../src/delve/delveTypes';
 import { startLocalDelve, type RunningDelve } from '../../../src/transport/localDelve';
@@ -41,12 +44,22 @@ export async function toolchainUnavailable(toolchain: Toolchain): Promise<string
 /** `extraArgs`: more simulator flags, e.g. `--sim-trap-delay=2s` for a slow SIGSYS handler. */
 export async function openHazardSession(toolchain: Toolchain = 'debian12', extraArgs: string[] = []): Promise<HazardSession> {
   const tc = await resolveToolchain(toolchain);
-  const sim = await startSimulator({ vcpus: 2, hazards: ['seccomp', 'futex', 'vdso'], toolchain, extraArgs });
+  // Futex wakes are held while Delve attaches: the futex thread is then certainly blocked in its
+  // wait when attached (hazard 4), not somewhere between two waits.
+  const hold = join(await mkdtemp(join(tmpdir(), 'bluepill-hold-')), 'futex-hold');
+  const sim = await startSimulator({ vcpus: 2, hazards: ['seccomp', 'futex', 'vdso'], toolchain, extraArgs: [`--sim-futex-hold-file=${hold}`, ...extraArgs] });
   await sim.waitForProgress(4, 30_000);
   const st = await sim.status();
   const symbols: Record<string, number> = {};
   for (const [k, v] of Object.entries((st.symbols ?? {}) as Record<string, string>)) symbols[k] = Number(v);
-  const dlv = await startLocalDelve({ pid: sim.pid, dlvPath: tc.dlv });
+  await writeFile(hold, '');
+  await new Promise((r) => setTimeout(r, 200)); // a wake already past its check lands; the waiter blocks again
+  let dlv: RunningDelve;
+  try {
+    dlv = await startLocalDelve({ pid: sim.pid, dlvPath: tc.dlv });
+  } finally {
+    await rm(hold, { force: true });
+  }
   const client = new DelveClient(await dlv.connect(), { timeoutMs: 30_000 });
   return {
     sim, dlv, client, symbols, toolchain, maps: localMapsReader(),
