@@ -118,8 +118,8 @@ const RETURN = byFirstLetter('RET[FQLW]*|LRET[QL]?|RETA[AB]|ret[qlwn]?|lret[qlw]
 const BRANCH = byFirstLetter(`J[A-Z]+|LOOP[A-Z]*|XBEGIN|B|BR|BRA[AB]Z?|B(?:${CONDITIONS})|CBN?ZW?|TBN?Z`
   + '|j[a-z]+|loop[a-z]*|xbegin|b|br|bra[ab]z?|b\\.[a-z]{2}|cbn?z|tbn?z');
 const UNKNOWN = '\\?|\\(bad\\)';
-const PREFIX = '(?:(?:LOCK|REP|REPN?[EZ]|XACQUIRE|XRELEASE|BND|NOTRACK|DATA16|ADDR32'
-  + '|lock|rep|repn?[ez]|xacquire|xrelease|bnd|notrack|data16|data32|addr16|addr32|[c-gs]s);? )+';
+const PREFIX = `(?:(?:${byFirstLetter('LOCK|REP|REPN?[EZ]|XACQUIRE|XRELEASE|BND|NOTRACK|DATA16|ADDR32'
+  + '|lock|rep|repn?[ez]|xacquire|xrelease|bnd|notrack|data16|data32|addr16|addr32|[c-gs]s')});? )+`;
 
 // A symbol name as the Go disassemblers print it: dots, slashes, `(*T)` receivers,
 // `[...]` type arguments, `{ ... }` struct types with spaces, `<>` statics, `·`.
