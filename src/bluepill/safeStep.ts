@@ -199,7 +199,8 @@ function shortenSym(s: { name: string; offset: number } | undefined): { name: st
   return s ? { name: shortFunctionName(s.name), offset: s.offset } : undefined;
 }
 
-async function stepWithTimeout(
+/** One Delve single step of `tid` with a timeout; on expiry the target is halted and the step reported stuck. */
+export async function stepWithTimeout(
   delve: Pick<BluepillDelve, 'switchThread' | 'stepInstruction' | 'halt'>,
   tid: number,
   fromPc: number,

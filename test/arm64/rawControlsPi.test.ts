@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { resolveAttachConfig } from '../../src/config/attachConfig';
 import { DelveTimeoutError } from '../../src/delve/delveErrors';
+import { stepWithTimeout } from '../../src/bluepill/safeStep';
 import type { DelveClient } from '../../src/delve/delveClient';
 import { attachTarget, type AttachedTarget } from '../../src/transport/attachTarget';
 import { startPiVmOrReason, vmOutput, type PiVm } from '../support/piVm';
@@ -162,6 +163,21 @@ test('futex: a raw single step into the blocking wait (98) never returns, and a 
     // Every thread is stopped: with the word at the value the waiter expects, FUTEX_WAIT blocks.
     await c.client.set(FUTEX_WORD, '0');
     await assertStepNeverReturns(t, c, tid);
+  });
+});
+
+test("the product's step timeout on a step blocked in futex: reported as stuck with thread and PC, and that Delve needs a restart", async (t) => {
+  await withControl(t, async (c) => {
+    const tid = c.sim.hazardTids.futex!;
+    const svc = await parkOnSvc(c, tid, 'hazardFutexWait');
+    await c.client.set(FUTEX_WORD, '0');
+    // The timeout every single step of the adapter goes through, here forced onto the SVC (the
+    // decoder never lets it get there): what the user sees if a blocking instruction slips by.
+    const r = await stepWithTimeout(c.client, tid, Number(svc), STUCK_MS);
+    t.diagnostic(r.description);
+    assert.equal(r.kind, 'stuck');
+    assert.equal(r.pc, Number(svc));
+    assert.match(r.description, new RegExp(`^thread ${tid} stuck in the instruction at PC ${hex(svc)} \\(no answer in ${STUCK_MS} ms\\); Delve does not answer a halt either: restart the debug session`));
   });
 });
 

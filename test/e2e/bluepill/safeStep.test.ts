@@ -5,7 +5,7 @@ import { test, describe, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { safeStepInstruction } from '../../../src/bluepill/safeStep';
+import { safeStepInstruction, stepWithTimeout } from '../../../src/bluepill/safeStep';
 import { DelveTimeoutError } from '../../../src/delve/delveErrors';
 import { AsmFlavour } from '../../../src/delve/delveTypes';
 import type { Toolchain } from '../../support/simulator';
@@ -192,6 +192,21 @@ for (const toolchain of TOOLCHAINS) {
         await runsOn(s, (st) => hazard(st, 'vdso', 'reads') > reads + 200, 'vDSO reads go on after the raced Pause');
       }
       t.diagnostic(outcomes.join(', '));
+    });
+
+    withSession('a single step that does not return in time (forced onto a blocking futex SVC): stuck, with thread and PC, and the advice to restart', async (s, t) => {
+      const tid = s.sim.hazardTids.futex;
+      const sc = s.symbols['kvm.hazardFutexWait.syscall'];
+      await parkOnSyscall(s, tid, 'kvm.hazardFutexWait', sc);
+      await s.client.set('"bluepill.sim/pkg/sentry/platform/kvm".futexWord', '0');
+      const r = await stepWithTimeout(s.client, tid, sc, 2_000);
+      t.diagnostic(r.description);
+      assert.equal(r.kind, 'stuck');
+      assert.equal(r.pc, sc);
+      assert.match(r.description, new RegExp(`^thread ${tid} stuck in the instruction at PC 0x${sc.toString(16)} \\(no answer in 2000 ms\\); Delve does not answer a halt either: restart the debug session`));
+      // Delve is wedged in the step and answers nothing until its target is gone: kill the
+      // simulator first, then the session closes as usual.
+      void s.sim.stop();
     });
 
     withSession('a thread stopped inside futex() (as right after attach) is not stepped: it returns onto a breakpoint at its PC', async (s) => {
