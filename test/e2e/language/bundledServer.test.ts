@@ -1,12 +1,17 @@
 // The bundled server (dist/languageServer.js, what the extension starts) answers like the source.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FIXTURES, hoverText, LanguageServerProcess, positionOf, REPO } from './languageServerProcess';
 
 test('dist/languageServer.js --stdio: hover on an address', async (t) => {
-  if (!existsSync(join(REPO, 'dist', 'languageServer.js'))) return t.skip('dist/languageServer.js is not built (npm run build)');
+  // A fresh clone has no dist/: bundle it the way `npm run build` does.
+  if (!existsSync(join(REPO, 'dist', 'languageServer.js'))) {
+    t.diagnostic('dist/languageServer.js not built: running scripts/build.mjs');
+    execFileSync(process.execPath, ['scripts/build.mjs'], { cwd: REPO, stdio: 'inherit' });
+  }
   const dump = readFileSync(join(FIXTURES, 'objdump_panicdemo_amd64_go1.19.txt'), 'utf8');
   const server = await LanguageServerProcess.start({ bundled: true });
   try {
