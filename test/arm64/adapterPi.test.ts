@@ -6,11 +6,10 @@
 // One VM boot for the whole file; the arm64 simulator runs inside it as `runsc-sandbox … boot`.
 import { test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { shellQuote, startPiVmOrReason, vmOutput, vmWaitForMatch, type PiVm } from '../support/piVm';
-import { buildSimulator } from '../support/simulator';
+import { buildSimulator, textSymbolAddress } from '../support/simulator';
 import { attach, collectOutput, newDapClient } from '../e2e/adapter/dapClient';
 import type { StepOverResponseBody } from '../../src/protocol/bluepillMessages';
 
@@ -55,10 +54,7 @@ function skipIfUnavailable(t: TestContext): boolean {
 }
 
 function symbolAddress(binary: string, name: string): bigint {
-  const out = execFileSync('go', ['tool', 'nm', binary], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  const line = out.split('\n').find((l) => l.trim().endsWith(` T ${name}`) || l.trim().endsWith(` T ${name}.abi0`));
-  assert.ok(line, `${name} in the symbol table`);
-  return BigInt(`0x${line.trim().split(/\s+/)[0]}`);
+  return BigInt(textSymbolAddress(binary, name));
 }
 
 const checked = (cmd: string[]): Promise<string> => vmOutput(vm!, cmd);

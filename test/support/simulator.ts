@@ -1,7 +1,7 @@
 // Builds and runs the bluepill simulator (test/fixtures/bluepill-sim) for e2e tests, benchmarks
 // and the demo. The simulator names itself `runsc-sandbox … boot … <container-id>` and writes a
 // JSON status file; see the fixture's main.go for its flags.
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, execFile, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -312,4 +312,12 @@ export async function startSimulator(opts: StartOptions = {}): Promise<RunningSi
       await rm(statusDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The address of a text symbol (`name` or its `name.abi0` assembly form) from `go tool nm`. */
+export function textSymbolAddress(binary: string, name: string, go = 'go'): number {
+  const out = execFileSync(go, ['tool', 'nm', binary], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const line = out.split('\n').find((l) => l.trim().endsWith(` T ${name}`) || l.trim().endsWith(` T ${name}.abi0`));
+  if (!line) throw new Error(`${name} is not a text symbol of ${binary}`);
+  return parseInt(line.trim().split(/\s+/)[0], 16);
 }

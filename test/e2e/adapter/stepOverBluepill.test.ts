@@ -3,22 +3,14 @@
 // whether the button is shown. Real Delve on the amd64 simulator.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { startSimulator, type RunningSimulator } from '../../support/simulator';
+import { startSimulator, textSymbolAddress, type RunningSimulator } from '../../support/simulator';
 import { attach, newDapClient } from './dapClient';
 import type { HopsEventBody, LocationEventBody, StepOverResponseBody } from '../../../src/protocol/bluepillMessages';
 
 let sim: RunningSimulator;
 let dc: DebugClient;
-
-function symbolAddress(binary: string, name: string): number {
-  const out = execFileSync('go', ['tool', 'nm', binary], { encoding: 'utf8' });
-  const line = out.split('\n').find((l) => l.trim().endsWith(` T ${name}`) || l.trim().endsWith(` T ${name}.abi0`));
-  assert.ok(line, `${name} in the symbol table`);
-  return parseInt(line.trim().split(/\s+/)[0], 16);
-}
 
 before(async () => {
   sim = await startSimulator({ vcpus: 2, hops: 'two' });
@@ -34,7 +26,7 @@ after(async () => {
 });
 
 test('from the handler entry, one request follows the two-hop chain to the guest exit and records it', async () => {
-  const handler = symbolAddress(sim.binary, 'bluepill.sim/pkg/sentry/platform/kvm.sighandler');
+  const handler = textSymbolAddress(sim.binary, 'bluepill.sim/pkg/sentry/platform/kvm.sighandler');
   const atHandler = dc.waitForEvent('stopped', 30_000) as Promise<DebugProtocol.StoppedEvent>;
   const handlerLocation = dc.waitForEvent('bluepill/location', 30_000);
   await dc.customRequest('setInstructionBreakpoints', { breakpoints: [{ instructionReference: `0x${handler.toString(16)}` }] });
