@@ -88,12 +88,8 @@ async function startSimulatorInVm(): Promise<SimInVm> {
 }
 
 before(async () => {
-  const started = await startPiVmOrReason();
-  if ('unavailable' in started) {
-    unavailable = started.unavailable;
-    return;
-  }
-  vm = started.vm;
+  ({ vm, unavailable } = await startPiVmOrReason());
+  if (!vm) return;
   sim = await startSimulatorInVm();
   await waitForRoundTrips(5, 60_000);
   dc = newDapClient();

@@ -209,12 +209,8 @@ async function stepFromHazard(t: TestContext, tid: number, site: HazardSite, kin
 }
 
 before(async () => {
-  const started = await startPiVmOrReason();
-  if ('unavailable' in started) {
-    unavailable = started.unavailable;
-    return;
-  }
-  vm = started.vm;
+  ({ vm, unavailable } = await startPiVmOrReason());
+  if (!vm) return;
   sim = (await startSimulatorInVm(vm, {
     name: CONTAINER_ID,
     hazards: ['seccomp', 'futex', 'vdso'],

@@ -33,12 +33,8 @@ interface Control {
 const hex = (n: bigint): string => `0x${n.toString(16)}`;
 
 before(async () => {
-  const started = await startPiVmOrReason();
-  if ('unavailable' in started) {
-    unavailable = started.unavailable;
-    return;
-  }
-  vm = started.vm;
+  ({ vm, unavailable } = await startPiVmOrReason());
+  if (!vm) return;
 });
 
 after(async () => {

@@ -257,7 +257,7 @@ export function qemuProcesses(): Map<number, string> {
  * Starts the VM, or says why it cannot run on this machine (a test file then skips its tests with
  * that reason). Any other failure to start is an error.
  */
-export async function startPiVmOrReason(opts: StartPiVmOptions = {}): Promise<{ vm: PiVm } | { unavailable: string }> {
+export async function startPiVmOrReason(opts: StartPiVmOptions = {}): Promise<{ vm?: PiVm; unavailable?: string }> {
   const reason = piVmUnavailableReason();
   if (reason) return { unavailable: reason };
   try {
