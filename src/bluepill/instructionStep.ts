@@ -4,8 +4,6 @@
 // - a faulting privileged instruction: the step enters the handler; the result says so and that
 //   step over bluepill is available;
 // - anything else goes through the safe step (syscalls and vDSO calls by breakpoint, timeouts).
-import { DelveTimeoutError } from '../delve/delveErrors';
-import type { DebuggerState } from '../delve/delveTypes';
 import type { ArchProfile, Instruction } from './archProfile';
 import { profileOfRegisters } from './archOf';
 import type { BluepillDelve } from './bluepillDelve';
@@ -13,7 +11,7 @@ import { CodeReader } from './codeReader';
 import { DelveSymbolizer } from './delveSymbolizer';
 import type { MachineContext } from './machineContext';
 import { hex } from './machineContext';
-import { haltAfterStuckStep, safeStepInstruction, type SafeStepKind, type SafeStepOptions } from './safeStep';
+import { safeStepInstruction, stepWithTimeout, type SafeStepKind, type SafeStepOptions } from './safeStep';
 import { frameAtHandlerEntry, frameAtTrampoline, isTrampolineAt } from './signalFrame';
 import { formatSymbol, shortFunctionName } from './symbolizer';
 import { ThreadRegisters } from './threadRegisters';
@@ -94,8 +92,8 @@ export async function stepInstructionAware(delve: BluepillDelve, threadId: numbe
 
   if (insn && p.isSyscallInstruction(insn.bytes) && (await isTrampolineAt(code, p, fromPc - p.trampolineSyscallOffset))) {
     const frame = await frameAtTrampoline(delve, p, regs, fromPc - p.trampolineSyscallOffset);
-    const stepped = await step(delve, threadId, fromPc, options.stepTimeoutMs ?? 10_000);
-    if (stepped.kind !== 'ok') return { threadId, fromPc, pc: stepped.pc, kind: stepped.kind, description: stepped.description, instruction: insn, foreignHits: 0 };
+    const stepped = await stepWithTimeout(delve, threadId, fromPc, options.stepTimeoutMs ?? 10_000);
+    if (stepped.kind !== 'stepped') return { threadId, fromPc, pc: stepped.pc, kind: stepped.kind, description: stepped.description, instruction: insn, foreignHits: 0 };
     const landed = stepped.pc;
     if (!frame) {
       return { threadId, fromPc, pc: landed, kind: 'rt_sigreturn', instruction: insn, foreignHits: 0, description: `rt_sigreturn: landed at ${await where(landed)}` };
@@ -115,8 +113,8 @@ export async function stepInstructionAware(delve: BluepillDelve, threadId: numbe
   }
 
   if (insn && p.privilegedInstruction(insn.bytes)) {
-    const stepped = await step(delve, threadId, fromPc, options.stepTimeoutMs ?? 10_000);
-    if (stepped.kind !== 'ok') return { threadId, fromPc, pc: stepped.pc, kind: stepped.kind, description: stepped.description, instruction: insn, foreignHits: 0 };
+    const stepped = await stepWithTimeout(delve, threadId, fromPc, options.stepTimeoutMs ?? 10_000);
+    if (stepped.kind !== 'stepped') return { threadId, fromPc, pc: stepped.pc, kind: stepped.kind, description: stepped.description, instruction: insn, foreignHits: 0 };
     const after = new ThreadRegisters(await delve.listRegisters(threadId));
     const frame = await frameAtHandlerEntry(delve, code, p, after).catch(() => undefined);
     if (frame && frame.context.pc === fromPc) {
@@ -135,25 +133,4 @@ export async function stepInstructionAware(delve: BluepillDelve, threadId: numbe
 
   const safe = await safeStepInstruction(delve, threadId, shared);
   return { ...safe };
-}
-
-async function step(
-  delve: Pick<BluepillDelve, 'switchThread' | 'stepInstruction' | 'halt'>,
-  tid: number,
-  fromPc: number,
-  timeoutMs: number,
-): Promise<{ kind: 'ok' | 'stuck' | 'exited'; pc: number; description: string }> {
-  await delve.switchThread(tid);
-  let st: DebuggerState;
-  try {
-    st = await delve.stepInstruction({ threadID: tid, timeoutMs });
-  } catch (e) {
-    if (e instanceof DelveTimeoutError) {
-      return { kind: 'stuck', pc: fromPc, description: await haltAfterStuckStep(delve, tid, fromPc, timeoutMs) };
-    }
-    throw e;
-  }
-  if (st.exited) return { kind: 'exited', pc: fromPc, description: `the process exited during a step of thread ${tid}` };
-  const th = st.Threads?.find((t) => t.id === tid) ?? st.currentThread;
-  return { kind: 'ok', pc: th?.pc ?? fromPc, description: '' };
 }
