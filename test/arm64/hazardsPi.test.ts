@@ -14,6 +14,7 @@ import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { startPiVmOrReason, vmOutput, type PiVm } from '../support/piVm';
 import { startSimulatorInVm, type HazardName, type SimulatorInVm } from '../support/piSimulator';
+import { countersOf, type HazardCounters } from '../support/simulator';
 import { attach, collectOutput, newDapClient } from '../e2e/adapter/dapClient';
 import { PROGRESS_EVENT } from '../../src/protocol/bluepillMessages';
 
@@ -30,13 +31,6 @@ interface SimInVm extends SimulatorInVm {
   hazardTids: Record<HazardName, number>;
 }
 
-interface HazardCounters {
-  seccompCalls: number;
-  futexWaits: number;
-  vdsoReads: number;
-  roundTrips: number;
-  checksOK: boolean;
-}
 
 /** Where a hazard thread is parked (`before`), the hazardous instruction, and the one after it. */
 interface HazardSite {
@@ -69,16 +63,6 @@ async function rawStatus(): Promise<Record<string, unknown>> {
   return sim.status();
 }
 
-function countersOf(status: Record<string, unknown>): HazardCounters {
-  const h = (status.hazards ?? {}) as { seccomp?: { calls: number }; futex?: { waits: number }; vdso?: { reads: number } };
-  return {
-    seccompCalls: h.seccomp?.calls ?? 0,
-    futexWaits: h.futex?.waits ?? 0,
-    vdsoReads: h.vdso?.reads ?? 0,
-    roundTrips: Number(status.roundTrips ?? 0),
-    checksOK: status.checksOK === true,
-  };
-}
 
 async function counters(): Promise<HazardCounters> {
   return countersOf(await rawStatus());

@@ -321,3 +321,33 @@ export function textSymbolAddress(binary: string, name: string, go = 'go'): numb
   if (!line) throw new Error(`${name} is not a text symbol of ${binary}`);
   return parseInt(line.trim().split(/\s+/)[0], 16);
 }
+
+/** Why a toolchain cannot be used here (the tests then skip with this reason), or undefined when it can. */
+export async function toolchainUnavailable(toolchain: Toolchain): Promise<string | undefined> {
+  try {
+    await resolveToolchain(toolchain);
+    return undefined;
+  } catch (e) {
+    return `toolchain ${toolchain} unavailable: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`;
+  }
+}
+
+/** The hazard threads' counters in a status file (the simulator's or the one inside the Pi). */
+export interface HazardCounters {
+  seccompCalls: number;
+  futexWaits: number;
+  vdsoReads: number;
+  roundTrips: number;
+  checksOK: boolean;
+}
+
+export function countersOf(status: Record<string, unknown>): HazardCounters {
+  const h = (status.hazards ?? {}) as { seccomp?: { calls: number }; futex?: { waits: number }; vdso?: { reads: number } };
+  return {
+    seccompCalls: h.seccomp?.calls ?? 0,
+    futexWaits: h.futex?.waits ?? 0,
+    vdsoReads: h.vdso?.reads ?? 0,
+    roundTrips: Number(status.roundTrips ?? 0),
+    checksOK: status.checksOK === true,
+  };
+}

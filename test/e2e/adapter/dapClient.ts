@@ -44,3 +44,13 @@ export async function failureOf(p: Promise<unknown>): Promise<string> {
   }
   throw new Error('the request succeeded but a failure was expected');
 }
+
+/** The message of an attach that fails (a new adapter for it, stopped afterwards). */
+export async function attachFailure(config: Record<string, unknown>): Promise<string> {
+  const dc = newDapClient();
+  try {
+    return await failureOf(attach(dc, config));
+  } finally {
+    await dc.stop();
+  }
+}

@@ -6,7 +6,7 @@ import { startSimulator, type RunningSimulator } from '../../support/simulator';
 import { HOSTS, sshdUnavailable, startSshd, type TestSshd } from '../../support/sshd';
 import { startLocalDelve } from '../../../src/transport/localDelve';
 import { processStateLetter } from '../../../src/transport/processState';
-import { attach, failureOf, newDapClient } from './dapClient';
+import { attachFailure } from './dapClient';
 
 const noSshd = sshdUnavailable();
 let sshd: TestSshd | undefined;
@@ -23,15 +23,6 @@ after(async () => {
   await sshd?.stop();
 });
 
-/** The message of a failed attach. */
-async function attachFailure(config: Record<string, unknown>): Promise<string> {
-  const dc = newDapClient();
-  try {
-    return await failureOf(attach(dc, config));
-  } finally {
-    await dc.stop();
-  }
-}
 
 function viaSsh(host: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { ssh: host, sshConfigFile: sshd!.clientConfig, processId: sim.pid, ...extra };

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator, type RunningSimulator } from '../../support/simulator';
 import { HOSTS, sshdUnavailable, startSshd, type TestSshd } from '../../support/sshd';
-import { attach, failureOf, newDapClient } from './dapClient';
+import { attach, attachFailure, newDapClient } from './dapClient';
 
 const noSshd = sshdUnavailable();
 let sshd: TestSshd | undefined;
@@ -47,14 +47,6 @@ function assertNoCanary(): void {
   assert.deepEqual(readdirSync(canaryDir), [], 'nothing was executed');
 }
 
-async function attachFailure(config: Record<string, unknown>): Promise<string> {
-  const dc = newDapClient();
-  try {
-    return await failureOf(attach(dc, config));
-  } finally {
-    await dc.stop();
-  }
-}
 
 test('"ssh", "sshConfigFile", "sandbox", "processId": refused by validation, naming the field', async () => {
   for (const v of hostile('ssh')) assert.match(await attachFailure({ ssh: v, processId: sim.pid }), /"ssh"/);

@@ -1,7 +1,7 @@
 // Trampoline-aware instruction steps and the stack through the signal frame, on the amd64
 // simulator with real Delve (both toolchains). BLUEPILL_RECORD_TRANSCRIPTS=1 saves the Debian 12
 // run for the unit tests.
-import { test, describe } from 'node:test';
+import { describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { runToBreakpoint } from '../../../src/bluepill/safeStep';
 import { SIGNAL_HANDLER_CALLED, unwindThroughSignalFrame } from '../../../src/bluepill/signalFrameUnwind';
 import type { Toolchain } from '../../support/simulator';
 import { recordingDelve, type RecordedCall, type Transcript } from '../../unit/bluepill/transcript';
-import { guestCodeRanges, openSession, parkAtFault, parkAtHandlerEntry, parkInBluepillHandler, toolchainUnavailable, type Session, type SessionOptions } from './session';
+import { guestCodeRanges, parkAtFault, parkAtHandlerEntry, parkInBluepillHandler, testWithSession, toolchainUnavailable, type Session, type SessionOptions } from './session';
 
 const RECORD = process.env.BLUEPILL_RECORD_TRANSCRIPTS === '1';
 const TOOLCHAINS = (process.env.BLUEPILL_TOOLCHAINS ?? 'debian12,debian13').split(',') as Toolchain[];
@@ -24,20 +24,8 @@ function save(s: Session, name: string, tid: number, calls: RecordedCall[], expe
 for (const toolchain of TOOLCHAINS) {
   describe(`trampoline-aware instruction step and signal-frame stack (${toolchain})`, async () => {
     const unavailable = await toolchainUnavailable(toolchain);
-    const withSession = (name: string, opts: SessionOptions, body: (s: Session) => Promise<void>): void => {
-      test(name, { timeout: 240_000 }, async (t) => {
-        if (unavailable) {
-          t.skip(unavailable);
-          return;
-        }
-        const s = await openSession({ ...opts, toolchain });
-        try {
-          await body(s);
-        } finally {
-          await s.close();
-        }
-      });
-    };
+    const withSession = (name: string, opts: SessionOptions, body: (s: Session) => Promise<void>): void =>
+      testWithSession(toolchain, unavailable, name, opts, body);
 
     withSession('CLI faults into the handler (said so); rt_sigreturn lands elsewhere than the interrupted PC (said so); the guest-exit syscall is stepped over by its return address', { hops: 'one' }, async (s) => {
       const tid = await parkAtFault(s);

@@ -1,7 +1,7 @@
 // The safe instruction step against the simulator's hazard threads (issue 8), with real Delve on
 // both toolchains: a seccomp-trapped mmap, a futex wait, a vDSO clock call. Control tests show the
 // hazards are real: raw single-steps break the simulator or never return.
-import { test, describe, type TestContext } from 'node:test';
+import { describe, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { DelveTimeoutError } from '../../../src/delve/delveErrors';
 import { AsmFlavour } from '../../../src/delve/delveTypes';
 import type { Toolchain } from '../../support/simulator';
 import { recordingDelve, type RecordedCall, type Transcript } from '../../unit/bluepill/transcript';
-import { openSession, toolchainUnavailable, type Session, type SessionOptions } from './session';
+import { testWithSession, toolchainUnavailable, type Session, type SessionOptions } from './session';
 
 const RECORD = process.env.BLUEPILL_RECORD_TRANSCRIPTS === '1';
 const TOOLCHAINS = (process.env.BLUEPILL_TOOLCHAINS ?? 'debian12,debian13').split(',') as Toolchain[];
@@ -86,20 +86,8 @@ function save(s: Session, name: string, tid: number, calls: RecordedCall[], expe
 for (const toolchain of TOOLCHAINS) {
   describe(`safe instruction step on hazard threads (${toolchain})`, async () => {
     const unavailable = await toolchainUnavailable(toolchain);
-    const withSession = (name: string, body: (s: Session, t: TestContext) => Promise<void>, extraArgs: string[] = []): void => {
-      test(name, { timeout: 240_000 }, async (t) => {
-        if (unavailable) {
-          t.skip(unavailable);
-          return;
-        }
-        const s = await openSession({ ...HAZARDS, toolchain, extraArgs });
-        try {
-          await body(s, t);
-        } finally {
-          await s.close();
-        }
-      });
-    };
+    const withSession = (name: string, body: (s: Session, t: TestContext) => Promise<void>, extraArgs: string[] = []): void =>
+      testWithSession(toolchain, unavailable, name, { ...HAZARDS, extraArgs }, body);
 
     withSession('a seccomp-trapped mmap is stepped over with a breakpoint; the SIGSYS handler performs it and the simulator runs on', async (s) => {
       const tid = s.sim.hazardTids.seccomp;

@@ -1,10 +1,11 @@
 // A simulator with real Delve attached, and ways to park a vCPU thread at each starting point of
 // step-over-bluepill without ever planting a breakpoint in guest code (kvm.bluepill, the guest exit).
+import { test, type TestContext } from 'node:test';
 import { DelveClient } from '../../../src/delve/delveClient';
 import type { DebuggerState, Thread } from '../../../src/delve/delveTypes';
 import { AsmFlavour } from '../../../src/delve/delveTypes';
 import { startLocalDelve, type RunningDelve } from '../../../src/transport/localDelve';
-import { resolveToolchain, startSimulator, type RunningSimulator, type StartOptions, type Toolchain } from '../../support/simulator';
+import { resolveToolchain, startSimulator, toolchainUnavailable, type RunningSimulator, type StartOptions, type Toolchain } from '../../support/simulator';
 
 export interface Session {
   sim: RunningSimulator;
@@ -15,14 +16,31 @@ export interface Session {
   close(): Promise<void>;
 }
 
-/** Why a toolchain cannot be used here, or undefined when it can. */
-export async function toolchainUnavailable(toolchain: Toolchain): Promise<string | undefined> {
-  try {
-    await resolveToolchain(toolchain);
-    return undefined;
-  } catch (e) {
-    return `toolchain ${toolchain} unavailable: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`;
-  }
+export { toolchainUnavailable };
+
+/**
+ * A test on its own simulator (started with `opts`) and Delve, both closed afterwards; skipped,
+ * with the reason, when the toolchain cannot be used here.
+ */
+export function testWithSession(
+  toolchain: Toolchain,
+  unavailable: string | undefined,
+  name: string,
+  opts: SessionOptions,
+  body: (s: Session, t: TestContext) => Promise<void>,
+): void {
+  test(name, { timeout: 240_000 }, async (t) => {
+    if (unavailable) {
+      t.skip(unavailable);
+      return;
+    }
+    const s = await openSession({ ...opts, toolchain });
+    try {
+      await body(s, t);
+    } finally {
+      await s.close();
+    }
+  });
 }
 
 export interface SessionOptions extends StartOptions {

@@ -1,7 +1,7 @@
 // Step over bluepill on the amd64 simulator with real Delve, for both toolchains (Debian 12:
 // Go 1.19 + Delve 1.20.2; Debian 13: Go 1.24 + Delve 1.24.0). With BLUEPILL_RECORD_TRANSCRIPTS=1
 // the Debian 12 runs are saved to test/fixtures/transcripts/ for the unit tests.
-import { test, describe, type TestContext } from 'node:test';
+import { describe, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -13,12 +13,12 @@ import { DelveError } from '../../../src/delve/delveErrors';
 import type { Toolchain } from '../../support/simulator';
 import { recordingDelve, type RecordedCall, type Transcript } from '../../unit/bluepill/transcript';
 import {
-  openSession,
   parkAtFault,
   parkAtHandlerEntry,
   parkBeforeFault,
   parkInBluepillHandler,
   parkInTrampoline,
+  testWithSession,
   toolchainUnavailable,
   type Session,
   type SessionOptions,
@@ -84,20 +84,8 @@ for (const toolchain of TOOLCHAINS) {
   describe(`step over bluepill (${toolchain})`, async () => {
     const unavailable = await toolchainUnavailable(toolchain);
 
-    const withSession = (name: string, opts: SessionOptions, body: (s: Session, t: TestContext) => Promise<void>): void => {
-      test(name, { timeout: 240_000 }, async (t) => {
-        if (unavailable) {
-          t.skip(unavailable);
-          return;
-        }
-        const s = await openSession({ ...opts, toolchain });
-        try {
-          await body(s, t);
-        } finally {
-          await s.close();
-        }
-      });
-    };
+    const withSession = (name: string, opts: SessionOptions, body: (s: Session, t: TestContext) => Promise<void>): void =>
+      testWithSession(toolchain, unavailable, name, opts, body);
 
     withSession('one bluepill from before the fault: landing PC = ucontext PC, host context PC = faulting PC', { hops: 'one' }, async (s) => {
       const tid = await parkBeforeFault(s);

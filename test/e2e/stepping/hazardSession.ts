@@ -4,12 +4,14 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
+import assert from 'node:assert/strict';
 import { DelveClient } from '../../../src/delve/delveClient';
 import { AsmFlavour, type DebuggerState } from '../../../src/delve/delveTypes';
 import { startLocalDelve, type RunningDelve } from '../../../src/transport/localDelve';
 import { localMapsReader, type MapsReader } from '../../../src/stepping/processMaps';
 import { registerAddress } from '../../../src/stepping/stepArch';
-import { resolveToolchain, startSimulator, type RunningSimulator, type Toolchain } from '../../support/simulator';
+import { countersOf, resolveToolchain, startSimulator, toolchainUnavailable, type HazardCounters, type RunningSimulator, type Toolchain } from '../../support/simulator';
 
 export type HazardName = 'seccomp' | 'futex' | 'vdso';
 
@@ -23,23 +25,8 @@ export interface HazardSession {
   close(): Promise<void>;
 }
 
-export interface HazardCounters {
-  seccompCalls: number;
-  futexWaits: number;
-  vdsoReads: number;
-  roundTrips: number;
-  checksOK: boolean;
-}
 
-/** Why a toolchain cannot be used here, or undefined when it can. */
-export async function toolchainUnavailable(toolchain: Toolchain): Promise<string | undefined> {
-  try {
-    await resolveToolchain(toolchain);
-    return undefined;
-  } catch (e) {
-    return `toolchain ${toolchain} unavailable: ${(e instanceof Error ? e.message : String(e)).split('\n')[0]}`;
-  }
-}
+export { toolchainUnavailable };
 
 /** `extraArgs`: more simulator flags, e.g. `--sim-trap-delay=2s` for a slow SIGSYS handler. */
 export async function openHazardSession(toolchain: Toolchain = 'debian12', extraArgs: string[] = []): Promise<HazardSession> {
@@ -76,16 +63,7 @@ export async function openHazardSession(toolchain: Toolchain = 'debian12', extra
   };
 }
 
-export function countersOf(status: Record<string, unknown>): HazardCounters {
-  const h = (status.hazards ?? {}) as { seccomp?: { calls: number }; futex?: { waits: number }; vdso?: { reads: number } };
-  return {
-    seccompCalls: h.seccomp?.calls ?? 0,
-    futexWaits: h.futex?.waits ?? 0,
-    vdsoReads: h.vdso?.reads ?? 0,
-    roundTrips: Number(status.roundTrips ?? 0),
-    checksOK: status.checksOK === true,
-  };
-}
+export { countersOf, type HazardCounters };
 
 export async function threadPc(s: HazardSession, tid: number): Promise<number> {
   const regs = await s.client.listRegisters(tid);
@@ -167,4 +145,35 @@ export async function runFor(s: HazardSession, ms: number): Promise<DebuggerStat
 /** Breakpoints the user could see (Delve's own have negative ids). */
 export async function userBreakpointAddrs(s: HazardSession): Promise<number[]> {
   return (await s.client.listBreakpoints()).filter((b) => b.id > 0).map((b) => b.addr);
+}
+
+/**
+ * Runs the target for `runMs` (then halts it again): the simulator is alive, its checks pass, `key`
+ * and the round trips went on past `before`, and no breakpoint of ours is left.
+ */
+export async function assertRunsOn(s: HazardSession, before: HazardCounters, key: keyof Omit<HazardCounters, 'checksOK'>, runMs = 1_000): Promise<HazardCounters> {
+  await runFor(s, runMs);
+  assert.ok(s.sim.alive(), `the simulator is alive\n${s.sim.stderr()}`);
+  const now = countersOf(await s.sim.status());
+  assert.equal(now.checksOK, true, 'the simulator checks pass');
+  assert.ok(now[key] > before[key], `${key} went on: ${before[key]} → ${now[key]}`);
+  assert.ok(now.roundTrips > before.roundTrips, `round trips went on: ${before.roundTrips} → ${now.roundTrips}`);
+  assert.deepEqual(await userBreakpointAddrs(s), [], 'no breakpoint left behind');
+  return now;
+}
+
+/**
+ * One hazard session for the tests of the enclosing describe: opened before them, closed after;
+ * `use` gets the session, or why the toolchain cannot be used here (the tests skip with it).
+ */
+export function shareHazardSession(toolchain: Toolchain, use: (s: HazardSession | undefined, unavailable: string | undefined) => void): void {
+  let s: HazardSession | undefined;
+  before(async () => {
+    const unavailable = await toolchainUnavailable(toolchain);
+    if (!unavailable) s = await openHazardSession(toolchain);
+    use(s, unavailable);
+  });
+  after(async () => {
+    await s?.close();
+  });
 }

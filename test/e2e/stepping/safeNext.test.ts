@@ -1,34 +1,21 @@
 // Line-granularity next / step made safe (src/stepping/safeNext.ts), on the hazard simulator with
 // real Delve: the interrupted syscall after attach is finished first, a step into the vDSO is
 // stepped over, a thread in the vDSO leaves it, and Delve's own next passes the hazards.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { safeLineStep, type SafeLineStepResult } from '../../../src/stepping/safeNext';
 import { inRange } from '../../../src/stepping/processMaps';
 import type { StepProgress } from '../../../src/stepping/runThreadTo';
 import type { Toolchain } from '../../support/simulator';
-import { countersOf, openHazardSession, parkBeforeSyscall, parkBeforeVdsoCall, runFor, threadPc, toolchainUnavailable, userBreakpointAddrs, type HazardSession } from './hazardSession';
-
-async function survives(s: HazardSession, key: 'seccompCalls' | 'futexWaits' | 'vdsoReads'): Promise<void> {
-  const before = countersOf(await s.sim.status());
-  await runFor(s, 800);
-  const now = countersOf(await s.sim.status());
-  assert.ok(s.sim.alive(), s.sim.stderr());
-  assert.equal(now.checksOK, true);
-  assert.ok(now[key] > before[key], `${key}: ${before[key]} → ${now[key]}`);
-  assert.deepEqual(await userBreakpointAddrs(s), []);
-}
+import { assertRunsOn, countersOf, parkBeforeSyscall, parkBeforeVdsoCall, runFor, shareHazardSession, threadPc, type HazardSession } from './hazardSession';
 
 for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
   describe(`safe line steps (${toolchain})`, () => {
     let s: HazardSession | undefined;
     let unavailable: string | undefined;
-    before(async () => {
-      unavailable = await toolchainUnavailable(toolchain);
-      if (!unavailable) s = await openHazardSession(toolchain);
-    });
-    after(async () => {
-      await s?.close();
+    shareHazardSession(toolchain, (session, why) => {
+      s = session;
+      unavailable = why;
     });
 
     test('next right after attach: the interrupted futex is finished first, then Delve steps to the next line', async (t) => {
@@ -41,7 +28,7 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
       assert.equal(r.outcome, 'done');
       assert.equal(r.description, 'finished the interrupted syscall futex (202) (ERESTARTSYS) with a breakpoint; then next');
       assert.equal(await threadPc(s, tid), syscall + 7, 'on the RET after `MOVQ AX, ret+16(FP)`, not back on the SYSCALL');
-      await survives(s, 'futexWaits');
+      await assertRunsOn(s, countersOf(await s.sim.status()), 'futexWaits', 800);
     });
 
     test("Delve's next passes the seccomp mmap and the futex wait", async (t) => {
@@ -52,7 +39,7 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
         assert.equal(r.outcome, 'done');
         assert.equal(r.description, 'next');
         assert.equal(await threadPc(s, tid), syscallPc + 2);
-        await survives(s, hazard === 'seccomp' ? 'seccompCalls' : 'futexWaits');
+        await assertRunsOn(s, countersOf(await s.sim.status()), hazard === 'seccomp' ? 'seccompCalls' : 'futexWaits', 800);
       }
     });
 
@@ -64,7 +51,7 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
       assert.equal(r.outcome, 'done');
       assert.match(r.description, /^stepped over the call into the vDSO \(\[vdso\]\+0x[0-9a-f]+\) with a breakpoint$/);
       assert.equal(await threadPc(s, tid), next);
-      await survives(s, 'vdsoReads');
+      await assertRunsOn(s, countersOf(await s.sim.status()), 'vdsoReads', 800);
     });
 
     test('next from inside the vDSO (where Delve has no source) leaves it by its return address', async (t) => {
@@ -77,7 +64,7 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
       const r = await safeLineStep(s.client, tid, 'next', { maps: s.maps });
       assert.match(r.description, /^left the vDSO \(\[vdso\]\+0x[0-9a-f]+\) by its return address 0x[0-9a-f]+ with a breakpoint$/);
       assert.equal(await threadPc(s, tid), next);
-      await survives(s, 'vdsoReads');
+      await assertRunsOn(s, countersOf(await s.sim.status()), 'vdsoReads', 800);
     });
 
     test('Pause while the main thread finishes its futex before a next: paused, usable', async (t) => {
@@ -106,7 +93,7 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
       assert.equal(r.description, 'paused while waiting for syscall futex (202)');
       assert.ok(progress.length >= 1);
       assert.equal((await session.client.state(false)).Running, false);
-      await survives(session, 'futexWaits');
+      await assertRunsOn(session, countersOf(await session.sim.status()), 'futexWaits', 800);
     });
   });
 }

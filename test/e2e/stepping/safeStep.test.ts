@@ -2,7 +2,7 @@
 // simulator survives, its checks pass and its hazard counters move on, and the result names what
 // was done. Runs with Debian 12's Go 1.19 + Delve 1.20 and, when available, Debian 13's Go 1.24 +
 // Delve 1.24. The raw single-step controls are in rawStepControls.test.ts.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { interruptedSyscall, safeStepInstruction, singleStepWithTimeout, type SafeStepResult } from '../../../src/stepping/safeStep';
 import { ThreadStuckError } from '../../../src/stepping/steppingErrors';
@@ -11,22 +11,11 @@ import { registerAddress, registerSigned } from '../../../src/stepping/stepArch'
 import type { StepProgress } from '../../../src/stepping/runThreadTo';
 import type { Toolchain } from '../../support/simulator';
 import {
-  countersOf, openHazardSession, parkBeforeSyscall, parkBeforeVdsoCall, runFor, runToAddress, threadPc, toolchainUnavailable,
-  userBreakpointAddrs, type HazardCounters, type HazardSession,
+  assertRunsOn, countersOf, openHazardSession, parkBeforeSyscall, parkBeforeVdsoCall, runFor, runToAddress, shareHazardSession, threadPc,
+  toolchainUnavailable, userBreakpointAddrs, type HazardSession,
 } from './hazardSession';
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
-
-async function survivesAndProgresses(s: HazardSession, beforeStep: HazardCounters, key: keyof Omit<HazardCounters, 'checksOK'>, runMs = 1_000): Promise<HazardCounters> {
-  await runFor(s, runMs);
-  assert.ok(s.sim.alive(), `the simulator is alive\n${s.sim.stderr()}`);
-  const now = countersOf(await s.sim.status());
-  assert.equal(now.checksOK, true, 'the simulator checks pass');
-  assert.ok(now[key] > beforeStep[key], `${key} went on: ${beforeStep[key]} → ${now[key]}`);
-  assert.ok(now.roundTrips > beforeStep.roundTrips, `round trips went on: ${beforeStep.roundTrips} → ${now.roundTrips}`);
-  assert.deepEqual(await userBreakpointAddrs(s), [], 'no breakpoint left behind');
-  return now;
-}
 
 function note(t: { diagnostic(msg: string): void }, r: SafeStepResult, ms: number): void {
   t.diagnostic(`${r.description} — ${ms} ms in all, ${r.waitedMs} ms waiting, ${r.foreignHits} foreign hits`);
@@ -37,12 +26,9 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
     let s: HazardSession | undefined;
     let unavailable: string | undefined;
 
-    before(async () => {
-      unavailable = await toolchainUnavailable(toolchain);
-      if (!unavailable) s = await openHazardSession(toolchain);
-    });
-    after(async () => {
-      await s?.close();
+    shareHazardSession(toolchain, (session, why) => {
+      s = session;
+      unavailable = why;
     });
 
     test('right after attach, the futex thread first finishes its interrupted futex with a breakpoint (rule 5)', async (t) => {
@@ -62,7 +48,7 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
       assert.match(r.description, /^finished the interrupted syscall futex \(202\) \(ERESTARTSYS\) with a breakpoint; then single-stepped MOVQ AX, 0x18\(SP\)$/);
       assert.equal(r.pc, pc + 5, 'one instruction after the syscall');
       assert.equal(await threadPc(s, tid), r.pc);
-      await survivesAndProgresses(s, beforeStep, 'futexWaits');
+      await assertRunsOn(s, beforeStep, 'futexWaits');
     });
 
     test('seccomp: the trapped mmap is stepped over with a breakpoint and really performed', async (t) => {
@@ -78,7 +64,7 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
       assert.equal(r.pc, syscallPc + 2);
       const rax = registerSigned(await s.client.listRegisters(tid), 'Rax');
       assert.ok(rax > 0n && rax < 1n << 47n, `mmap returned an address (${rax}), not -errno`);
-      await survivesAndProgresses(s, beforeStep, 'seccompCalls');
+      await assertRunsOn(s, beforeStep, 'seccompCalls');
     });
 
     test('futex: the blocking wait is stepped over with a breakpoint; the waker wakes it', async (t) => {
@@ -93,7 +79,7 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
       assert.equal(r.pc, syscallPc + 2);
       const rax = registerSigned(await s.client.listRegisters(tid), 'Rax');
       assert.ok(rax === 0n || rax === -11n, `futex returned 0 or -EAGAIN (${rax})`);
-      await survivesAndProgresses(s, beforeStep, 'futexWaits');
+      await assertRunsOn(s, beforeStep, 'futexWaits');
     });
 
     test("vDSO: time.now's CALL AX into the vDSO is stepped over with a breakpoint at its return address", async (t) => {
@@ -107,7 +93,7 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
       assert.match(r.description, /^stepped over the call into the vDSO \(\[vdso\]\+0x[0-9a-f]+\) with a breakpoint$/);
       assert.equal(r.pc, next);
       assert.equal(await threadPc(s, tid), next);
-      await survivesAndProgresses(s, beforeStep, 'vdsoReads');
+      await assertRunsOn(s, beforeStep, 'vdsoReads');
     });
 
     test('a thread stopped inside the vDSO, mid-function, leaves it by its return address', async (t) => {
@@ -126,7 +112,7 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
       assert.equal(r.outcome, 'done');
       assert.match(r.description, new RegExp(`^left the vDSO \\(\\[vdso\\]\\+0x[0-9a-f]+\\) by its return address ${hex(next)} with a breakpoint$`));
       assert.equal(r.pc, next);
-      await survivesAndProgresses(s, beforeStep, 'vdsoReads');
+      await assertRunsOn(s, beforeStep, 'vdsoReads');
     });
 
     test('Pause during a syscall wait (the main thread parked in futex, hazard 4): paused, usable, running afterwards', async (t) => {
@@ -162,7 +148,7 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
       assert.match(progress[0].message, new RegExp(`^waiting for syscall futex \\(202\\) on thread ${main}: \\d+ s`));
       assert.equal(r.state.Running, false);
       assert.ok((await session.client.listThreads()).some((x) => x.id === main), 'Delve answers');
-      await survivesAndProgresses(session, beforeStep, 'futexWaits');
+      await assertRunsOn(session, beforeStep, 'futexWaits');
     });
 
     test('Pause before a syscall step-over and a vDSO step-over: nothing runs, no breakpoint stays, the session goes on', async (t) => {
@@ -181,7 +167,7 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
       assert.deepEqual(await userBreakpointAddrs(s), []);
       const r3 = await safeStepInstruction(s.client, v.tid, { maps: s.maps });
       assert.equal(r3.outcome, 'done', 'the same step afterwards works');
-      await survivesAndProgresses(s, beforeStep, 'seccompCalls');
+      await assertRunsOn(s, beforeStep, 'seccompCalls');
     });
 
     test('Pause as the step over the vDSO call continues (halt racing the return breakpoint), five times: stopped either way, no breakpoint left, the next continue runs', async (t) => {
@@ -200,7 +186,7 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
         assert.equal(r.state.Running, false);
         assert.deepEqual(await userBreakpointAddrs(s), [], 'the return-address breakpoint is removed');
         // A halt that arrived after the breakpoint stopped the target must not stop the next continue at once.
-        await survivesAndProgresses(s, beforeStep, 'vdsoReads');
+        await assertRunsOn(s, beforeStep, 'vdsoReads');
       }
       t.diagnostic(outcomes.join('; '));
     });
@@ -243,7 +229,7 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
         assert.match(progress[0].message, new RegExp(`^waiting for syscall mmap \\(9\\) on thread ${tid}: \\d+ s`));
         assert.notEqual(r.pc, syscallPc + 2, 'not past the SYSCALL yet: the trap handler was still running');
         assert.deepEqual(await userBreakpointAddrs(s), []);
-        const after = await survivesAndProgresses(s, beforeStep, 'seccompCalls', 3_500);
+        const after = await assertRunsOn(s, beforeStep, 'seccompCalls', 3_500);
         assert.equal(after.checksOK, true, 'the paused mmap was performed and checked');
       } finally {
         await s.close();
