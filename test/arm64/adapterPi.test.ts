@@ -8,25 +8,18 @@ import { test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { shellQuote, startPiVmOrReason, vmOutput, vmWaitForMatch, type PiVm } from '../support/piVm';
-import { buildSimulator, textSymbolAddress } from '../support/simulator';
+import { startPiVmOrReason, vmOutput, type PiVm } from '../support/piVm';
+import { startSimulatorInVm, type SimulatorInVm } from '../support/piSimulator';
+import { textSymbolAddress } from '../support/simulator';
 import { attach, collectOutput, newDapClient } from '../e2e/adapter/dapClient';
 import type { StepOverResponseBody } from '../../src/protocol/bluepillMessages';
 
-const REMOTE_BINARY = '/home/pi/runsc-sandbox';
-const REMOTE_STATUS = '/tmp/bluepill-sim-status.json';
 const CONTAINER_ID = 'bluepill-sim-adapter-pi';
 const KVM = 'bluepill.sim/pkg/sentry/platform/kvm';
 /** arm64 ucontext: uc_mcontext at 176, fault_address 8 bytes, regs[31], sp, then pc (gVisor's CONTEXT_PC). */
 const UCONTEXT_PC_OFFSET = 0x1b8;
 /** MRS with op0=3 and op1=0 (an EL1 system register): undefined at EL0, so SIGILL. */
 const isEl1Mrs = (word: number): boolean => ((word & 0xfff70000) >>> 0) === 0xd5300000;
-
-interface SimInVm {
-  pid: number;
-  vcpuTids: number[];
-  binary: string;
-}
 
 interface SimStatus {
   roundTrips: number;
@@ -36,7 +29,7 @@ interface SimStatus {
 
 let unavailable: string | undefined;
 let vm: PiVm | undefined;
-let sim: SimInVm;
+let sim: SimulatorInVm;
 let dc: DebugClient | undefined;
 let output: () => string = () => '';
 let attachMs = 0;
@@ -58,10 +51,9 @@ function symbolAddress(binary: string, name: string): bigint {
 }
 
 const checked = (cmd: string[]): Promise<string> => vmOutput(vm!, cmd);
-const waitForMatch = (file: string, re: RegExp, timeoutMs: number): Promise<RegExpExecArray> => vmWaitForMatch(vm!, file, re, timeoutMs);
 
 async function simStatus(): Promise<SimStatus> {
-  return JSON.parse(await checked(['cat', REMOTE_STATUS])) as SimStatus;
+  return (await sim.status()) as unknown as SimStatus;
 }
 
 async function waitForRoundTrips(min: number, timeoutMs: number): Promise<SimStatus> {
@@ -74,23 +66,10 @@ async function waitForRoundTrips(min: number, timeoutMs: number): Promise<SimSta
   }
 }
 
-async function startSimulatorInVm(): Promise<SimInVm> {
-  const binary = await buildSimulator({ arch: 'arm64' });
-  await vm!.copyIn(binary, REMOTE_BINARY);
-  const args = ['--root=/run/runsc', '--platform=kvm', '--debug-log=/tmp/runsc/', '--sim-vcpus=2', '--sim-hops=two',
-    `--sim-status-file=${REMOTE_STATUS}`, 'boot', '--bundle=/tmp/bundle', '--controller-fd=3', '--mounts-fd=4',
-    '--start-sync-fd=5', CONTAINER_ID];
-  const launch = `exec -a runsc-sandbox ${REMOTE_BINARY} ${args.map(shellQuote).join(' ')}`;
-  // setsid + redirected stdio: the simulator outlives this ssh session.
-  await checked(['sh', '-c', `setsid bash -c ${shellQuote(launch)} </dev/null >/tmp/sim.out 2>/tmp/sim.err &`]);
-  const ready = await waitForMatch('/tmp/sim.out', /^bluepill-sim ready pid=(\d+) .*\btids=([\d,]+)/m, 60_000);
-  return { pid: Number(ready[1]), vcpuTids: ready[2].split(',').map(Number), binary };
-}
-
 before(async () => {
   ({ vm, unavailable } = await startPiVmOrReason());
   if (!vm) return;
-  sim = await startSimulatorInVm();
+  sim = await startSimulatorInVm(vm, { name: CONTAINER_ID, simFlags: ['--sim-hops=two'] });
   await waitForRoundTrips(5, 60_000);
   dc = newDapClient();
   // Requests over the emulated link are slow; a step over bluepill makes dozens of round trips.
@@ -313,7 +292,7 @@ test('after continue and disconnect Delve is gone, the simulator keeps running i
   const proc = await checked(['cat', `/proc/${sim.pid}/status`]);
   assert.match(proc, /^TracerPid:\s+0$/m, 'no tracer after disconnect');
   assert.doesNotMatch(proc, /^State:\s+[tTZX]/m);
-  const stderr = (await vm!.ssh(['cat', '/tmp/sim.err'])).stdout;
+  const stderr = await sim.stderr();
   assert.doesNotMatch(stderr, /FATAL/);
 });
 

@@ -9,6 +9,8 @@ export interface SimulatorInVm {
   pid: number;
   /** The local arm64 binary (for `go tool objdump`). */
   binary: string;
+  /** The vCPU threads, in vCPU order. */
+  vcpuTids: number[];
   hazardTids: Partial<Record<HazardName, number>>;
   statusFile: string;
   outFile: string;
@@ -57,9 +59,12 @@ export async function startSimulatorInVm(vm: PiVm, opts: SimulatorInVmOptions): 
     hazardTids[h] = Number(m[1]);
   }
   const pid = Number(ready[1]);
+  const tids = /\btids=([\d,]+)/.exec(ready[0]);
+  if (!tids) throw new Error(`no vCPU tids in the ready line: ${ready[0]}`);
+  const vcpuTids = tids[1].split(',').map(Number);
   const status = async (): Promise<Record<string, unknown>> => JSON.parse(await vmOutput(vm, ['cat', statusFile])) as Record<string, unknown>;
   return {
-    pid, binary, hazardTids, statusFile, outFile, errFile, status,
+    pid, binary, vcpuTids, hazardTids, statusFile, outFile, errFile, status,
     async symbols() {
       const out: Record<string, bigint> = {};
       for (const [k, v] of Object.entries(((await status()).symbols ?? {}) as Record<string, string>)) out[k] = BigInt(v);
