@@ -32,9 +32,13 @@ function compile(pieces) {
   return { regex, captures };
 }
 
-function lineRule(name, pieces) {
+function matchRule(pieces) {
   const { regex, captures } = compile(pieces);
-  return { name, match: regex, captures };
+  return { match: regex, captures };
+}
+
+function lineRule(name, pieces) {
+  return { name, ...matchRule(pieces) };
 }
 
 // ---- shared fragments ----
@@ -137,8 +141,8 @@ const MEM_BASE = `(SB|FP|SP|PC|IP|TLS)|(${GO_REGISTER}|%${NATIVE_REGISTER})`;
 // ---- operand fast path ----
 // A capture with `patterns` makes vscode-textmate tokenize the captured text a second time, one
 // scanner call per token: the operand rules cost as much as the whole line regex. The common
-// operand lists (up to four registers, integer immediates, `off(REG)` memory, symbol references,
-// branch targets) are therefore captured by the line regex itself, with exactly the scopes the
+// operand lists (up to three operands: registers, immediates, `off(REG)` memory, symbol
+// references, pc-relative and branch targets, register pairs) are therefore captured by the line regex itself, with exactly the scopes the
 // operand rules give them (the grammar tests' snapshots hold both paths to that); any other
 // operand list falls back to the capture with patterns.
 const PSEUDO = 'SB|FP|SP|PC|IP|TLS';
@@ -147,6 +151,19 @@ const ATOM_END = '(?=, | +//|\\t|$)';
 
 const IMMEDIATE_VALUE = '-?0x[0-9a-fA-F]+|-?\\d+(?:\\.\\d*)?(?:[eE][+-]?\\d+)?|\\((?:[^()\\t]|\\([^()\\t]*\\))*\\)';
 
+// Operand shapes both the operand rules and the fast path use (one definition of their scopes).
+const pcRelativePieces = () => [
+  cap('-?\\d+', `constant.numeric.pc-offset${S}`), cap('\\(', `punctuation.section.parens.begin${S}`),
+  cap('PC', `variable.language.pseudo-register${S}`), cap('\\)', `punctuation.section.parens.end${S}`),
+];
+const symbolReferencePieces = (symbolScope) => [
+  '(?:', cap('\\$', `punctuation.definition.immediate${S}`), ')?',
+  cap(SYMBOL, symbolScope),
+  '(?:', cap('[+-]', `keyword.operator.arithmetic${S}`), cap('0x[0-9a-fA-F]+|\\d+', `constant.numeric.offset${S}`), ')?',
+  cap('\\(', `punctuation.section.parens.begin${S}`), cap('SB', `variable.language.pseudo-register${S}`),
+  cap('\\)', `punctuation.section.parens.end${S}`),
+];
+
 /** Operand shapes of the fast path, each with the scopes its operand rule gives it. */
 function fastShape(kind, branch) {
   const parens = (inner) => [cap('\\(', `punctuation.section.parens.begin${S}`), ...inner, cap('\\)', `punctuation.section.parens.end${S}`)];
@@ -154,7 +171,7 @@ function fastShape(kind, branch) {
     case 'target': // branch-target
       return ['(?:', cap('\\$', `punctuation.definition.immediate${S}`), ')?', cap(HEX, `constant.numeric.hex.address.target${S}`)];
     case 'pc-relative':
-      return [cap('-?\\d+', `constant.numeric.pc-offset${S}`), ...parens([cap('PC', `variable.language.pseudo-register${S}`)])];
+      return pcRelativePieces();
     case 'immediate':
       return [cap([cap('\\$|#', `punctuation.definition.immediate${S}`), `(?:${IMMEDIATE_VALUE})`], `constant.numeric.immediate${S}`)];
     case 'memory': // no index register; not on SB (a symbol reference) or PC (pc-relative)
@@ -165,18 +182,11 @@ function fastShape(kind, branch) {
       return [cap(`(?:${PSEUDO})(?![\\w.])`, `variable.language.pseudo-register${S}`)];
     case 'register':
       return [cap(GO_REGISTER, `variable.other.register${S}`), '(?![\\w(.\\[])'];
-    case 'shifted-register': // arm64 `R1<<3`, `R2->1`: the go-register rule, then the shift rule
-      return [cap(GO_REGISTER, `variable.other.register${S}`), '(?![\\w(.\\[])',
-        '(?:', cap('<<|>>|->|@>', `keyword.operator.shift${S}`), cap('\\d+', `constant.numeric.shift-amount${S}`), ')?'];
-    case 'condition':
-      return [cap(`(?:${CONDITIONS})(?!\\w)`, `support.constant.condition${S}`)];
     case 'register-pair': // arm64 LDP/STP `(R1, R2)`: punctuation and two go-registers
       return [cap('\\(', `punctuation.section.operand${S}`), cap(GO_REGISTER, `variable.other.register${S}`), ', ',
         cap(GO_REGISTER, `variable.other.register${S}`), cap('\\)', `punctuation.section.operand${S}`)];
     case 'symbol-reference':
-      return [cap(['(?:', cap('\\$', `punctuation.definition.immediate${S}`), ')?', cap(SYMBOL, branch ? `entity.name.function${S}` : `variable.other.symbol${S}`),
-        '(?:', cap('[+-]', `keyword.operator.arithmetic${S}`), cap('0x[0-9a-fA-F]+|\\d+', `constant.numeric.offset${S}`), ')?',
-        ...parens([cap('SB', `variable.language.pseudo-register${S}`)])], `meta.symbol-reference${S}`)];
+      return [cap(symbolReferencePieces(branch ? `entity.name.function${S}` : `variable.other.symbol${S}`), `meta.symbol-reference${S}`)];
     default:
       throw new Error(`no fast operand shape ${kind}`);
   }
@@ -340,13 +350,7 @@ const goSource = { patterns: [{ include: 'source.go' }] };
 // ---- operands ----
 
 function symbolReference(symbolScope) {
-  return lineRule(`meta.symbol-reference${S}`, [
-    '(?:', cap('\\$', `punctuation.definition.immediate${S}`), ')?',
-    cap(SYMBOL, symbolScope),
-    '(?:', cap('[+-]', `keyword.operator.arithmetic${S}`), cap('0x[0-9a-fA-F]+|\\d+', `constant.numeric.offset${S}`), ')?',
-    cap('\\(', `punctuation.section.parens.begin${S}`), cap('SB', `variable.language.pseudo-register${S}`),
-    cap('\\)', `punctuation.section.parens.end${S}`),
-  ]);
+  return lineRule(`meta.symbol-reference${S}`, symbolReferencePieces(symbolScope));
 }
 
 // Old Delve (< 1.27.1) wrote `$` before targets: `call $runtime.mapassign_faststr`.
@@ -358,15 +362,9 @@ function dollarSymbol(symbolScope) {
 }
 
 const operandRules = {
-  'pc-relative': {
-    match: '(-?\\d+)(\\()(PC)(\\))',
-    captures: {
-      1: { name: `constant.numeric.pc-offset${S}` }, 2: { name: `punctuation.section.parens.begin${S}` },
-      3: { name: `variable.language.pseudo-register${S}` }, 4: { name: `punctuation.section.parens.end${S}` },
-    },
-  },
+  'pc-relative': matchRule(pcRelativePieces()),
   immediate: {
-    match: '(\\$|#)(-?0x[0-9a-fA-F]+|-?\\d+(?:\\.\\d*)?(?:[eE][+-]?\\d+)?|\\((?:[^()\\t]|\\([^()\\t]*\\))*\\))',
+    match: `(\\$|#)(${IMMEDIATE_VALUE})`,
     name: `constant.numeric.immediate${S}`,
     captures: { 1: { name: `punctuation.definition.immediate${S}` } },
   },

@@ -6,7 +6,7 @@ import {
   decodeUcontextAmd64,
   looksLikeUcontextAmd64,
 } from './ucontextAmd64';
-import { AMD64_SYSCALLS } from './syscallNames';
+import { AMD64_SYSCALL_NAMES } from '../linux/syscallNumbers';
 
 /** `MOVQ $15, AX; SYSCALL` as Go assembles runtime.sigreturn(__sigaction). */
 export const AMD64_TRAMPOLINE = Buffer.from([0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05]);
@@ -59,7 +59,7 @@ export const amd64Profile: ArchProfile = {
   ucontextReadSize: AMD64_UCONTEXT_READ_SIZE,
   trampolineBytes: AMD64_TRAMPOLINE,
   trampolineSyscallOffset: 7,
-  syscalls: AMD64_SYSCALLS,
+  syscalls: AMD64_SYSCALL_NAMES,
   decodeUcontext: decodeUcontextAmd64,
   looksLikeUcontext: looksLikeUcontextAmd64,
   ucontextAtHandlerEntry: (sp) => sp + 8,

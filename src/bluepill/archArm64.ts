@@ -8,7 +8,7 @@ import {
   decodeUcontextArm64,
   looksLikeUcontextArm64,
 } from './ucontextArm64';
-import { ARM64_SYSCALLS } from './syscallNames';
+import { ARM64_SYSCALL_NAMES } from '../linux/syscallNumbers';
 
 export const ARM64_SVC0 = 0xd4000001;
 /** `movz x8, #139` (rt_sigreturn) then `svc #0`. */
@@ -109,7 +109,7 @@ export const arm64Profile: ArchProfile = {
   ucontextReadSize: ARM64_UCONTEXT_READ_SIZE,
   trampolineBytes: ARM64_TRAMPOLINE,
   trampolineSyscallOffset: 4,
-  syscalls: ARM64_SYSCALLS,
+  syscalls: ARM64_SYSCALL_NAMES,
   decodeUcontext: decodeUcontextArm64,
   looksLikeUcontext: (mem) => looksLikeUcontextArm64(mem),
   ucontextAtHandlerEntry: (sp) => sp + ARM64_SIGINFO_SIZE,
