@@ -9,21 +9,33 @@ import { fileURLToPath } from 'node:url';
 
 const S = '.go-objdump';
 
-// ---- regex builder: a piece is a string (raw regex, no capturing groups) or a capture ----
+// ---- regex builder: a piece is a string (raw regex, no capturing groups), a capture, or a
+// conditional on whether an earlier capture took part in the match ----
 
 /** A capturing group; `spec` is a scope name or a `{ patterns }` object for the capture. */
 function cap(body, spec) {
   return { body: Array.isArray(body) ? body : [body], spec };
 }
 
+/** Oniguruma's `(?(n)yes|no)`: `yes` if the capture `group` (compiled earlier) matched, else `no`. */
+function ifMatched(group, yes, no) {
+  return { ifMatched: group, yes, no };
+}
+
 /** Compiles pieces into { regex, captures }, numbering groups in left-paren order. */
 function compile(pieces) {
   const captures = {};
   let n = 0;
+  const numbers = new Map();
   const walk = (list) => list.map((p) => {
     if (typeof p === 'string') return p;
+    if (p.ifMatched) {
+      if (!numbers.has(p.ifMatched)) throw new Error('a conditional must follow the group it tests');
+      return `(?(${numbers.get(p.ifMatched)})${walk(p.yes)}|${walk(p.no)})`;
+    }
     n += 1;
     const index = n;
+    numbers.set(p, index);
     const inner = walk(p.body);
     if (p.spec) captures[String(index)] = typeof p.spec === 'string' ? { name: p.spec } : p.spec;
     return `(${inner})`;
@@ -95,7 +107,10 @@ function byFirstLetter(alternation) {
     } else rest.push(alt);
   }
   const grouped = [...groups].map(([letter, tails]) => (tails.length === 1 ? letter + tails[0] : `${letter}(?:${tails.join('|')})`));
-  return [...grouped, ...rest].join('|');
+  // Go syntax is upper case: one test skips all the lower-case (Delve intel/gnu) alternatives.
+  const upper = grouped.filter((g) => !/^[a-z]/.test(g));
+  const lower = grouped.filter((g) => /^[a-z]/.test(g));
+  return [...upper, ...(lower.length ? [`(?=[a-z])(?:${lower.join('|')})`] : []), ...rest].join('|');
 }
 
 // Mnemonic families. Upper case: Go syntax; lower case: Delve's intel/gnu flavours and GNU.
@@ -146,8 +161,11 @@ const MEM_BASE = `(SB|FP|SP|PC|IP|TLS)|(${GO_REGISTER}|%${NATIVE_REGISTER})`;
 // operand rules give them (the grammar tests' snapshots hold both paths to that); any other
 // operand list falls back to the capture with patterns.
 const PSEUDO = 'SB|FP|SP|PC|IP|TLS';
-// An operand ends at `, ` (the next one) or where the operand text ends (-gnu tail, tab, end).
-const ATOM_END = '(?=, | +//|\\t|$)';
+// An operand ends before `, ` (the next one), the -gnu tail's spaces, a tab or the end. A shorter
+// test than naming the tail (`(?=, | +//|…)` scans the padding twice); where the lookahead lets
+// through an operand that is not followed by one of these, the rest of the line regex fails and
+// the operand rules take the line.
+const ATOM_END = '(?=[, \\t]|$)';
 
 const IMMEDIATE_VALUE = '-?0x[0-9a-fA-F]+|-?\\d+(?:\\.\\d*)?(?:[eE][+-]?\\d+)?|\\((?:[^()\\t]|\\([^()\\t]*\\))*\\)';
 
@@ -156,20 +174,29 @@ const pcRelativePieces = () => [
   cap('-?\\d+', `constant.numeric.pc-offset${S}`), cap('\\(', `punctuation.section.parens.begin${S}`),
   cap('PC', `variable.language.pseudo-register${S}`), cap('\\)', `punctuation.section.parens.end${S}`),
 ];
-const symbolReferencePieces = (symbolScope) => [
+/** `$sym+off(SB)`; `symbol` is the piece that captures the name (its scope differs by context). */
+const symbolReferencePieces = (symbol) => [
   '(?:', cap('\\$', `punctuation.definition.immediate${S}`), ')?',
-  cap(SYMBOL, symbolScope),
+  symbol,
   '(?:', cap('[+-]', `keyword.operator.arithmetic${S}`), cap('0x[0-9a-fA-F]+|\\d+', `constant.numeric.offset${S}`), ')?',
   cap('\\(', `punctuation.section.parens.begin${S}`), cap('SB', `variable.language.pseudo-register${S}`),
   cap('\\)', `punctuation.section.parens.end${S}`),
 ];
 
-/** Operand shapes of the fast path, each with the scopes its operand rule gives it. */
-function fastShape(kind, branch) {
+/**
+ * Operand shapes of the fast path, each with the scopes its operand rule gives it. `control` is
+ * the group that matched when the mnemonic is a call, return or branch: there a hex number is a
+ * branch target and a symbol a function (the `#operands-branch` rules), elsewhere an immediate
+ * and a data symbol (`#operands`). The shapes test it instead of being written out once per
+ * context, because every capture group of the line regex costs each line (see FAST_SLOTS).
+ */
+function fastShape(kind, control) {
   const parens = (inner) => [cap('\\(', `punctuation.section.parens.begin${S}`), ...inner, cap('\\)', `punctuation.section.parens.end${S}`)];
   switch (kind) {
-    case 'target': // branch-target
-      return ['(?:', cap('\\$', `punctuation.definition.immediate${S}`), ')?', cap(HEX, `constant.numeric.hex.address.target${S}`)];
+    case 'target': // branch-target; only after a control-flow mnemonic
+      return [ifMatched(control,
+        ['(?:', cap('\\$', `punctuation.definition.immediate${S}`), ')?', cap(HEX, `constant.numeric.hex.address.target${S}`)],
+        ['(?!)'])];
     case 'pc-relative':
       return pcRelativePieces();
     case 'immediate':
@@ -186,43 +213,37 @@ function fastShape(kind, branch) {
       return [cap('\\(', `punctuation.section.operand${S}`), cap(GO_REGISTER, `variable.other.register${S}`), ', ',
         cap(GO_REGISTER, `variable.other.register${S}`), cap('\\)', `punctuation.section.operand${S}`)];
     case 'symbol-reference':
-      return [cap(symbolReferencePieces(branch ? `entity.name.function${S}` : `variable.other.symbol${S}`), `meta.symbol-reference${S}`)];
+      return [cap(symbolReferencePieces(ifMatched(control,
+        [cap(SYMBOL, `entity.name.function${S}`)], [cap(SYMBOL, `variable.other.symbol${S}`)])), `meta.symbol-reference${S}`)];
     default:
       throw new Error(`no fast operand shape ${kind}`);
   }
 }
 
 /**
- * The shapes tried in each operand position. Every capture group costs time on every line,
- * matched or not, so each position lists only what is common there (measured on whole-binary
- * dumps of the simulator, amd64 and arm64). Where two shapes could match the same text the
- * order is the operand rules' order; the symbol reference, the costly one, is tried last, which
- * is the same thing since only it can end in `(SB)`.
+ * The shapes tried in each operand position, for all mnemonics. Every capture group of the line
+ * regex costs each line about 25 ns, matched or not (vscode-oniguruma hands back every group), so
+ * a shape is here only where it is common (measured on whole-binary dumps of the simulator,
+ * amd64 and arm64); a rarer operand list goes to the operand rules (several µs a line). Where two
+ * shapes could match the same text the order is the operand rules' order; the symbol reference,
+ * the costly one, is tried last, which is the same thing since only it can end in `(SB)`.
  */
-const FAST_SLOTS = {
-  operands: [
-    ['pc-relative', 'immediate', 'memory', 'register', 'symbol-reference'],
-    ['memory', 'pseudo-register', 'register', 'register-pair'],
-    ['immediate', 'register'],
-  ],
-  branch: [
-    ['target', 'pc-relative', 'immediate', 'register', 'symbol-reference'],
-    ['pc-relative', 'register'],
-    ['pc-relative'],
-  ],
-};
+const FAST_SLOTS = [
+  ['target', 'pc-relative', 'immediate', 'memory', 'register', 'symbol-reference'],
+  ['pc-relative', 'memory', 'pseudo-register', 'register', 'register-pair'],
+  ['pc-relative', 'immediate', 'register'],
+];
 
 /** One operand list in its own capture groups per position (a repeated group keeps only its last match). */
-function fastOperands(branch) {
-  const slots = FAST_SLOTS[branch ? 'branch' : 'operands'];
+function fastOperands(control) {
   const pieces = [];
-  slots.forEach((kinds, i) => {
+  FAST_SLOTS.forEach((kinds, i) => {
     if (i) pieces.push('(?:, ');
     pieces.push('(?:');
-    kinds.forEach((kind, k) => pieces.push(...(k ? ['|'] : []), ...fastShape(kind, branch)));
+    kinds.forEach((kind, k) => pieces.push(...(k ? ['|'] : []), ...fastShape(kind, control)));
     pieces.push(')', ATOM_END);
   });
-  for (let i = 1; i < slots.length; i++) pieces.push(')?');
+  for (let i = 1; i < FAST_SLOTS.length; i++) pieces.push(')?');
   return pieces;
 }
 
@@ -231,12 +252,12 @@ const OPERAND_TEXT = '[^\\t]*?';
 
 /** The instruction-text column: prefix, mnemonic by family, operands, -gnu tail, relocations. */
 function instructionText() {
+  const control = cap(''); // takes part in the match only after a call, return or branch mnemonic
   return [
     '(?:', cap(PREFIX, `storage.modifier.prefix${S}`), ')?',
     '(?:',
     '(?:', cap(CALL, `keyword.control.call${S}`), '|', cap(RETURN, `keyword.control.return${S}`),
-    '|', cap(BRANCH, `keyword.control.branch${S}`), ')', END,
-    '(?: ', '(?:', ...fastOperands(true), '|', cap(OPERAND_TEXT, { patterns: [{ include: '#operands-branch' }] }), ')', ')?',
+    '|', cap(BRANCH, `keyword.control.branch${S}`), ')', END, control,
     '|',
     '(?:', cap(PRIVILEGED, `keyword.control.privileged${S}`),
     '|', cap(SYSCALL, `keyword.control.syscall${S}`),
@@ -245,8 +266,10 @@ function instructionText() {
     '|', cap('[^\\t ]+?', `keyword.other.mnemonic${S}`),
     // arm64 post-/pre-index write-back: MOVD.W, LDP.P, VLD1.P
     '(?:', cap('\\.[PW]', `storage.modifier.writeback${S}`), ')?', ')', END,
-    '(?: ', '(?:', ...fastOperands(false), '|', cap(OPERAND_TEXT, { patterns: [{ include: '#operands' }] }), ')', ')?',
     ')',
+    '(?: ', '(?:', ...fastOperands(control), '|', ifMatched(control,
+      [cap(OPERAND_TEXT, { patterns: [{ include: '#operands-branch' }] })],
+      [cap(OPERAND_TEXT, { patterns: [{ include: '#operands' }] })]), ')', ')?',
     '(?: +', cap(['//', '[^\\t]*'], `comment.line.double-slash.gnu-syntax${S}`), ')?',
     '(?:\\t+', cap('\\[\\d+:\\d+\\][^\\t]*', { patterns: [{ include: '#relocations' }] }), ')?',
     '\\t*$',
@@ -350,7 +373,7 @@ const goSource = { patterns: [{ include: 'source.go' }] };
 // ---- operands ----
 
 function symbolReference(symbolScope) {
-  return lineRule(`meta.symbol-reference${S}`, symbolReferencePieces(symbolScope));
+  return lineRule(`meta.symbol-reference${S}`, symbolReferencePieces(cap(SYMBOL, symbolScope)));
 }
 
 // Old Delve (< 1.27.1) wrote `$` before targets: `call $runtime.mapassign_faststr`.
@@ -489,25 +512,37 @@ function countGroups(regex) {
 
 /**
  * Whole-line rules as one regex: `^(?:(rule 1)|(rule 2)|…)`, each rule's name on its outer group,
- * its captures renumbered. Every top-level rule costs every line a regex search (about as much as
- * a whole capture-free line match); the rare line shapes share one.
+ * its captures renumbered, tried in the order given. Every top-level rule costs every line, even
+ * a line an earlier rule matched: oniguruma's regset runs each regex's literal prefilter over the
+ * whole line on each scan (measured 0.1–0.5 µs per rule on an arm64 `-gnu` line), so the rare
+ * line shapes share one regex.
+ * vscode-textmate tokenizes a capture with `patterns` on the rule's scopes, not on the enclosing
+ * capture's: such a capture gets its rule's name itself, so its tokens keep the scopes they had
+ * with the rule on its own. A rule whose capture 0 has patterns (a whole line handed to another
+ * grammar) puts them on its outer group.
  */
 function mergeLineRules(rules) {
-  if (rules.some((r) => Object.values(r.captures ?? {}).some((c) => c.patterns))) throw new Error('a capture with patterns cannot be nested');
   const captures = {};
+  const patterns = [];
   let offset = 0;
   const bodies = rules.map((r) => {
     if (!r.match.startsWith('^')) throw new Error(`not a whole-line rule: ${r.match}`);
-    captures[String(offset + 1)] = { name: r.name };
+    const outer = { name: r.name };
     for (const [k, v] of Object.entries(r.captures ?? {})) {
-      if (k === '0') throw new Error('capture 0 cannot be merged');
-      captures[String(offset + 1 + Number(k))] = v;
+      if (k === '0') {
+        if (!v.patterns || v.name || Object.keys(r.captures).length > 1) throw new Error('capture 0 merges only as patterns on a rule without other captures');
+        outer.patterns = v.patterns;
+      } else {
+        captures[String(offset + 1 + Number(k))] = v.patterns ? { ...v, name: [r.name, v.name].filter(Boolean).join(' ') } : v;
+      }
     }
+    captures[String(offset + 1)] = outer;
+    patterns.push(...(r.patterns ?? []));
     const body = r.match.slice(1);
     offset += 1 + countGroups(body);
     return `(${body})`;
   });
-  return { match: `^(?:${bodies.join('|')})`, captures };
+  return { match: `^(?:${bodies.join('|')})`, captures, ...(patterns.length ? { patterns } : {}) };
 }
 
 export function buildGrammar() {
@@ -518,21 +553,19 @@ export function buildGrammar() {
     fileTypes: ['objdump', 'goobjdump'],
     firstLineMatch: '^TEXT .*\\(SB\\)',
     comment: 'Generated by syntaxes/build-go-objdump-grammar.mjs. Do not edit by hand.',
-    // Order matters where two rules match at the same place: the header before the Go assembler
+    // The instruction lines first: they are most lines, and no other rule matches them. Order
+    // matters where two rules match at the same place: the header before the Go assembler
     // directive (both start with TEXT), instructions before Go assembler, Go source last.
     patterns: [
-      { include: '#rare-lines' },
-      { include: '#go-asm-directive' },
       { include: '#objdump-instruction' },
       { include: '#objdump-source-instruction' },
       { include: '#delve-instruction' },
-      { include: '#go-asm-instruction' },
-      { include: '#go-source-line' },
+      { include: '#other-lines' },
     ],
     repository: {
-      // text-header, delve-prompt, delve-message, go-asm-preprocessor in one regex (not the
-      // go-asm-directive: a capture with patterns inside another capture loses the outer scopes)
-      'rare-lines': mergeLineRules([textHeader, delvePrompt, delveMessage, goAsmPreprocessor]),
+      'other-lines': mergeLineRules([
+        textHeader, delvePrompt, delveMessage, goAsmPreprocessor, goAsmDirective, goAsmInstruction, goSourceLine,
+      ]),
       'text-header': textHeader,
       'objdump-instruction': objdumpInstruction,
       'objdump-source-instruction': objdumpSourceInstruction,
