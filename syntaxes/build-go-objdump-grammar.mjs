@@ -144,7 +144,8 @@ const PREFIX = `(?:(?:${byFirstLetter('LOCK|REP|REPN?[EZ]|XACQUIRE|XRELEASE|BND|
 // `[...]` type arguments, `{ ... }` struct types with spaces, `<>` statics, `·`.
 const SYMBOL = '(?:[^\\s,(){}\\[\\]$]|,(?! )|\\{[^{}\\t]*\\}|\\[[^\\[\\]\\t]*\\]|\\((?!SB\\))[^()\\t]*\\))+?';
 
-const GO_REGISTER = '(?:[ABCD][XLH]|BP|SI|DI|SPB|BPB|SIB|DIB|R(?:[12]?\\d|3[01])(?:[BWL]|_PLATFORM)?|RSP|ZR|LR'
+// R first: arm64 code is mostly R0–R30, and amd64 has RSP, R8–R15 besides AX…DI.
+const GO_REGISTER = '(?:R(?:SP|(?:[12]?\\d|3[01])(?:[BWL]|_PLATFORM)?)|[ABCD][XLH]|BP|SI|DI|SPB|BPB|SIB|DIB|ZR|LR'
   + '|[XYZ](?:[12]?\\d|3[01])|K[0-7]|M[0-7]|F(?:[12]?\\d|3[01])|V(?:[12]?\\d|3[01])|[CDEFGS]S)';
 const ARRANGEMENT = 'B8|B16|H4|H8|S2|S4|D1|D2|Q1|B|H|S|D|Q';
 const NATIVE_REGISTER = '(?:[re]?[abcd]x|[abcd][lh]|[re]?(?:sp|bp|si|di|ip)|(?:sp|bp|si|di)l|r(?:[89]|1[0-5])[bwd]?'
@@ -205,6 +206,8 @@ function fastShape(kind, control) {
       return [cap(['(?:', cap('-?(?:0x[0-9a-fA-F]+|\\d+)', `constant.numeric.offset${S}`), ')?',
         ...parens(['(?:', cap('FP|SP|IP|TLS', `variable.language.pseudo-register${S}`), '|', cap(GO_REGISTER, `variable.other.register${S}`), ')'])],
       `meta.memory-operand${S}`)];
+    case 'condition':
+      return [cap(`(?:${CONDITIONS})(?![\\w.])`, `support.constant.condition${S}`)];
     case 'pseudo-register':
       return [cap(`(?:${PSEUDO})(?![\\w.])`, `variable.language.pseudo-register${S}`)];
     case 'register':
@@ -224,14 +227,17 @@ function fastShape(kind, control) {
  * The shapes tried in each operand position, for all mnemonics. Every capture group of the line
  * regex costs each line about 25 ns, matched or not (vscode-oniguruma hands back every group), so
  * a shape is here only where it is common (measured on whole-binary dumps of the simulator,
- * amd64 and arm64); a rarer operand list goes to the operand rules (several µs a line). Where two
- * shapes could match the same text the order is the operand rules' order; the symbol reference,
- * the costly one, is tried last, which is the same thing since only it can end in `(SB)`.
+ * amd64 and arm64); a rarer operand list goes to the operand rules (several µs a line). The most
+ * common shape comes first, except where two shapes could match the same text: there the order
+ * is the operand rules' order (a target before an immediate, a register before a condition, since
+ * `CS` is both). The symbol reference, the costly one, is tried last, which is the same thing
+ * since only it can end in `(SB)`.
  */
 const FAST_SLOTS = [
-  ['target', 'pc-relative', 'immediate', 'memory', 'register', 'symbol-reference'],
-  ['pc-relative', 'memory', 'pseudo-register', 'register', 'register-pair'],
-  ['pc-relative', 'immediate', 'register'],
+  ['register', 'target', 'immediate', 'memory', 'pc-relative', 'condition', 'symbol-reference'],
+  ['register', 'memory', 'pseudo-register', 'pc-relative', 'register-pair'],
+  ['register', 'immediate', 'pc-relative'],
+  ['register'],
 ];
 
 /** One operand list in its own capture groups per position (a repeated group keeps only its last match). */
