@@ -31,8 +31,10 @@ import { ATTACHED_EVENT, FETCH_BINARY_REQUEST } from '../protocol/bluepillMessag
 import { withSignalFrame, type MaybeSynthetic } from './signalFrameStack';
 import { CodeReader } from '../bluepill/codeReader';
 import { DelveSymbolizer } from '../bluepill/delveSymbolizer';
+import { VdsoSymbolizer } from '../bluepill/vdsoSymbolizer';
+import type { SymbolRef } from '../bluepill/symbolizer';
 import { PROGRESS_EVENT } from '../protocol/bluepillMessages';
-import { localMapsReader, mapsReaderFrom, type MapsReader } from '../stepping/processMaps';
+import { localMapsReader, mapsReaderFrom, type MapsReader } from '../linux/processMaps';
 import { Event } from '@vscode/debugadapter';
 import { sortThreads, threadName } from './threadNames';
 import { childrenOf, formatValue, isCompound, memoryReferenceOf, needsReload } from './variableView';
@@ -318,6 +320,7 @@ export class BluepillDebugSession extends LoggingDebugSession {
   }
 
   private maps: MapsReader | undefined;
+  private vdsoSymbols: VdsoSymbolizer | undefined;
   private binary: Promise<FetchedBinary> | undefined;
   private stackCodeReader: CodeReader | undefined;
   private stackSymbols: DelveSymbolizer | undefined;
@@ -346,22 +349,18 @@ export class BluepillDebugSession extends LoggingDebugSession {
   }
 
   /** Names addresses Delve knows nothing of, such as the vDSO trampoline (`[vdso]+0x7bc`). */
-  private vdsoSymbol(addr: number): Promise<{ name: string; offset: number } | undefined> {
+  private vdsoSymbol(addr: number): Promise<SymbolRef | undefined> {
     if (!this.target) return Promise.resolve(undefined);
-    return this.mapsReader()
-      .read(this.target.pid)
-      .then((m) => (m.vdso && addr >= m.vdso.start && addr < m.vdso.end ? { name: '[vdso]', offset: addr - m.vdso.start } : undefined))
-      .catch(() => undefined);
+    this.vdsoSymbols ??= new VdsoSymbolizer(this.mapsReader(), this.target.pid);
+    return this.vdsoSymbols.symbolize(addr);
   }
 
   private guardedSteps(): GuardedSteps {
     if (this.guarded) return this.guarded;
     const target = this.target!;
-    const maps = this.mapsReader();
     this.guarded = new GuardedSteps({
       code: new CodeReader(target.client),
       symbolizer: new DelveSymbolizer(target.client, { symbolize: (a) => this.vdsoSymbol(a) }),
-      maps,
       onProgress: (threadId, message) => this.sendEvent(new Event(PROGRESS_EVENT, { threadId, message, done: false }) as DebugProtocol.Event),
     });
     return this.guarded;

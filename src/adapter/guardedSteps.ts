@@ -1,6 +1,6 @@
 // Every step the DAP session issues goes through the guards that keep a sandbox alive (issue 8):
 // instruction steps through the trampoline-aware, syscall/vDSO-safe step of the bluepill engine,
-// line steps through the stepping guards (a thread parked in a syscall right after attach first
+// line steps through its line step (a thread parked in a syscall right after attach first
 // finishes it on a breakpoint; the vDSO is left by its return address).
 import type { DelveClient } from '../delve/delveClient';
 import type { DebuggerState } from '../delve/delveTypes';
@@ -10,14 +10,12 @@ import { CodeReader } from '../bluepill/codeReader';
 import type { DelveSymbolizer } from '../bluepill/delveSymbolizer';
 import { SignalFrameMemory, stepInstructionAware } from '../bluepill/instructionStep';
 import { runToBreakpoint } from '../bluepill/safeStep';
-import type { MapsReader } from '../stepping/processMaps';
-import { safeLineStep, type LineStepKind } from '../stepping/safeNext';
+import { safeLineStep, type LineStepKind } from '../bluepill/lineStep';
 import type { TaskResult } from './execution';
 
 export interface GuardedStepContext {
   code: CodeReader;
   symbolizer?: DelveSymbolizer;
-  maps: MapsReader;
   onProgress: (threadId: number, message: string) => void;
 }
 
@@ -62,9 +60,11 @@ export class GuardedSteps {
 
   async line(delve: DelveClient, threadId: number, kind: LineStepKind, signal: AbortSignal): Promise<TaskResult> {
     const r = await safeLineStep(delve, threadId, kind, {
-      maps: this.ctx.maps,
+      arch: await this.archOf(delve, threadId),
+      code: this.ctx.code,
+      symbolizer: this.ctx.symbolizer,
       signal,
-      onProgress: (p) => this.ctx.onProgress(threadId, typeof p === 'string' ? p : p.message),
+      onProgress: (m) => this.ctx.onProgress(threadId, m),
     });
     return { state: r.state, reason: 'step', description: r.description || undefined };
   }

@@ -80,4 +80,24 @@ export const amd64Profile: ArchProfile = {
     const r = m[1].toUpperCase();
     return r.startsWith('R') ? r : 'R' + r.toLowerCase();
   },
+  endsWithCall: endsWithCallAmd64,
 };
+
+/**
+ * The call encodings compilers emit, ending at the end of `before`: `E8 rel32`, and `FF /2` with a
+ * register (`CALL AX`, with REX `CALL R11`), `[reg]`, `[reg+disp8]` (with SIB `[reg+idx*s+disp8]`),
+ * `[reg+disp32]` or `[rip+disp32]`. Other words on a stack rarely end like this and, besides,
+ * must point into known code to be taken for a return address.
+ */
+function endsWithCallAmd64(before: Buffer): boolean {
+  const n = before.length;
+  const at = (back: number): number => (n - back >= 0 ? before[n - back] : -1);
+  // `FF /2` with its ModRM byte `back` bytes from the end and the given mod field.
+  const modrm = (back: number, mod: number): boolean => at(back + 1) === 0xff && ((at(back) >> 3) & 7) === 2 && at(back) >> 6 === mod;
+  if (at(5) === 0xe8) return true;
+  if (modrm(1, 3) || (modrm(1, 0) && (at(1) & 7) !== 4 && (at(1) & 7) !== 5)) return true; // CALL reg, CALL [reg]
+  if (modrm(2, 1) && (at(2) & 7) !== 4) return true; // CALL [reg+disp8]
+  if (modrm(3, 1) && (at(3) & 7) === 4) return true; // CALL [reg+idx*s+disp8]
+  if ((modrm(5, 2) && (at(5) & 7) !== 4) || (modrm(5, 0) && (at(5) & 7) === 5)) return true; // [reg+disp32], [rip+disp32]
+  return false;
+}

@@ -132,4 +132,7 @@ export const arm64Profile: ArchProfile = {
     if (w === undefined || (w & 0xfffffc1f) >>> 0 !== 0xd63f0000) return undefined;
     return `X${(w >>> 5) & 0x1f}`;
   },
+  endsWithCall(before: Buffer): boolean {
+    return before.length >= 4 && arm64Profile.isCall({ pc: 0, bytes: before.subarray(before.length - 4), text: '' });
+  },
 };

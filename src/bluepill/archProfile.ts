@@ -62,6 +62,11 @@ export interface ArchProfile {
   isCall(insn: Instruction): boolean;
   /** Delve's name of the register an indirect call jumps through (amd64 `CALL AX` → Rax; arm64 BLR X2 → X2). */
   indirectCallRegister(insn: Instruction): string | undefined;
+  /**
+   * Whether the 8 bytes just before an address end with a call instruction, i.e. the address can
+   * be a return address (how a return address is told from other words on the stack).
+   */
+  endsWithCall(before: Buffer): boolean;
 }
 
 export function syscallName(profile: ArchProfile, nr: number): string {

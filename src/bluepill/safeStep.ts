@@ -9,6 +9,7 @@
 //   stuck. Waits show progress after a second and are cancellable; the breakpoint is removed in
 //   every outcome.
 import { DelveError, DelveTimeoutError } from '../delve/delveErrors';
+import { restartCodeIn } from '../linux/syscallRestart';
 import type { DebuggerState, Thread } from '../delve/delveTypes';
 import { syscallName, type ArchProfile, type Instruction } from './archProfile';
 import { profileOfRegisters } from './archOf';
@@ -21,7 +22,7 @@ import { formatSymbol, shortFunctionName, type Symbolizer, type SymbolRef } from
 import { ThreadRegisters } from './threadRegisters';
 
 /** A mapping's name from /proc/PID/maps (`[vdso]+0x…`, the adapter's fallback) is not a symbol of code Delve knows. */
-const isKnownCode = (s: SymbolRef | undefined): boolean => s !== undefined && !s.name.startsWith('[');
+export const isKnownCode = (s: SymbolRef | undefined): boolean => s !== undefined && !s.name.startsWith('[');
 
 export interface SafeStepOptions {
   arch?: ArchProfile;
@@ -60,7 +61,7 @@ export interface SafeStepResult {
   /** For the stopped event, e.g. `stepped over syscall futex (202) with a breakpoint`. */
   description: string;
   instruction?: Instruction;
-  syscall?: { number: number; name: string };
+  syscall?: StepSyscall;
   /** Stops of other threads at our breakpoint, ignored. */
   foreignHits: number;
 }
@@ -68,7 +69,7 @@ export interface SafeStepResult {
 /** The decision, before anything runs (also used to tell the user what a step will do). */
 export type StepPlan =
   | { kind: 'single-step'; instruction: Instruction | undefined; reason: 'plain' | 'rt_sigreturn' }
-  | { kind: 'breakpoint'; instruction: Instruction | undefined; at: number; why: 'syscall' | 'in-syscall' | 'call-unknown' | 'leave-unknown'; syscall?: { number: number; name: string }; target?: number }
+  | { kind: 'breakpoint'; instruction: Instruction | undefined; at: number; why: 'syscall' | 'in-syscall' | 'call-unknown' | 'leave-unknown'; syscall?: StepSyscall; target?: number }
   | { kind: 'refuse'; instruction: Instruction | undefined; message: string };
 
 export async function planStep(
@@ -119,8 +120,12 @@ export async function planStep(
   return { kind: 'single-step', instruction: insn, reason: 'plain' };
 }
 
-/** -ERESTARTSYS, -ERESTARTNOINTR, -ERESTARTNOHAND, -ERESTART_RESTARTBLOCK: what the return register holds while a stopped thread's syscall waits to be restarted. */
-const RESTART_CODES = new Set([-512n, -513n, -514n, -516n].map((v) => BigInt.asUintN(64, v)));
+/** A syscall the step is about; `restart` is set for one a stopped thread is inside (ERESTARTSYS…). */
+export interface StepSyscall {
+  number: number;
+  name: string;
+  restart?: string;
+}
 
 /**
  * A thread stopped inside a syscall (by attach or halt) has its PC just after the syscall
@@ -128,17 +133,17 @@ const RESTART_CODES = new Set([-512n, -513n, -514n, -516n].map((v) => BigInt.asU
  * kernel re-executes the syscall. The number: arm64 X8; amd64 from `MOVQ/MOVL $nr, AX` just before
  * the SYSCALL (Delve does not show orig_rax).
  */
-async function stoppedInSyscall(p: ArchProfile, regs: ThreadRegisters, code: CodeReader, pc: number): Promise<{ number: number; name: string } | undefined> {
+async function stoppedInSyscall(p: ArchProfile, regs: ThreadRegisters, code: CodeReader, pc: number): Promise<StepSyscall | undefined> {
   const len = p.name === 'amd64' ? 2 : 4;
   const before = await code.bytesAt(pc - len, len).catch(() => undefined);
   if (!before || !p.isSyscallInstruction(before)) return undefined;
-  let ret: bigint;
+  let restart: string | undefined;
   try {
-    ret = regs.value(p.name === 'amd64' ? 'Rax' : 'X0');
+    restart = restartCodeIn(regs.value(p.name === 'amd64' ? 'Rax' : 'X0'));
   } catch {
     return undefined;
   }
-  if (!RESTART_CODES.has(ret)) return undefined;
+  if (!restart) return undefined;
   let nr = -1;
   if (p.name === 'arm64') nr = Number(regs.value(p.syscallNumberRegister));
   else {
@@ -146,20 +151,35 @@ async function stoppedInSyscall(p: ArchProfile, regs: ThreadRegisters, code: Cod
     if (mov && mov[0] === 0x48 && mov[1] === 0xc7 && mov[2] === 0xc0) nr = mov.readInt32LE(3);
     else if (mov && mov[2] === 0xb8) nr = mov.readInt32LE(3);
   }
-  return { number: nr, name: nr >= 0 ? syscallName(p, nr) : 'of unknown number' };
+  return { number: nr, name: nr >= 0 ? syscallName(p, nr) : 'of unknown number', restart };
 }
 
-/** The return address of a function at its entry (amd64 [SP], arm64 LR), if it points into known code. */
+/** Stack words looked at for a return address: the frames of small leaf code such as the vDSO clock functions. */
+const RETURN_ADDRESS_SCAN_BYTES = 256;
+
+/**
+ * Where the code the thread is in returns to: arm64 LR, else (amd64, or LR already reused) the
+ * first word up the stack from SP — at a function's entry that is [SP] itself; deeper inside,
+ * after pushes — that points into known code right after a call instruction.
+ */
 async function returnAddress(delve: Pick<BluepillDelve, 'examineMemory'>, p: ArchProfile, regs: ThreadRegisters, symbolizer: Symbolizer): Promise<number | undefined> {
-  let ret: number | undefined;
-  if (p.lrRegister) ret = regs.address(p.lrRegister);
-  else {
-    const top = await delve.examineMemory(regs.sp(p), 8).catch(() => undefined);
-    if (top) ret = Number(top.readBigUInt64LE(0));
+  const isReturnAddress = async (addr: number): Promise<boolean> => {
+    if (!(addr > 0)) return false;
+    const sym = await symbolizer.symbolize(addr);
+    if (!isKnownCode(sym) || !(sym!.offset > 0)) return false;
+    const before = await delve.examineMemory(addr - 8, 8).catch(() => undefined);
+    return before !== undefined && p.endsWithCall(before);
+  };
+  if (p.lrRegister) {
+    const lr = regs.address(p.lrRegister);
+    if (await isReturnAddress(lr)) return lr;
   }
-  if (ret === undefined || !(ret > 0)) return undefined;
-  const sym = await symbolizer.symbolize(ret);
-  return sym && sym.offset > 0 ? ret : undefined;
+  const stack = await delve.examineMemory(regs.sp(p), RETURN_ADDRESS_SCAN_BYTES).catch(() => undefined);
+  for (let off = 0; stack && off + 8 <= stack.length; off += 8) {
+    const word = Number(stack.readBigUInt64LE(off));
+    if (await isReturnAddress(word)) return word;
+  }
+  return undefined;
 }
 
 export async function safeStepInstruction(delve: BluepillDelve, threadId: number, options: SafeStepOptions = {}): Promise<SafeStepResult> {
@@ -188,7 +208,8 @@ export async function safeStepInstruction(delve: BluepillDelve, threadId: number
   });
   const kind: SafeStepKind = plan.why === 'in-syscall' ? 'waited-for-syscall' : plan.why === 'syscall' ? 'stepped-over-syscall' : plan.why === 'call-unknown' ? 'stepped-over-call' : 'left-unknown-code';
   if (ran.outcome !== 'arrived') {
-    return { ...base, syscall: plan.syscall, pc: ran.pc, kind: ran.outcome, description: ran.message, foreignHits: ran.foreignHits };
+    // Cancelled before the continue: the thread never moved.
+    return { ...base, syscall: plan.syscall, pc: Number.isNaN(ran.pc) ? fromPc : ran.pc, kind: ran.outcome, description: ran.message, foreignHits: ran.foreignHits };
   }
   const verb = plan.why === 'leave-unknown' ? `left ${what}` : plan.why === 'in-syscall' ? `the thread was inside ${what}: waited for it to return` : `stepped over ${what}`;
   const landed = formatSymbol(ran.pc, shortenSym(await symbolizer.symbolize(ran.pc)));
@@ -299,8 +320,11 @@ export async function runToBreakpoint(
       const mine = threadIn(st, tid);
       if (mine) lastPc = mine.pc;
       // Arrived wins over a Pause that raced it: the step is done, and Delve clears a late halt
-      // request when the next continue starts.
-      if (mine && mine.pc === addr) return { outcome: 'arrived', pc: addr, message: '', foreignHits: foreign };
+      // request when the next continue starts. Arrived means stopped by the breakpoint: a thread
+      // inside a syscall already has its PC there, and a halt leaves it so.
+      if (mine && mine.pc === addr && (bpId === undefined ? mine.breakPoint != null : mine.breakPoint?.id === bpId)) {
+        return { outcome: 'arrived', pc: addr, message: '', foreignHits: foreign };
+      }
       if (haltSent || options.signal?.aborted) {
         const pc = mine?.pc ?? NaN;
         const secs = ((Date.now() - started) / 1000).toFixed(1);

@@ -5,7 +5,9 @@ import { describe, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { amd64Profile } from '../../../src/bluepill/archAmd64';
 import { safeStepInstruction, stepWithTimeout } from '../../../src/bluepill/safeStep';
+import { ThreadRegisters } from '../../../src/bluepill/threadRegisters';
 import { DelveTimeoutError } from '../../../src/delve/delveErrors';
 import { AsmFlavour } from '../../../src/delve/delveTypes';
 import type { Toolchain } from '../../support/simulator';
@@ -197,6 +199,55 @@ for (const toolchain of TOOLCHAINS) {
       void s.sim.stop();
     });
 
+    withSession('a thread stopped inside the vDSO, mid-function, leaves it by the return address found up the stack', async (s, t) => {
+      const tid = s.sim.hazardTids.vdso;
+      const call = await vdsoCallSite(s);
+      const callInsn = (await s.client.disassemble(call, call + 16, AsmFlavour.Go)).find((i) => i.Loc.pc === call)!;
+      t.diagnostic(`${callInsn.Text} at 0x${call.toString(16)}`);
+      const bytes = Buffer.from(callInsn.Bytes, 'base64');
+      const reg = amd64Profile.indirectCallRegister({ pc: call, bytes, text: callInsn.Text })!;
+      const after = call + bytes.length;
+      await parkThreadAt(s, tid, call);
+      const target = new ThreadRegisters(await s.client.listRegisters(tid)).address(reg);
+      await parkThreadAt(s, tid, target); // a breakpoint in the vDSO (host code): the thread enters it
+      await s.client.switchThread(tid);
+      for (let i = 0; i < 3; i++) await s.client.stepInstruction({ threadID: tid, timeoutMs: 5_000 }); // past its pushes
+      const regs = new ThreadRegisters(await s.client.listRegisters(tid));
+      const inside = regs.address('Rip');
+      assert.ok(inside > target && inside < target + 0x1000, `inside the clock function (0x${inside.toString(16)})`);
+      const top = Number((await s.client.examineMemory(regs.address('Rsp'), 8)).readBigUInt64LE(0));
+      assert.notEqual(top, after, '[SP] is no longer the return address');
+      const reads = hazard(await s.sim.status(), 'vdso', 'reads');
+      const r = await safeStepInstruction(s.client, tid);
+      t.diagnostic(r.description);
+      assert.equal(r.kind, 'left-unknown-code', r.description);
+      assert.equal(r.pc, after);
+      assert.match(r.description, new RegExp(`^left code without symbols at 0x${inside.toString(16)} with a breakpoint at its return address 0x${after.toString(16)}; now at 0x${after.toString(16)} runtime\\.nanotime1\\+0x[0-9a-f]+$`));
+      await runsOn(s, (st) => hazard(st, 'vdso', 'reads') > reads + 200, 'vDSO reads go on');
+    });
+
+    withSession('a Pause before the step: the step over a syscall and over a vDSO call run nothing and leave no breakpoint; the same step afterwards works', async (s) => {
+      const paused = AbortSignal.abort();
+      const sc = s.symbols['kvm.hazardSeccompMmap.syscall'];
+      const seccomp = s.sim.hazardTids.seccomp;
+      await parkOnSyscall(s, seccomp, 'kvm.hazardSeccompMmap', sc);
+      const r1 = await safeStepInstruction(s.client, seccomp, { signal: paused });
+      assert.equal(r1.kind, 'cancelled', r1.description);
+      assert.equal(r1.pc, sc, 'still before the mmap');
+      assert.match(r1.description, /^cancelled while waiting for thread \d+ to return from syscall mmap \(9\); thread \d+ is left stopped, the breakpoint is removed$/);
+      const vdso = s.sim.hazardTids.vdso;
+      const call = await vdsoCallSite(s);
+      await parkThreadAt(s, vdso, call);
+      const r2 = await safeStepInstruction(s.client, vdso, { signal: paused });
+      assert.equal(r2.kind, 'cancelled', r2.description);
+      assert.equal(r2.pc, call);
+      assert.deepEqual((await s.client.listBreakpoints()).filter((b) => b.id > 0), []);
+      const r3 = await safeStepInstruction(s.client, vdso);
+      assert.equal(r3.kind, 'stepped-over-call', r3.description);
+      const trapped = hazard(await s.sim.status(), 'seccomp', 'trapped');
+      await runsOn(s, (st) => hazard(st, 'seccomp', 'trapped') > trapped + 1, 'the mmap that was not stepped runs, and the next ones');
+    });
+
     withSession('a thread stopped inside futex() (as right after attach) is not stepped: it returns onto a breakpoint at its PC', async (s) => {
       const tid = s.sim.hazardTids.futex;
       const after = s.symbols['kvm.hazardFutexWait.syscall'] + 2;
@@ -211,7 +262,7 @@ for (const toolchain of TOOLCHAINS) {
       const calls: RecordedCall[] = [];
       const r = await safeStepInstruction(recordingDelve(s.client, calls), tid);
       assert.equal(r.kind, 'waited-for-syscall', r.description);
-      assert.deepEqual(r.syscall, { number: 202, name: 'futex' });
+      assert.deepEqual(r.syscall, { number: 202, name: 'futex', restart: 'ERESTARTSYS' }, 'inside the call, which the kernel restarts');
       assert.equal(r.pc, after);
       assert.match(r.description, /^the thread was inside syscall futex \(202\): waited for it to return with a breakpoint; now at 0x[0-9a-f]+ kvm\.hazardFutexWait\+0x[0-9a-f]+$/);
       assert.ok(!calls.some((c) => c.method === 'stepInstruction'));

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DelveSymbolizer } from '../../../src/bluepill/delveSymbolizer';
-import { ProcMapsSymbolizer, parseProcMaps } from '../../../src/bluepill/procMapsSymbolizer';
+import { VdsoSymbolizer } from '../../../src/bluepill/vdsoSymbolizer';
+import { mapsReaderFrom } from '../../../src/linux/processMaps';
 import { formatSymbol, shortFunctionName } from '../../../src/bluepill/symbolizer';
 import { replayDelve, type Transcript } from './transcript';
 
@@ -30,17 +31,19 @@ test('a PC is named by its function and offset from the true entry; repeated and
 });
 
 test('an address Delve cannot name falls back to the other symbolizer (e.g. the vDSO from /proc/PID/maps), or stays unnamed', async () => {
-  const maps = parseProcMaps([
+  const text = [
     '00400000-004c3000 r-xp 00000000 08:01 123 /work/bin/runsc-sandbox',
     '7ffd1e5f0000-7ffd1e5f2000 r-xp 00000000 00:00 0                          [vdso]',
     '7f0000000000-7f0000001000 rw-p 00000000 00:00 0 ',
-  ].join('\n'));
-  assert.equal(maps.length, 2);
-  const vdso = new ProcMapsSymbolizer(maps);
+  ].join('\n');
+  const read: string[] = [];
+  const vdso = new VdsoSymbolizer(mapsReaderFrom(async (path) => (read.push(path), text)), 4242);
   assert.deepEqual(await vdso.symbolize(0x7ffd1e5f07bc), { name: '[vdso]', offset: 0x7bc });
-  assert.deepEqual(await vdso.symbolize(0x401000), { name: 'runsc-sandbox', offset: 0x1000 });
+  assert.equal(await vdso.symbolize(0x401000), undefined, 'the binary is named by Delve, not here');
   assert.equal(await vdso.symbolize(0x10), undefined);
-  assert.equal(vdso.vdso()?.start, 0x7ffd1e5f0000);
+  assert.deepEqual(read, ['/proc/4242/maps'], 'read once');
+  const unreadable = new VdsoSymbolizer(mapsReaderFrom(async () => { throw new Error('gone'); }), 1);
+  assert.equal(await unreadable.symbolize(0x7ffd1e5f07bc), undefined, 'no maps: unnamed, no error');
   const s = new DelveSymbolizer(replayDelve({ calls: [] }), vdso);
   assert.deepEqual(await s.symbolize(0x7ffd1e5f07bc), { name: '[vdso]', offset: 0x7bc }, 'Delve failed, maps named it');
   assert.equal(await new DelveSymbolizer(replayDelve({ calls: [] })).symbolize(0x7ffd1e5f07bc), undefined);

@@ -54,3 +54,37 @@ test('waiting at a breakpoint: other threads stopping there are ignored; Pause h
   assert.match(cancelled.message, /^cancelled after [0-9.]+ s waiting for the guest; thread \d+ is left stopped at 0x[0-9a-f]+, the breakpoint is removed$/);
   assert.deepEqual(delve.unused().map((c) => c.method), [], 'halt sent, breakpoint cleared');
 });
+
+test('a Pause before the wait: no continue at all; cancelled, the breakpoint removed', async () => {
+  const t = load('foreign-hits');
+  const sym = t.expected.symbols as Record<string, number>;
+  const create = t.calls.find((c) => c.method === 'createBreakpoint')!;
+  const clear = t.calls.find((c) => c.method === 'clearBreakpoint')!;
+  const delve = replayDelve({ calls: [create, clear] });
+  const r = await runToBreakpoint(delve, t.threadId, sym['trampoline.restorer'], { waitingFor: 'the trampoline', signal: AbortSignal.abort() });
+  assert.equal(r.outcome, 'cancelled');
+  assert.match(r.message, /^cancelled while waiting for the trampoline; thread \d+ is left stopped, the breakpoint is removed$/);
+  assert.deepEqual(delve.unused().map((c) => c.method), [], 'created and cleared, nothing else');
+});
+
+test('a thread already at the address (inside a syscall, or halted there) has not arrived until the breakpoint stops it', async () => {
+  const tid = 12;
+  const addr = 0x401000;
+  const states = [
+    // Another thread stopped somewhere; ours is still inside its syscall, its PC already at addr.
+    { Running: false, exited: false, currentThread: { id: 13, pc: 0x402000, breakPoint: { id: 99 } }, Threads: [{ id: tid, pc: addr, breakPoint: null }, { id: 13, pc: 0x402000, breakPoint: { id: 99 } }] },
+    { Running: false, exited: false, currentThread: { id: tid, pc: addr, breakPoint: { id: 7 } }, Threads: [{ id: tid, pc: addr, breakPoint: { id: 7 } }] },
+  ];
+  const calls: string[] = [];
+  const delve = {
+    createBreakpoint: async () => (calls.push('createBreakpoint'), { id: 7 }),
+    clearBreakpoint: async () => (calls.push('clearBreakpoint'), {}),
+    continue: async () => (calls.push('continue'), states.shift()!),
+    halt: async () => (calls.push('halt'), states[0]),
+    listRegisters: async () => [],
+  } as unknown as Parameters<typeof runToBreakpoint>[0];
+  const r = await runToBreakpoint(delve, tid, addr, { waitingFor: 'the syscall' });
+  assert.equal(r.outcome, 'arrived');
+  assert.equal(r.foreignHits, 1, 'the first stop was not the arrival');
+  assert.deepEqual(calls, ['createBreakpoint', 'continue', 'continue', 'clearBreakpoint']);
+});

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { StepArch } from '../../../src/stepping/stepArch';
+import type { ArchName } from '../../src/bluepill/archProfile';
 
 export interface ObjdumpLine {
   fn: string;
@@ -11,9 +11,9 @@ export interface ObjdumpLine {
   text: string;
 }
 
-export const steppingFixtures = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'fixtures', 'stepping');
+export const steppingFixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'stepping');
 
-export function objdumpLines(arch: StepArch): ObjdumpLine[] {
+export function objdumpLines(arch: ArchName): ObjdumpLine[] {
   const out: ObjdumpLine[] = [];
   let fn = '';
   for (const line of readFileSync(join(steppingFixtures, `objdump-${arch}.txt`), 'utf8').split('\n')) {
@@ -36,7 +36,7 @@ export function objdumpLines(arch: StepArch): ObjdumpLine[] {
 }
 
 /** First instruction address of each function in the fixture. */
-export function functionEntries(arch: StepArch): Map<string, number> {
+export function functionEntries(arch: ArchName): Map<string, number> {
   const entries = new Map<string, number>();
   for (const l of objdumpLines(arch)) if (!entries.has(l.fn)) entries.set(l.fn, l.pc);
   return entries;

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { inRange, isExecutable, mapsReaderFrom, parseProcMaps, vdsoName } from '../../../src/stepping/processMaps';
-import { steppingFixtures } from './objdumpFixture';
+import { inRange, isExecutable, mapsReaderFrom, parseProcMaps, vdsoName } from '../../../src/linux/processMaps';
+import { steppingFixtures } from '../../support/objdumpFixture';
 
 const text = readFileSync(join(steppingFixtures, 'proc-maps-amd64.txt'), 'utf8');
 

@@ -1,13 +1,15 @@
-// Line-granularity next / step made safe (src/stepping/safeNext.ts), on the hazard simulator with
+// Line-granularity next / step made safe (src/bluepill/lineStep.ts), on the hazard simulator with
 // real Delve: the interrupted syscall after attach is finished first, a step into the vDSO is
 // stepped over, a thread in the vDSO leaves it, and Delve's own next passes the hazards.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { safeLineStep, type SafeLineStepResult } from '../../../src/stepping/safeNext';
-import { inRange } from '../../../src/stepping/processMaps';
-import type { StepProgress } from '../../../src/stepping/runThreadTo';
+import { safeLineStep, type SafeLineStepOptions, type SafeLineStepResult } from '../../../src/bluepill/lineStep';
+import { inRange } from '../../../src/linux/processMaps';
 import type { Toolchain } from '../../support/simulator';
-import { assertRunsOn, countersOf, parkBeforeSyscall, parkBeforeVdsoCall, runFor, shareHazardSession, threadPc, type HazardSession } from './hazardSession';
+import { assertRunsOn, countersOf, parkBeforeSyscall, parkBeforeVdsoCall, runFor, sessionSymbolizer, shareHazardSession, threadPc, type HazardSession } from './hazardSession';
+
+/** The options the adapter passes: Delve's symbols and the vDSO named from /proc/PID/maps. */
+const adapterLike = (s: HazardSession, more: SafeLineStepOptions = {}): SafeLineStepOptions => ({ symbolizer: sessionSymbolizer(s), ...more });
 
 for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
   describe(`safe line steps (${toolchain})`, () => {
@@ -23,7 +25,7 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
       const tid = s.sim.hazardTids.futex;
       const syscall = s.symbols['kvm.hazardFutexWait.syscall'];
       assert.equal(await threadPc(s, tid), syscall + 2, 'inside the futex');
-      const r = await safeLineStep(s.client, tid, 'next', { maps: s.maps });
+      const r = await safeLineStep(s.client, tid, 'next', adapterLike(s));
       t.diagnostic(r.description);
       assert.equal(r.outcome, 'done');
       assert.equal(r.description, 'finished the interrupted syscall futex (202) (ERESTARTSYS) with a breakpoint; then next');
@@ -35,7 +37,7 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
       if (!s) return t.skip(unavailable);
       for (const hazard of ['seccomp', 'futex'] as const) {
         const { tid, syscallPc } = await parkBeforeSyscall(s, hazard);
-        const r = await safeLineStep(s.client, tid, 'next', { maps: s.maps });
+        const r = await safeLineStep(s.client, tid, 'next', adapterLike(s));
         assert.equal(r.outcome, 'done');
         assert.equal(r.description, 'next');
         assert.equal(await threadPc(s, tid), syscallPc + 2);
@@ -46,7 +48,7 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
     test('step on the call into the vDSO steps over it (Delve alone would stop inside the vDSO)', async (t) => {
       if (!s) return t.skip(unavailable);
       const { tid, next } = await parkBeforeVdsoCall(s);
-      const r = await safeLineStep(s.client, tid, 'step', { maps: s.maps });
+      const r = await safeLineStep(s.client, tid, 'step', adapterLike(s));
       t.diagnostic(r.description);
       assert.equal(r.outcome, 'done');
       assert.match(r.description, /^stepped over the call into the vDSO \(\[vdso\]\+0x[0-9a-f]+\) with a breakpoint$/);
@@ -61,7 +63,7 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
       const st = await s.client.command('step', { timeoutMs: 10_000 }); // Delve's own step lands in the vDSO
       const maps = await s.maps.read(s.sim.pid);
       assert.ok(inRange(maps.vdso, st.currentThread!.pc), 'Delve stopped inside the vDSO');
-      const r = await safeLineStep(s.client, tid, 'next', { maps: s.maps });
+      const r = await safeLineStep(s.client, tid, 'next', adapterLike(s));
       assert.match(r.description, /^left the vDSO \(\[vdso\]\+0x[0-9a-f]+\) by its return address 0x[0-9a-f]+ with a breakpoint$/);
       assert.equal(await threadPc(s, tid), next);
       await assertRunsOn(s, countersOf(await s.sim.status()), 'vdsoReads', 800);
@@ -72,8 +74,8 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
       const session = s;
       // The main thread is woken only now and then; a wait that ends before the Pause is tried again.
       let r: SafeLineStepResult | undefined;
-      const progress: StepProgress[] = [];
-      for (let attempt = 0; attempt < 3 && r?.outcome !== 'paused'; attempt++) {
+      const progress: string[] = [];
+      for (let attempt = 0; attempt < 3 && r?.outcome !== 'cancelled'; attempt++) {
         if (r) {
           t.diagnostic(`the wait ended before the Pause (${r.outcome}: ${r.description}); again`);
           if (r.outcome === 'exited') t.diagnostic(`simulator stderr: ${session.sim.stderr().slice(0, 2000)}`);
@@ -81,17 +83,22 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
           await runFor(session, 300); // and halted: the main thread is back inside its futex
         }
         const pause = new AbortController();
-        r = await safeLineStep(session.client, session.sim.pid, 'next', {
-          maps: session.maps, signal: pause.signal, progressAfterMs: 200,
-          onProgress: (p) => {
-            progress.push(p);
+        r = await safeLineStep(session.client, session.sim.pid, 'next', adapterLike(session, {
+          signal: pause.signal, progressIntervalMs: 1, // the Pause comes a millisecond into the wait
+          onProgress: (m) => {
+            progress.push(m);
             pause.abort();
           },
-        });
+        }));
       }
-      assert.equal(r?.outcome, 'paused');
-      assert.equal(r.description, 'paused while waiting for syscall futex (202)');
-      assert.ok(progress.length >= 1);
+      assert.equal(r?.outcome, 'cancelled');
+      t.diagnostic(r.description);
+      // Paused during the wait, or the futex returned just as the Pause came: then Delve's next is not run.
+      const pid = session.sim.pid;
+      assert.match(r.description, new RegExp(`^(?:cancelled after [0-9.]+ s waiting for thread ${pid} to return from syscall futex \\(202\\); thread ${pid} is left stopped at 0x[0-9a-f]+, the breakpoint is removed`
+        + `|finished the interrupted syscall futex \\(202\\) \\(ERESTART\\w+\\) with a breakpoint; then paused before next)$`));
+      assert.match(progress[0], new RegExp(`^waiting for thread ${pid} to return from syscall futex \\(202\\): \\d+ s$`));
+      assert.deepEqual((await session.client.listBreakpoints()).filter((b) => b.id > 0), [], 'no breakpoint left');
       assert.equal((await session.client.state(false)).Running, false);
       await assertRunsOn(session, countersOf(await session.sim.status()), 'futexWaits', 800);
     });

@@ -9,8 +9,10 @@ import assert from 'node:assert/strict';
 import { DelveClient } from '../../../src/delve/delveClient';
 import { AsmFlavour, type DebuggerState } from '../../../src/delve/delveTypes';
 import { startLocalDelve, type RunningDelve } from '../../../src/transport/localDelve';
-import { localMapsReader, type MapsReader } from '../../../src/stepping/processMaps';
-import { registerAddress } from '../../../src/stepping/stepArch';
+import { localMapsReader, type MapsReader } from '../../../src/linux/processMaps';
+import { ThreadRegisters } from '../../../src/bluepill/threadRegisters';
+import { VdsoSymbolizer } from '../../../src/bluepill/vdsoSymbolizer';
+import { DelveSymbolizer } from '../../../src/bluepill/delveSymbolizer';
 import { countersOf, resolveToolchain, startSimulator, toolchainUnavailable, type HazardCounters, type RunningSimulator, type Toolchain } from '../../support/simulator';
 
 export type HazardName = 'seccomp' | 'futex' | 'vdso';
@@ -65,9 +67,14 @@ export async function openHazardSession(toolchain: Toolchain = 'debian12', extra
 
 export { countersOf, type HazardCounters };
 
+/** Symbols as the adapter has them: Delve's, and the vDSO named from /proc/PID/maps. */
+export function sessionSymbolizer(s: HazardSession): DelveSymbolizer {
+  return new DelveSymbolizer(s.client, new VdsoSymbolizer(s.maps, s.sim.pid));
+}
+
 export async function threadPc(s: HazardSession, tid: number): Promise<number> {
   const regs = await s.client.listRegisters(tid);
-  return registerAddress(regs, regs.some((r) => r.Name === 'Rip') ? 'Rip' : 'PC');
+  return new ThreadRegisters(regs).address(regs.some((r) => r.Name === 'Rip') ? 'Rip' : 'PC');
 }
 
 /** Continues until thread `tid` stops at `addr` (a breakpoint we create and remove); others go on. */
