@@ -74,7 +74,8 @@ export async function safeLineStep(delve: LineStepDelve, threadId: number, kind:
   };
   /** A thread in code without symbols leaves it by its return address (or is refused). */
   const leave = async (b: StepPlan): Promise<SafeLineStepResult | undefined> => {
-    if (b.kind === 'refuse') throw new Error(`thread ${threadId}: ${b.message}`);
+    // (The plan's other refusals are about single-stepping a syscall, which a line step leaves to Delve.)
+    if (b.kind === 'refuse' && !isKnownCode(await symbolizer.symbolize(regs.pc(p)))) throw new Error(`thread ${threadId}: ${b.message}`);
     if (b.kind !== 'breakpoint' || b.why !== 'leave-unknown') return undefined;
     const from = await where(regs.pc(p));
     return (await viaBreakpoint(b, `thread ${threadId} to leave ${from}`, `left ${from} by its return address ${hex(b.at)} with a breakpoint`)) ?? finish('done');
