@@ -1,5 +1,5 @@
-// Where the vDSO and the executable code of a process are, from /proc/PID/maps. Delve knows no
-// symbols there, so this is the only way to recognise a call into the vDSO. The file is read
+// The mappings of a process, from /proc/PID/maps: where its vDSO is. Delve knows no symbols there,
+// so this is the only way to name vDSO code (bluepill/vdsoSymbolizer.ts). The file is read
 // through a function so that a remote transport (ssh `cat`) can supply it.
 import { readFile } from 'node:fs/promises';
 
@@ -19,7 +19,7 @@ export interface ProcessMaps {
 }
 
 export interface MapsReader {
-  /** The process's current mappings (read afresh: the vDSO moves only with a new process). */
+  /** The process's mappings (a reader may keep them: the vDSO moves only with a new process). */
   read(pid: number): Promise<ProcessMaps>;
 }
 
@@ -36,15 +36,6 @@ export function parseProcMaps(text: string): ProcessMaps {
 
 export function inRange(range: AddressRange | undefined, addr: number): boolean {
   return range !== undefined && addr >= range.start && addr < range.end;
-}
-
-export function isExecutable(maps: ProcessMaps, addr: number): boolean {
-  return maps.regions.some((r) => addr >= r.start && addr < r.end && r.permissions.includes('x'));
-}
-
-/** `[vdso]+0x7bc` for a vDSO address. */
-export function vdsoName(maps: ProcessMaps, addr: number): string | undefined {
-  return maps.vdso && inRange(maps.vdso, addr) ? `[vdso]+0x${(addr - maps.vdso.start).toString(16)}` : undefined;
 }
 
 /** A reader over any `readFile(path)`; the result is kept per pid (mappings of code do not move). */

@@ -1,6 +1,6 @@
 // Linux syscall numbers and names per architecture (amd64 has its own table; arm64 uses the
-// generic one): the calls a Go program such as runsc's sentry makes. One table for the bluepill
-// engine (trampoline, step over a syscall) and the stepping guards.
+// generic one): the calls a Go program such as runsc's sentry makes, named by the bluepill engine
+// (the trampoline's rt_sigreturn, a syscall stepped over or waited for).
 
 export const AMD64_SYSCALL_NAMES: Readonly<Record<number, string>> = {
   0: 'read', 1: 'write', 2: 'open', 3: 'close', 4: 'stat', 5: 'fstat', 7: 'poll', 8: 'lseek',
