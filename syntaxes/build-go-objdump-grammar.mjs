@@ -256,22 +256,32 @@ function fastOperands(control) {
 // Operand text stops before the `-gnu` tail (`   // gnu`) or a tab (relocations, padding).
 const OPERAND_TEXT = '[^\\t]*?';
 
+// The mnemonic families, shared by the disassembly lines and the Go assembler lines: the
+// control-flow ones (operands are targets), and the special ones before a line's own generic
+// mnemonic. Fresh groups on each call: every regex numbers its own.
+const controlMnemonic = () => [
+  '(?:', cap(CALL, `keyword.control.call${S}`), '|', cap(RETURN, `keyword.control.return${S}`),
+  '|', cap(BRANCH, `keyword.control.branch${S}`), ')', END,
+];
+const specialMnemonic = () => [
+  cap(PRIVILEGED, `keyword.control.privileged${S}`),
+  '|', cap(SYSCALL, `keyword.control.syscall${S}`),
+  '|', cap(TRAP, `keyword.control.trap${S}`),
+];
+// arm64 post-/pre-index write-back: MOVD.W, LDP.P, VLD1.P
+const writeback = () => ['(?:', cap('\\.[PW]', `storage.modifier.writeback${S}`), ')?'];
+
 /** The instruction-text column: prefix, mnemonic by family, operands, -gnu tail, relocations. */
 function instructionText() {
   const control = cap(''); // takes part in the match only after a call, return or branch mnemonic
   return [
     '(?:', cap(PREFIX, `storage.modifier.prefix${S}`), ')?',
     '(?:',
-    '(?:', cap(CALL, `keyword.control.call${S}`), '|', cap(RETURN, `keyword.control.return${S}`),
-    '|', cap(BRANCH, `keyword.control.branch${S}`), ')', END, control,
+    ...controlMnemonic(), control,
     '|',
-    '(?:', cap(PRIVILEGED, `keyword.control.privileged${S}`),
-    '|', cap(SYSCALL, `keyword.control.syscall${S}`),
-    '|', cap(TRAP, `keyword.control.trap${S}`),
+    '(?:', ...specialMnemonic(),
     '|', cap(UNKNOWN, `invalid.illegal.unknown-opcode${S}`),
-    '|', cap('[^\\t ]+?', `keyword.other.mnemonic${S}`),
-    // arm64 post-/pre-index write-back: MOVD.W, LDP.P, VLD1.P
-    '(?:', cap('\\.[PW]', `storage.modifier.writeback${S}`), ')?', ')', END,
+    '|', cap('[^\\t ]+?', `keyword.other.mnemonic${S}`), ...writeback(), ')', END,
     ')',
     '(?: ', '(?:', ...fastOperands(control), '|', ifMatched(control,
       [cap(OPERAND_TEXT, { patterns: [{ include: '#operands-branch' }] })],
@@ -346,16 +356,12 @@ const goAsmInstruction = lineRule(`meta.instruction.go-asm${S}`, [
   '^[ \\t]+', '(?=[A-Z])',
   '(?:', cap(PREFIX, `storage.modifier.prefix${S}`), ')?',
   '(?:',
-  '(?:', cap(CALL, `keyword.control.call${S}`), '|', cap(RETURN, `keyword.control.return${S}`),
-  '|', cap(BRANCH, `keyword.control.branch${S}`), ')', END,
+  ...controlMnemonic(),
   '(?![ \\t]*(?:[-+*/%&|^<>!:]?=|[,.(\\[{]))',
   '(?:[ \\t]+', cap('[^\\t]*?', { patterns: [{ include: '#operands-branch' }] }), ')?',
   '|',
-  '(?:', cap(PRIVILEGED, `keyword.control.privileged${S}`),
-  '|', cap(SYSCALL, `keyword.control.syscall${S}`),
-  '|', cap(TRAP, `keyword.control.trap${S}`),
-  '|', cap('[A-Z][A-Z0-9_]+(?:\\.(?![PW](?=[ \\t]|$))[A-Z0-9_]+)*', `keyword.other.mnemonic${S}`),
-  '(?:', cap('\\.[PW]', `storage.modifier.writeback${S}`), ')?', ')', END,
+  '(?:', ...specialMnemonic(),
+  '|', cap('[A-Z][A-Z0-9_]+(?:\\.(?![PW](?=[ \\t]|$))[A-Z0-9_]+)*', `keyword.other.mnemonic${S}`), ...writeback(), ')', END,
   '(?![ \\t]*(?:[-+*/%&|^<>!:]?=|[,.(\\[{]))',
   '(?:[ \\t]+', cap('[^\\t]*?', { patterns: [{ include: '#operands' }] }), ')?',
   ')',
