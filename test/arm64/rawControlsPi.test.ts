@@ -11,6 +11,7 @@ import { stepWithTimeout } from '../../src/bluepill/safeStep';
 import type { DelveClient } from '../../src/delve/delveClient';
 import { attachTarget, type AttachedTarget } from '../../src/transport/attachTarget';
 import { startPiVmOrReason, vmOutput, type PiVm } from '../support/piVm';
+import { hazardCounter } from '../support/simulator';
 import { startSimulatorInVm, type SimulatorInVm } from '../support/piSimulator';
 
 /** Every Delve call over the emulated link is slow: a harmless single step takes 0.1–0.5 s. */
@@ -52,7 +53,7 @@ async function withControl(t: TestContext, body: (c: Control) => Promise<void>):
   const sim = await startSimulatorInVm(vm!, { name, hazards: ['seccomp', 'futex', 'vdso'], simFlags: [`--sim-futex-hold-file=${hold}`] });
   let target: AttachedTarget | undefined;
   try {
-    await waitFor(sim, (st) => hazard(st, 'seccomp', 'calls') > 2 && hazard(st, 'futex', 'waits') > 2 && hazard(st, 'vdso', 'reads') > 2, 60_000);
+    await waitFor(sim, (st) => hazardCounter(st, 'seccomp', 'calls') > 2 && hazardCounter(st, 'futex', 'waits') > 2 && hazardCounter(st, 'vdso', 'reads') > 2, 60_000);
     const symbols = await sim.symbols();
     // Futex wakes held while Delve attaches: the futex thread is then certainly blocked in its wait.
     await vmOutput(vm!, ['touch', hold]);
@@ -68,10 +69,6 @@ async function withControl(t: TestContext, body: (c: Control) => Promise<void>):
     await sim.kill();
     await target?.disconnect().catch(() => undefined);
   }
-}
-
-function hazard(st: Record<string, unknown>, name: string, field: string): number {
-  return Number(((st.hazards as Record<string, Record<string, number>> | undefined)?.[name] ?? {})[field] ?? 0);
 }
 
 async function waitFor(sim: SimulatorInVm, ok: (st: Record<string, unknown>) => boolean, timeoutMs: number): Promise<void> {

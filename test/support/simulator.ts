@@ -341,12 +341,16 @@ export interface HazardCounters {
   checksOK: boolean;
 }
 
+/** One counter of a hazard thread in a status file, e.g. `hazardCounter(st, 'seccomp', 'trapped')`; 0 when absent. */
+export function hazardCounter(status: Record<string, unknown>, hazard: string, field: string): number {
+  return Number(((status.hazards as Record<string, Record<string, number>> | undefined)?.[hazard] ?? {})[field] ?? 0);
+}
+
 export function countersOf(status: Record<string, unknown>): HazardCounters {
-  const h = (status.hazards ?? {}) as { seccomp?: { calls: number }; futex?: { waits: number }; vdso?: { reads: number } };
   return {
-    seccompCalls: h.seccomp?.calls ?? 0,
-    futexWaits: h.futex?.waits ?? 0,
-    vdsoReads: h.vdso?.reads ?? 0,
+    seccompCalls: hazardCounter(status, 'seccomp', 'calls'),
+    futexWaits: hazardCounter(status, 'futex', 'waits'),
+    vdsoReads: hazardCounter(status, 'vdso', 'reads'),
     roundTrips: Number(status.roundTrips ?? 0),
     checksOK: status.checksOK === true,
   };

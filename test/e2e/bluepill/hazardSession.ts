@@ -13,6 +13,7 @@ import { localMapsReader, type MapsReader } from '../../../src/linux/processMaps
 import { ThreadRegisters } from '../../../src/bluepill/threadRegisters';
 import { VdsoSymbolizer } from '../../../src/bluepill/vdsoSymbolizer';
 import { DelveSymbolizer } from '../../../src/bluepill/delveSymbolizer';
+import { runToAddress } from './session';
 import { countersOf, resolveToolchain, startSimulator, toolchainUnavailable, type HazardCounters, type RunningSimulator, type Toolchain } from '../../support/simulator';
 
 export type HazardName = 'seccomp' | 'futex' | 'vdso';
@@ -28,7 +29,7 @@ export interface HazardSession {
 }
 
 
-export { toolchainUnavailable };
+export { runToAddress, toolchainUnavailable };
 
 /** `extraArgs`: more simulator flags, e.g. `--sim-trap-delay=2s` for a slow SIGSYS handler. */
 export async function openHazardSession(toolchain: Toolchain = 'debian12', extraArgs: string[] = []): Promise<HazardSession> {
@@ -75,22 +76,6 @@ export function sessionSymbolizer(s: HazardSession): DelveSymbolizer {
 export async function threadPc(s: HazardSession, tid: number): Promise<number> {
   const regs = await s.client.listRegisters(tid);
   return new ThreadRegisters(regs).address(regs.some((r) => r.Name === 'Rip') ? 'Rip' : 'PC');
-}
-
-/** Continues until thread `tid` stops at `addr` (a breakpoint we create and remove); others go on. */
-export async function runToAddress(s: HazardSession, tid: number, addr: number): Promise<void> {
-  const bp = await s.client.createBreakpoint({ addrs: [addr] });
-  try {
-    for (let i = 0; i < 2000; i++) {
-      const st: DebuggerState = await s.client.continue({ timeoutMs: 60_000 });
-      if (st.exited) throw new Error(`the simulator exited: ${s.sim.stderr().slice(0, 400)}`);
-      const me = st.Threads?.find((t) => t.id === tid);
-      if (me && me.pc === addr && me.breakPoint?.id === bp.id) return;
-    }
-    throw new Error(`thread ${tid} never reached 0x${addr.toString(16)}`);
-  } finally {
-    await s.client.clearBreakpoint(bp.id);
-  }
 }
 
 /** Plain single steps of `tid` until its PC is `target` (only over harmless instructions). */

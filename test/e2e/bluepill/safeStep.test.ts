@@ -10,27 +10,13 @@ import { safeStepInstruction, stepWithTimeout } from '../../../src/bluepill/safe
 import { ThreadRegisters } from '../../../src/bluepill/threadRegisters';
 import { DelveTimeoutError } from '../../../src/delve/delveErrors';
 import { AsmFlavour } from '../../../src/delve/delveTypes';
-import type { Toolchain } from '../../support/simulator';
+import { hazardCounter, type Toolchain } from '../../support/simulator';
 import { recordingDelve, type RecordedCall, type Transcript } from '../../unit/bluepill/transcript';
-import { testWithSession, toolchainUnavailable, type Session, type SessionOptions } from './session';
+import { runToAddress, testWithSession, toolchainUnavailable, type Session, type SessionOptions } from './session';
 
 const RECORD = process.env.BLUEPILL_RECORD_TRANSCRIPTS === '1';
 const TOOLCHAINS = (process.env.BLUEPILL_TOOLCHAINS ?? 'debian12,debian13').split(',') as Toolchain[];
 const HAZARDS: SessionOptions = { vcpus: 1, hazards: ['seccomp', 'futex', 'vdso'] };
-
-/** Continues until thread `tid` stops at `addr` (a breakpoint in host code, removed afterwards). */
-async function parkThreadAt(s: Session, tid: number, addr: number): Promise<void> {
-  const bp = await s.client.createBreakpoint({ addrs: [addr] });
-  try {
-    for (let i = 0; i < 2000; i++) {
-      const st = await s.client.continue({ timeoutMs: 30_000 });
-      if (st.Threads?.some((t) => t.id === tid && t.pc === addr)) return;
-    }
-    throw new Error(`thread ${tid} never reached 0x${addr.toString(16)}`);
-  } finally {
-    await s.client.clearBreakpoint(bp.id);
-  }
-}
 
 /**
  * Thread `tid` standing on the syscall at `sc` with no breakpoint there: a breakpoint on the
@@ -41,7 +27,7 @@ async function parkOnSyscall(s: Session, tid: number, fnName: string, sc: number
   const code = await s.client.disassemble(s.symbols[fnName], 0, AsmFlavour.Go);
   const i = code.findIndex((x) => x.Loc.pc === sc);
   if (i < 1) throw new Error(`no instruction before 0x${sc.toString(16)} in ${fnName}`);
-  await parkThreadAt(s, tid, code[i - 1].Loc.pc);
+  await runToAddress(s, tid, code[i - 1].Loc.pc);
   await s.client.switchThread(tid);
   const st = await s.client.stepInstruction({ threadID: tid, timeoutMs: 10_000 });
   const pc = (st.Threads?.find((t) => t.id === tid) ?? st.currentThread)?.pc;
@@ -75,10 +61,6 @@ async function runsOn(s: Session, check: (st: Record<string, unknown>) => boolea
   assert.equal((await s.sim.status()).checksOK, true);
 }
 
-function hazard(st: Record<string, unknown>, name: string, field: string): number {
-  return Number(((st.hazards as Record<string, Record<string, number>> | undefined)?.[name] ?? {})[field] ?? 0);
-}
-
 function save(s: Session, name: string, tid: number, calls: RecordedCall[], expected: Record<string, unknown>): void {
   if (!RECORD || s.toolchain !== 'debian12') return;
   const t: Transcript = { name, note: '', toolchain: s.toolchain, arch: 'amd64', threadId: tid, expected: { ...expected, symbols: s.symbols }, calls };
@@ -95,7 +77,7 @@ for (const toolchain of TOOLCHAINS) {
       const tid = s.sim.hazardTids.seccomp;
       const sc = s.symbols['kvm.hazardSeccompMmap.syscall'];
       await parkOnSyscall(s, tid, 'kvm.hazardSeccompMmap', sc);
-      const trapped = hazard(await s.sim.status(), 'seccomp', 'trapped');
+      const trapped = hazardCounter(await s.sim.status(), 'seccomp', 'trapped');
       const calls: RecordedCall[] = [];
       const r = await safeStepInstruction(recordingDelve(s.client, calls), tid);
       assert.equal(r.kind, 'stepped-over-syscall', r.description);
@@ -103,35 +85,35 @@ for (const toolchain of TOOLCHAINS) {
       assert.equal(r.pc, sc + 2);
       assert.match(r.description, /^stepped over syscall mmap \(9\) with a breakpoint; now at 0x[0-9a-f]+ kvm\.hazardSeccompMmap\+0x[0-9a-f]+$/);
       save(s, 'safe-step-seccomp', tid, calls, { kind: r.kind, pc: r.pc, description: r.description });
-      await runsOn(s, (st) => hazard(st, 'seccomp', 'trapped') > trapped + 2, 'trapped mmaps go on');
+      await runsOn(s, (st) => hazardCounter(st, 'seccomp', 'trapped') > trapped + 2, 'trapped mmaps go on');
     });
 
     withSession('a futex wait is stepped over with a breakpoint (the waker runs meanwhile)', async (s) => {
       const tid = s.sim.hazardTids.futex;
       const sc = s.symbols['kvm.hazardFutexWait.syscall'];
       await parkOnSyscall(s, tid, 'kvm.hazardFutexWait', sc);
-      const waits = hazard(await s.sim.status(), 'futex', 'waits');
+      const waits = hazardCounter(await s.sim.status(), 'futex', 'waits');
       const calls: RecordedCall[] = [];
       const r = await safeStepInstruction(recordingDelve(s.client, calls), tid);
       assert.equal(r.kind, 'stepped-over-syscall', r.description);
       assert.match(r.description, /^stepped over syscall futex \(202\) with a breakpoint; now at /);
       assert.equal(r.pc, sc + 2);
       save(s, 'safe-step-futex', tid, calls, { kind: r.kind, pc: r.pc, description: r.description });
-      await runsOn(s, (st) => hazard(st, 'futex', 'waits') > waits + 2, 'futex waits go on');
+      await runsOn(s, (st) => hazardCounter(st, 'futex', 'waits') > waits + 2, 'futex waits go on');
     });
 
     withSession('a call into the vDSO clock is stepped over with a breakpoint after the call', async (s) => {
       const tid = s.sim.hazardTids.vdso;
       const call = await vdsoCallSite(s);
-      await parkThreadAt(s, tid, call);
-      const reads = hazard(await s.sim.status(), 'vdso', 'reads');
+      await runToAddress(s, tid, call);
+      const reads = hazardCounter(await s.sim.status(), 'vdso', 'reads');
       const calls: RecordedCall[] = [];
       const r = await safeStepInstruction(recordingDelve(s.client, calls), tid);
       assert.equal(r.kind, 'stepped-over-call', r.description);
       assert.match(r.description, /^stepped over a call into code without symbols \(0x[0-9a-f]+, e\.g\. the vDSO\) with a breakpoint; now at 0x[0-9a-f]+ runtime\.nanotime1\+0x[0-9a-f]+$/);
       assert.equal(r.pc, call + 2);
       save(s, 'safe-step-vdso', tid, calls, { kind: r.kind, pc: r.pc, description: r.description });
-      await runsOn(s, (st) => hazard(st, 'vdso', 'reads') > reads + 200, 'vDSO reads go on');
+      await runsOn(s, (st) => hazardCounter(st, 'vdso', 'reads') > reads + 200, 'vDSO reads go on');
     });
 
     withSession('Pause during the wait for a futex: halted, breakpoint removed, session usable, simulator runs on', async (s) => {
@@ -145,15 +127,15 @@ for (const toolchain of TOOLCHAINS) {
       if (r.kind === 'cancelled') assert.match(r.description, /^cancelled after [0-9.]+ s waiting for thread \d+ to return from syscall futex \(202\); thread \d+ is left stopped at 0x[0-9a-f]+, the breakpoint is removed$/);
       assert.deepEqual((await s.client.listBreakpoints()).filter((b) => b.id > 0), []);
       assert.equal((await s.client.state()).Running, false);
-      const waits = hazard(await s.sim.status(), 'futex', 'waits');
-      await runsOn(s, (st) => hazard(st, 'futex', 'waits') > waits + 2, 'futex waits go on');
+      const waits = hazardCounter(await s.sim.status(), 'futex', 'waits');
+      await runsOn(s, (st) => hazardCounter(st, 'futex', 'waits') > waits + 2, 'futex waits go on');
     });
 
     withSession('Pause mid-wait on a slow seccomp trap (SIGSYS handler taking 1.5 s): cancelled inside the trap, breakpoint removed; continued, the mmap completes and is checked', async (s, t) => {
       const tid = s.sim.hazardTids.seccomp;
       const sc = s.symbols['kvm.hazardSeccompMmap.syscall'];
       await parkOnSyscall(s, tid, 'kvm.hazardSeccompMmap', sc);
-      const trapped = hazard(await s.sim.status(), 'seccomp', 'trapped');
+      const trapped = hazardCounter(await s.sim.status(), 'seccomp', 'trapped');
       const ac = new AbortController();
       const progress: string[] = [];
       const r = await safeStepInstruction(s.client, tid, { signal: ac.signal, progressIntervalMs: 300, onProgress: (m) => { progress.push(m); ac.abort(); } });
@@ -162,7 +144,7 @@ for (const toolchain of TOOLCHAINS) {
       assert.match(r.description, /^cancelled after [0-9.]+ s waiting for thread \d+ to return from syscall mmap \(9\); thread \d+ is left stopped at 0x[0-9a-f]+, the breakpoint is removed$/);
       assert.notEqual(r.pc, sc + 2, 'not past the SYSCALL: the trap handler was still running');
       assert.deepEqual((await s.client.listBreakpoints()).filter((b) => b.id > 0), []);
-      await runsOn(s, (st) => hazard(st, 'seccomp', 'trapped') > trapped + 1, 'the paused trap and the next one complete');
+      await runsOn(s, (st) => hazardCounter(st, 'seccomp', 'trapped') > trapped + 1, 'the paused trap and the next one complete');
     }, ['--sim-trap-delay=1500ms']);
 
     withSession('Pause racing the return breakpoint of a vDSO call, five times: stepped or cancelled, never a breakpoint left, the next continue runs', async (s, t) => {
@@ -170,7 +152,7 @@ for (const toolchain of TOOLCHAINS) {
       const call = await vdsoCallSite(s);
       const outcomes: string[] = [];
       for (let i = 0; i < 5; i++) {
-        await parkThreadAt(s, tid, call);
+        await runToAddress(s, tid, call);
         const ac = new AbortController();
         // Aborted as soon as the first progress timer fires (1 ms): the halt goes out while the target runs.
         const r = await safeStepInstruction(s.client, tid, { signal: ac.signal, progressIntervalMs: 1, onProgress: () => ac.abort() });
@@ -178,8 +160,8 @@ for (const toolchain of TOOLCHAINS) {
         assert.ok(r.kind === 'stepped-over-call' || r.kind === 'cancelled', r.description);
         if (r.kind === 'stepped-over-call') assert.equal(r.pc, call + 2, 'arrived: the step is done, not reported as cancelled');
         assert.deepEqual((await s.client.listBreakpoints()).filter((b) => b.id > 0), []);
-        const reads = hazard(await s.sim.status(), 'vdso', 'reads');
-        await runsOn(s, (st) => hazard(st, 'vdso', 'reads') > reads + 200, 'vDSO reads go on after the raced Pause');
+        const reads = hazardCounter(await s.sim.status(), 'vdso', 'reads');
+        await runsOn(s, (st) => hazardCounter(st, 'vdso', 'reads') > reads + 200, 'vDSO reads go on after the raced Pause');
       }
       t.diagnostic(outcomes.join(', '));
     });
@@ -207,9 +189,9 @@ for (const toolchain of TOOLCHAINS) {
       const bytes = Buffer.from(callInsn.Bytes, 'base64');
       const reg = amd64Profile.indirectCallRegister({ pc: call, bytes, text: callInsn.Text })!;
       const after = call + bytes.length;
-      await parkThreadAt(s, tid, call);
+      await runToAddress(s, tid, call);
       const target = new ThreadRegisters(await s.client.listRegisters(tid)).address(reg);
-      await parkThreadAt(s, tid, target); // a breakpoint in the vDSO (host code): the thread enters it
+      await runToAddress(s, tid, target); // a breakpoint in the vDSO (host code): the thread enters it
       await s.client.switchThread(tid);
       for (let i = 0; i < 3; i++) await s.client.stepInstruction({ threadID: tid, timeoutMs: 5_000 }); // past its pushes
       const regs = new ThreadRegisters(await s.client.listRegisters(tid));
@@ -217,13 +199,13 @@ for (const toolchain of TOOLCHAINS) {
       assert.ok(inside > target && inside < target + 0x1000, `inside the clock function (0x${inside.toString(16)})`);
       const top = Number((await s.client.examineMemory(regs.address('Rsp'), 8)).readBigUInt64LE(0));
       assert.notEqual(top, after, '[SP] is no longer the return address');
-      const reads = hazard(await s.sim.status(), 'vdso', 'reads');
+      const reads = hazardCounter(await s.sim.status(), 'vdso', 'reads');
       const r = await safeStepInstruction(s.client, tid);
       t.diagnostic(r.description);
       assert.equal(r.kind, 'left-unknown-code', r.description);
       assert.equal(r.pc, after);
       assert.match(r.description, new RegExp(`^left code without symbols at 0x${inside.toString(16)} with a breakpoint at its return address 0x${after.toString(16)}; now at 0x${after.toString(16)} runtime\\.nanotime1\\+0x[0-9a-f]+$`));
-      await runsOn(s, (st) => hazard(st, 'vdso', 'reads') > reads + 200, 'vDSO reads go on');
+      await runsOn(s, (st) => hazardCounter(st, 'vdso', 'reads') > reads + 200, 'vDSO reads go on');
     });
 
     withSession('a Pause before the step: the step over a syscall and over a vDSO call run nothing and leave no breakpoint; the same step afterwards works', async (s) => {
@@ -237,15 +219,15 @@ for (const toolchain of TOOLCHAINS) {
       assert.match(r1.description, /^cancelled while waiting for thread \d+ to return from syscall mmap \(9\); thread \d+ is left stopped, the breakpoint is removed$/);
       const vdso = s.sim.hazardTids.vdso;
       const call = await vdsoCallSite(s);
-      await parkThreadAt(s, vdso, call);
+      await runToAddress(s, vdso, call);
       const r2 = await safeStepInstruction(s.client, vdso, { signal: paused });
       assert.equal(r2.kind, 'cancelled', r2.description);
       assert.equal(r2.pc, call);
       assert.deepEqual((await s.client.listBreakpoints()).filter((b) => b.id > 0), []);
       const r3 = await safeStepInstruction(s.client, vdso);
       assert.equal(r3.kind, 'stepped-over-call', r3.description);
-      const trapped = hazard(await s.sim.status(), 'seccomp', 'trapped');
-      await runsOn(s, (st) => hazard(st, 'seccomp', 'trapped') > trapped + 1, 'the mmap that was not stepped runs, and the next ones');
+      const trapped = hazardCounter(await s.sim.status(), 'seccomp', 'trapped');
+      await runsOn(s, (st) => hazardCounter(st, 'seccomp', 'trapped') > trapped + 1, 'the mmap that was not stepped runs, and the next ones');
     });
 
     withSession('a thread stopped inside futex() (as right after attach) is not stepped: it returns onto a breakpoint at its PC', async (s) => {
@@ -267,8 +249,8 @@ for (const toolchain of TOOLCHAINS) {
       assert.match(r.description, /^the thread was inside syscall futex \(202\): waited for it to return with a breakpoint; now at 0x[0-9a-f]+ kvm\.hazardFutexWait\+0x[0-9a-f]+$/);
       assert.ok(!calls.some((c) => c.method === 'stepInstruction'));
       save(s, 'safe-step-in-futex', tid, calls, { kind: r.kind, pc: r.pc, description: r.description });
-      const waits = hazard(await s.sim.status(), 'futex', 'waits');
-      await runsOn(s, (st) => hazard(st, 'futex', 'waits') > waits + 2, 'futex waits go on');
+      const waits = hazardCounter(await s.sim.status(), 'futex', 'waits');
+      await runsOn(s, (st) => hazardCounter(st, 'futex', 'waits') > waits + 2, 'futex waits go on');
     });
 
     withSession('control: a raw single-step of the trapped mmap skips it and the simulator aborts loudly (Delve 1.20)', async (s, t) => {

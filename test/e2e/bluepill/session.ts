@@ -90,6 +90,22 @@ function threadOf(st: DebuggerState, tid: number): Thread | undefined {
   return st.Threads?.find((t) => t.id === tid) ?? (st.currentThread?.id === tid ? st.currentThread : undefined);
 }
 
+/** Continues until thread `tid` stops at `addr` (a breakpoint we create and remove); others go on. */
+export async function runToAddress(s: Pick<Session, 'client' | 'sim'>, tid: number, addr: number): Promise<void> {
+  const bp = await s.client.createBreakpoint({ addrs: [addr] });
+  try {
+    for (let i = 0; i < 2000; i++) {
+      const st = await s.client.continue({ timeoutMs: 60_000 });
+      if (st.exited) throw new Error(`the simulator exited: ${s.sim.stderr().slice(0, 400)}`);
+      const me = st.Threads?.find((t) => t.id === tid);
+      if (me && me.pc === addr && me.breakPoint?.id === bp.id) return;
+    }
+    throw new Error(`thread ${tid} never reached 0x${addr.toString(16)}`);
+  } finally {
+    await s.client.clearBreakpoint(bp.id);
+  }
+}
+
 /** Continues until a vCPU thread stops at `addr` (a host-code breakpoint we create and remove). */
 export async function runToHostAddress(s: Session, addr: number, accept: (t: Thread) => Promise<boolean> = async () => true): Promise<number> {
   const bp = await s.client.createBreakpoint({ addrs: [addr] });
