@@ -6,12 +6,12 @@ import { test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { resolveAttachConfig } from '../../src/config/attachConfig';
-import { DelveTimeoutError } from '../../src/delve/delveErrors';
 import { stepWithTimeout } from '../../src/bluepill/safeStep';
 import type { DelveClient } from '../../src/delve/delveClient';
 import { attachTarget, type AttachedTarget } from '../../src/transport/attachTarget';
 import { startPiVmOrReason, vmOutput, type PiVm } from '../support/piVm';
 import { hazardCounter } from '../support/simulator';
+import { assertStepNeverReturns, runToAddress } from '../support/rawDelve';
 import { startSimulatorInVm, type SimulatorInVm } from '../support/piSimulator';
 
 /** Every Delve call over the emulated link is slow: a harmless single step takes 0.1–0.5 s. */
@@ -87,19 +87,9 @@ async function pcOf(client: DelveClient, tid: number): Promise<bigint> {
   return BigInt(pc.Value.split(/\s/)[0]);
 }
 
-/** Continues until `tid` stops on a breakpoint at `addr` (created here, removed afterwards). */
-async function runTo(c: Control, tid: number, addr: bigint): Promise<void> {
-  const bp = await c.client.createBreakpoint({ addrs: [Number(addr)] });
-  try {
-    for (let i = 0; i < 200; i++) {
-      const st = await c.client.continue({ timeoutMs: RPC_TIMEOUT_MS });
-      assert.ok(!st.exited, 'the simulator exited while parking');
-      if (st.Threads?.some((x) => x.id === tid && x.pc === Number(addr))) return;
-    }
-    throw new Error(`thread ${tid} never reached ${hex(addr)}`);
-  } finally {
-    await c.client.clearBreakpoint(bp.id);
-  }
+/** Continues until `tid` stops on a breakpoint at `addr`. */
+function runTo(c: Control, tid: number, addr: bigint): Promise<void> {
+  return runToAddress(c.client, tid, Number(addr), { stderr: () => c.sim.stderr(), timeoutMs: RPC_TIMEOUT_MS });
 }
 
 /** One raw single step of `tid` (only over a harmless instruction). */
@@ -119,13 +109,9 @@ async function parkOnSvc(c: Control, tid: number, fn: string): Promise<bigint> {
 }
 
 /** A raw step that does not return within STUCK_MS, after which Delve answers nothing, not even after a halt. */
-async function assertStepNeverReturns(t: TestContext, c: Control, tid: number): Promise<void> {
-  await c.client.switchThread(tid);
-  const t0 = Date.now();
-  await assert.rejects(c.client.stepInstruction({ threadID: tid, timeoutMs: STUCK_MS }), DelveTimeoutError, 'the single step does not return');
-  await c.client.halt({ timeoutMs: 5_000 }).catch(() => undefined);
-  await assert.rejects(c.client.state(true, { timeoutMs: 5_000 }), DelveTimeoutError, 'and even after a halt Delve is stuck in it');
-  t.diagnostic(`no answer to the single step in ${Date.now() - t0} ms, none to a halt and a state query either`);
+async function assertStepNeverReturnsOn(t: TestContext, c: Control, tid: number): Promise<void> {
+  const ms = await assertStepNeverReturns(c.client, tid, { stepMs: STUCK_MS, graceMs: 5_000 });
+  t.diagnostic(`no answer to the single step in ${ms} ms, none to a halt and a state query either`);
 }
 
 test('seccomp: a raw single step of the trapped mmap (222) skips it and the simulator dies', async (t) => {
@@ -155,7 +141,7 @@ test('futex: a raw single step into the blocking wait (98) never returns, and a 
     await parkOnSvc(c, tid, 'hazardFutexWait');
     // Every thread is stopped: with the word at the value the waiter expects, FUTEX_WAIT blocks.
     await c.client.set(FUTEX_WORD, '0');
-    await assertStepNeverReturns(t, c, tid);
+    await assertStepNeverReturnsOn(t, c, tid);
   });
 });
 
@@ -181,7 +167,7 @@ test('hazard 4: right after attach, a raw single step of the thread sitting on i
     // arm64 rewinds the interrupted syscall: the thread is on its SVC, about to wait again.
     assert.equal(await pcOf(c.client, tid), svc, 'the futex thread sits on its SVC');
     await c.client.set(FUTEX_WORD, '0');
-    await assertStepNeverReturns(t, c, tid);
+    await assertStepNeverReturnsOn(t, c, tid);
   });
 });
 

@@ -3,9 +3,10 @@
 // Delve and kills both afterwards, so nothing it breaks leaks into another test.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DelveError, DelveTimeoutError } from '../../../src/delve/delveErrors';
+import { DelveError } from '../../../src/delve/delveErrors';
 import { inRange } from '../../../src/linux/processMaps';
 import type { Toolchain } from '../../support/simulator';
+import { assertStepNeverReturns } from '../../support/rawDelve';
 import { openHazardSession, parkBeforeSyscall, parkBeforeVdsoCall, threadPc, toolchainUnavailable, type HazardSession } from './hazardSession';
 
 /** The word the futex hazard thread waits on. */
@@ -20,14 +21,6 @@ async function withSession(toolchain: Toolchain, t: { skip(msg: string): void },
   } finally {
     await s.close();
   }
-}
-
-/** A raw step that does not return within `ms`, after which Delve answers nothing at all. */
-async function assertStepNeverReturns(s: HazardSession, tid: number, ms: number): Promise<void> {
-  await s.client.switchThread(tid);
-  await assert.rejects(s.client.stepInstruction({ threadID: tid, timeoutMs: ms }), DelveTimeoutError, 'the single step does not return');
-  await s.client.halt({ timeoutMs: 1_000 }).catch(() => undefined);
-  await assert.rejects(s.client.state(true, { timeoutMs: 1_000 }), DelveTimeoutError, 'and even after a halt Delve is stuck in it');
 }
 
 for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
@@ -58,7 +51,7 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
         // Every thread is stopped: with the word at the value the waiter expects, FUTEX_WAIT blocks
         // (had the waker just changed it, the wait would return EAGAIN at once).
         await s.client.set(FUTEX_WORD, '0');
-        await assertStepNeverReturns(s, tid, 3_000);
+        await assertStepNeverReturns(s.client, tid, { stepMs: 3_000, graceMs: 1_000 });
       });
     });
 
@@ -67,7 +60,7 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
         const tid = s.sim.hazardTids.futex;
         assert.equal(await threadPc(s, tid), s.symbols['kvm.hazardFutexWait.syscall'] + 2, 'the thread sits inside its futex');
         await s.client.set(FUTEX_WORD, '0');
-        await assertStepNeverReturns(s, tid, 3_000);
+        await assertStepNeverReturns(s.client, tid, { stepMs: 3_000, graceMs: 1_000 });
       });
     });
 

@@ -5,6 +5,7 @@ import { DelveClient } from '../../../src/delve/delveClient';
 import type { DebuggerState, Thread } from '../../../src/delve/delveTypes';
 import { AsmFlavour } from '../../../src/delve/delveTypes';
 import { startLocalDelve, type RunningDelve } from '../../../src/transport/localDelve';
+import { runToAddress as runThreadToAddress } from '../../support/rawDelve';
 import { resolveToolchain, startSimulator, toolchainUnavailable, type RunningSimulator, type StartOptions, type Toolchain } from '../../support/simulator';
 
 export interface Session {
@@ -91,19 +92,8 @@ function threadOf(st: DebuggerState, tid: number): Thread | undefined {
 }
 
 /** Continues until thread `tid` stops at `addr` (a breakpoint we create and remove); others go on. */
-export async function runToAddress(s: Pick<Session, 'client' | 'sim'>, tid: number, addr: number): Promise<void> {
-  const bp = await s.client.createBreakpoint({ addrs: [addr] });
-  try {
-    for (let i = 0; i < 2000; i++) {
-      const st = await s.client.continue({ timeoutMs: 60_000 });
-      if (st.exited) throw new Error(`the simulator exited: ${s.sim.stderr().slice(0, 400)}`);
-      const me = st.Threads?.find((t) => t.id === tid);
-      if (me && me.pc === addr && me.breakPoint?.id === bp.id) return;
-    }
-    throw new Error(`thread ${tid} never reached 0x${addr.toString(16)}`);
-  } finally {
-    await s.client.clearBreakpoint(bp.id);
-  }
+export function runToAddress(s: Pick<Session, 'client' | 'sim'>, tid: number, addr: number): Promise<void> {
+  return runThreadToAddress(s.client, tid, addr, { stderr: () => s.sim.stderr() });
 }
 
 /** Continues until a vCPU thread stops at `addr` (a host-code breakpoint we create and remove). */
