@@ -40,6 +40,11 @@ for (const suite of suites) {
     status = run(process.execPath, ['scripts/test-grammar.mjs']);
   } else if (suite === 'go') {
     status = run('go', ['test', '-count=1', './...'], { cwd: 'test/fixtures/bluepill-sim' });
+    // The KVM stand-in's own tests run real runsc (scripts/runsc) when there is one.
+    const runsc = spawnSync('bash', ['scripts/runsc', 'build'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+    const amd64 = /^RUNSC_AMD64=(.*)$/m.exec(runsc.stdout ?? '')?.[1];
+    const env = { ...process.env, ...(amd64 ? { RUNSC: amd64 } : {}), DLV: '/usr/bin/dlv' };
+    status ||= run('go', ['test', '-count=1', '.'], { cwd: 'test/fixtures/kvm-standin', env });
   } else {
     const files = findTests(join('test', suite));
     if (!files.length) {

@@ -111,7 +111,7 @@ export const arm64Profile: ArchProfile = {
   trampolineSyscallOffset: 4,
   syscalls: ARM64_SYSCALL_NAMES,
   decodeUcontext: decodeUcontextArm64,
-  looksLikeUcontext: (mem) => looksLikeUcontextArm64(mem),
+  looksLikeUcontext: looksLikeUcontextArm64,
   ucontextAtHandlerEntry: (sp) => sp + ARM64_SIGINFO_SIZE,
   ucontextAtTrampoline: (sp) => sp + ARM64_SIGINFO_SIZE,
   decodeFlags: decodePstate,

@@ -45,7 +45,7 @@ export interface ArchProfile {
   readonly syscalls: Readonly<Record<number, string>>;
 
   decodeUcontext(mem: Buffer): MachineContext;
-  looksLikeUcontext(mem: Buffer, address: number): boolean;
+  looksLikeUcontext(mem: Buffer): boolean;
   /** &ucontext from SP at the handler's first instruction (amd64 SP+8 past the return address, arm64 SP+128 past siginfo). */
   ucontextAtHandlerEntry(sp: number): number;
   /** &ucontext from SP in the trampoline (where rt_sigreturn looks for it). */

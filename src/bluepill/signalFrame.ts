@@ -49,7 +49,7 @@ export async function frameAtHandlerEntry(
     trampoline = regs.address(p.lrRegister ?? '');
     mem = await delve.examineMemory(uc, p.ucontextReadSize);
   }
-  if (!p.looksLikeUcontext(mem, uc)) return undefined;
+  if (!p.looksLikeUcontext(mem)) return undefined;
   if (!(await isTrampolineAt(code, p, trampoline))) return undefined;
   return { ucontextAddress: uc, trampoline, context: p.decodeUcontext(mem), foundBy: 'handler-entry' };
 }
@@ -63,7 +63,7 @@ export async function frameAtTrampoline(
 ): Promise<SignalFrame | undefined> {
   const uc = p.ucontextAtTrampoline(regs.sp(p));
   const mem = await delve.examineMemory(uc, p.ucontextReadSize);
-  if (!p.looksLikeUcontext(mem, uc)) return undefined;
+  if (!p.looksLikeUcontext(mem)) return undefined;
   return { ucontextAddress: uc, trampoline, context: p.decodeUcontext(mem), foundBy: 'trampoline' };
 }
 
@@ -86,7 +86,7 @@ export async function frameByStackScan(
   for (let off = 8; off + p.ucontextReadSize <= stack.length; off += 8) {
     const uc = start + off;
     const mem = stack.subarray(off, off + p.ucontextReadSize);
-    if (!p.looksLikeUcontext(mem, uc)) continue;
+    if (!p.looksLikeUcontext(mem)) continue;
     const trampoline = await findTrampolineBelow(stack, start, off, p, code);
     if (trampoline === undefined) continue;
     return { ucontextAddress: uc, trampoline, context: p.decodeUcontext(mem), foundBy: 'stack-scan' };

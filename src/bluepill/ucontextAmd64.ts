@@ -57,15 +57,18 @@ export function decodeUcontextAmd64(mem: Buffer): MachineContext {
 }
 
 /**
- * Whether `mem` (read at `address`) looks like a kernel-written ucontext: no uc_link, and an
- * fpregs pointer into the same signal frame just above it. Used to find a signal frame on a stack.
+ * Whether `mem` (read at `address`) looks like a ucontext of a signal frame: no uc_link, small
+ * uc_flags, a PC, and an fpregs pointer the kernel's rt_sigreturn accepts (16-byte aligned, user
+ * space). The kernel points fpregs into the same frame just above the ucontext, but a handler may
+ * move it: gVisor's bluepillArchExit (pkg/sentry/platform/kvm/bluepill_amd64.go) points it at the
+ * vCPU's own FPU buffer on the heap, so its distance from the ucontext says nothing.
  */
-export function looksLikeUcontextAmd64(mem: Buffer, address: number): boolean {
+export function looksLikeUcontextAmd64(mem: Buffer): boolean {
   if (mem.length < AMD64_UCONTEXT_READ_SIZE) return false;
   if (mem.readBigUInt64LE(8) !== 0n) return false;
   if (mem.readBigUInt64LE(0) > 0xffn) return false;
-  const fpregs = toAddress(mem.readBigUInt64LE(AMD64_FPREGS_POINTER_OFFSET));
-  return fpregs > address && fpregs < address + 0x2000 && mem.readBigUInt64LE(amd64GregOffset('Rip')) !== 0n;
+  const fpregs = mem.readBigUInt64LE(AMD64_FPREGS_POINTER_OFFSET);
+  return fpregs !== 0n && fpregs % 16n === 0n && fpregs < 1n << 47n && mem.readBigUInt64LE(amd64GregOffset('Rip')) !== 0n;
 }
 
 const EFLAGS_BITS: FlagBit[] = [

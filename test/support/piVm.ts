@@ -155,16 +155,31 @@ export function processAlive(pid: number): boolean {
 export interface StartPiVmOptions {
   /** Host port for the VM's SSH (default: a free one). */
   port?: number;
+  /** Emulated EL2: the guest gets a working /dev/kvm (for real runsc --platform=kvm) and 3 GiB. */
+  kvm?: boolean;
 }
+
+/**
+ * A VM started by hand (`scripts/pi-vm start --state DIR`) that the tests use instead of booting
+ * their own, while developing a test; it is left running.
+ */
+export const PI_VM_REUSE_ENV = 'BLUEPILL_PI_VM_STATE';
 
 /** Builds the image if needed (root only, minutes when cold) and boots a VM. */
 export async function startPiVm(opts: StartPiVmOptions = {}): Promise<PiVm> {
+  const reuse = process.env[PI_VM_REUSE_ENV];
+  if (reuse) {
+    const status = await runScript(['status', '--state', reuse]);
+    if (status.code !== 0) throw scriptFailure(`status --state ${reuse}`, status);
+    return vmFromLines(reuse, parseLines(status.stdout), status.stdout, false);
+  }
   const build = await runScript(['build']);
   if (build.code !== 0) throw scriptFailure('build', build);
 
   const stateDir = mkdtempSync(join(tmpdir(), 'bluepill-pi-vm-'));
   const startArgs = ['start', '--state', stateDir];
   if (opts.port !== undefined) startArgs.push('--port', String(opts.port));
+  if (opts.kvm) startArgs.push('--kvm');
   const started = await runScript(startArgs);
   const kv = parseLines(started.stdout);
   const pid = Number(kv.get('PI_VM_PID'));
@@ -177,9 +192,14 @@ export async function startPiVm(opts: StartPiVmOptions = {}): Promise<PiVm> {
     rmSync(stateDir, { recursive: true, force: true });
     throw scriptFailure('start', started);
   }
+  return vmFromLines(stateDir, kv, started.stdout, true);
+}
+
+function vmFromLines(stateDir: string, kv: Map<string, string>, text: string, owned: boolean): PiVm {
+  const pid = Number(kv.get('PI_VM_PID'));
   const get = (k: string): string => {
     const v = kv.get(k);
-    if (!v) throw new Error(`pi-vm start printed no ${k}:\n${started.stdout}`);
+    if (!v) throw new Error(`pi-vm printed no ${k}:\n${text}`);
     return v;
   };
   const sshConfigPath = get('PI_VM_SSH_CONFIG');
@@ -231,6 +251,7 @@ export async function startPiVm(opts: StartPiVmOptions = {}): Promise<PiVm> {
       if (r.code !== 0) throw new Error(`copyIn ${localPath} -> ${remotePath} failed (${r.code}): ${r.stderr}`);
     },
     stop(): Promise<void> {
+      if (!owned) return Promise.resolve();
       stopped ??= (async () => {
         const r = await runScript(['stop', '--state', stateDir]);
         if (!processAlive(pid)) livePids.delete(pid);

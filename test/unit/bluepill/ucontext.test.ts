@@ -42,7 +42,7 @@ test('amd64 decode: every greg lands on its Delve name; PC, SP, FP and flags; th
   mem.writeBigUInt64LE(0x6775657374000007n, amd64GregOffset('R13'));
   mem.writeBigUInt64LE(0x10246n, amd64GregOffset('Rflags'));
   mem.writeBigUInt64LE(13n, amd64GregOffset('trapno'));
-  mem.writeBigUInt64LE(BigInt(uc + 0x200), AMD64_UCONTEXT_READ_SIZE - 8); // fpregs → same frame
+  mem.writeBigUInt64LE(BigInt(uc + 0x1f8), AMD64_UCONTEXT_READ_SIZE - 8); // fpregs → same frame, 64-byte aligned as the kernel puts it
   const ctx = decodeUcontextAmd64(mem);
   assert.equal(ctx.pc, 0x4a2f11);
   assert.equal(ctx.sp, 0xc000123456);
@@ -53,8 +53,15 @@ test('amd64 decode: every greg lands on its Delve name; PC, SP, FP and flags; th
   assert.equal(ctx.extra.trapno, 13n);
   assert.deepEqual(ctx.registers.slice(0, 3).map((r) => r.name), ['Rip', 'Rsp', 'Rax']);
   assert.equal(ctx.registers.length, 18);
-  assert.ok(looksLikeUcontextAmd64(mem, uc));
-  assert.equal(looksLikeUcontextAmd64(mem, uc + 0x4000), false, 'fpregs must point just above the ucontext');
+  assert.ok(looksLikeUcontextAmd64(mem));
+  // gVisor's bluepillArchExit points fpregs at the vCPU's FPU buffer (seen at uc+0x85e80 on real runsc).
+  mem.writeBigUInt64LE(BigInt(uc + 0x85e78), AMD64_UCONTEXT_READ_SIZE - 8);
+  assert.ok(looksLikeUcontextAmd64(mem), 'fpregs moved by the handler to a heap buffer');
+  mem.writeBigUInt64LE(BigInt(uc + 0x1fc), AMD64_UCONTEXT_READ_SIZE - 8);
+  assert.equal(looksLikeUcontextAmd64(mem), false, 'fpregs must be 16-byte aligned (FXRSTOR/XRSTOR)');
+  mem.writeBigUInt64LE(0n, AMD64_UCONTEXT_READ_SIZE - 8);
+  assert.equal(looksLikeUcontextAmd64(mem), false, 'a kernel-written frame always has fpregs');
+  mem.writeBigUInt64LE(BigInt(uc + 0x1f8), AMD64_UCONTEXT_READ_SIZE - 8);
   assert.throws(() => decodeUcontextAmd64(mem.subarray(0, 100)), /needs/);
 });
 
