@@ -54,7 +54,7 @@ export async function startRunscInVm(vm: PiVm, localBinary: string, opts: RunscI
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 180_000);
   let doPid = 0;
   let pid = 0;
-  let argv: string[] = [];
+  let argv: string[];
   for (;;) {
     const r = await vm.ssh(['sudo', '-n', 'sh', '-c',
       `d=$(cat ${dir}/do.pid 2>/dev/null) || exit 0; echo "do $d"; for c in $(pgrep -P "$d"); do printf 'child %s ' "$c"; tr '\\0' ' ' < /proc/$c/cmdline; echo; done`]);
