@@ -14,13 +14,15 @@ import { startRunscInVm, type RunscInVm } from '../support/runscInPi';
 import { runscBinaries, RunscUnavailableError } from '../support/runsc';
 import { textSymbolAddress } from '../support/simulator';
 import { attach, collectOutput, newDapClient } from '../e2e/adapter/dapClient';
-import { PROGRESS_EVENT, type StepOverResponseBody, type WireHop } from '../../src/protocol/bluepillMessages';
+import { PROGRESS_EVENT, type WireHop } from '../../src/protocol/bluepillMessages';
+import {
+  assertLandedOnUcontextPc, instructionAt, nextStop, pause, pcOf, readMemory, registers, STOP_TIMEOUT_MS, stepInstruction,
+  stepOverBluepill, stopAt, threadInFunction, type StepOverRun,
+} from '../support/dapSession';
 import { listSandboxes } from '../../src/transport/attachTarget';
 import { SshRunner } from '../../src/transport/sshTransport';
 
 const KVM = 'gvisor.dev/gvisor/pkg/sentry/platform/kvm';
-/** Requests over the emulated link are slow, and a nested guest under TCG slower still. */
-const STOP_TIMEOUT_MS = 300_000;
 /** arm64 futex. */
 const SYS_FUTEX = 98;
 
@@ -35,8 +37,6 @@ function skipIfUnavailable(t: TestContext): boolean {
   t.skip(unavailable);
   return true;
 }
-
-const hex = (n: number): string => `0x${n.toString(16)}`;
 
 before(async () => {
   try {
@@ -86,60 +86,11 @@ async function withSession(t: TestContext, config: Record<string, unknown>, body
   await sandbox.assertHealthy(`after the session of "${t.name}"`);
 }
 
-/** Sets instruction breakpoints, waits for a thread to stop at one, clears them; returns the thread. */
-async function stopAt(dc: DebugClient, ...addrs: number[]): Promise<number> {
-  const stopped = dc.waitForEvent('stopped', STOP_TIMEOUT_MS) as Promise<DebugProtocol.StoppedEvent>;
-  const set = await dc.customRequest('setInstructionBreakpoints', { breakpoints: addrs.map((a) => ({ instructionReference: hex(a) })) });
-  for (const bp of (set.body as DebugProtocol.SetInstructionBreakpointsResponse['body']).breakpoints) assert.equal(bp.verified, true, bp.message);
-  const ev = await stopped;
-  await dc.customRequest('setInstructionBreakpoints', { breakpoints: [] });
-  const pc = await pcOf(dc, ev.body.threadId!);
-  assert.ok(addrs.includes(pc), `thread ${ev.body.threadId} stopped at ${hex(pc)}, one of ${addrs.map(hex).join(', ')}`);
-  return ev.body.threadId!;
-}
-
-async function pcOf(dc: DebugClient, threadId: number): Promise<number> {
-  const frame = (await dc.stackTraceRequest({ threadId, startFrame: 0, levels: 1 })).body.stackFrames[0];
-  return Number(frame.instructionPointerReference);
-}
-
-async function stepOver(dc: DebugClient, threadId: number): Promise<{ body: StepOverResponseBody; event: DebugProtocol.StoppedEvent; ms: number }> {
-  const stopped = dc.waitForEvent('stopped', STOP_TIMEOUT_MS) as Promise<DebugProtocol.StoppedEvent>;
-  const t0 = Date.now();
-  const res = await dc.customRequest('bluepill/stepOver', { threadId });
-  const ms = Date.now() - t0;
-  return { body: res.body as StepOverResponseBody, event: await stopped, ms };
-}
-
-/** Every hop landed where the handler wrote the PC into the ucontext, and the thread is there now. */
-async function assertLandedOnUcontextPc(dc: DebugClient, threadId: number, r: { body: StepOverResponseBody; event: DebugProtocol.StoppedEvent }): Promise<WireHop> {
+/** Real exits land on code that does not fault again; the trampoline is the vDSO's rt_sigreturn. */
+async function landed(dc: DebugClient, tid: number, r: StepOverRun): Promise<WireHop> {
   assert.equal(r.body.stopReason, 'landed', r.body.description);
-  assert.ok(r.body.hops.length >= 1, r.body.description);
-  for (const hop of r.body.hops) {
-    assert.equal(hop.threadId, threadId);
-    assert.equal(hop.landing.pc, hop.guest.pc, `hop ${hop.index}: landed at the ucontext PC (${hop.landing.text})`);
-    assert.match(hop.signal, /SIGILL/);
-    assert.match(hop.trampoline.text, /vdso/i, `hop ${hop.index}: the trampoline is the vDSO's rt_sigreturn`);
-  }
-  const last = r.body.hops[r.body.hops.length - 1];
-  assert.equal(r.event.body.threadId, threadId, 'the stopped event names the stepped thread');
-  assert.equal(await pcOf(dc, threadId), Number(last.landing.pc), 'the thread is at the last landing');
-  return last;
-}
-
-async function stepInstruction(dc: DebugClient, threadId: number): Promise<DebugProtocol.StoppedEvent> {
-  const stopped = dc.waitForEvent('stopped', STOP_TIMEOUT_MS) as Promise<DebugProtocol.StoppedEvent>;
-  await dc.stepInRequest({ threadId, granularity: 'instruction' });
-  return stopped;
-}
-
-async function pause(dc: DebugClient): Promise<DebugProtocol.StoppedEvent> {
-  const stopped = dc.waitForEvent('stopped', STOP_TIMEOUT_MS) as Promise<DebugProtocol.StoppedEvent>;
-  const threads = (await dc.threadsRequest()).body.threads;
-  await dc.pauseRequest({ threadId: threads[0].id });
-  const ev = await stopped;
-  assert.equal(ev.body.reason, 'pause');
-  return ev;
+  for (const hop of r.body.hops) assert.match(hop.trampoline.text, /vdso/i, `hop ${hop.index}: the trampoline is the vDSO's rt_sigreturn`);
+  return assertLandedOnUcontextPc(dc, tid, r, /SIGILL/);
 }
 
 test('attach by pid, by container id and through the sandbox listing: the threads are /proc/PID/task', async (t) => {
@@ -197,8 +148,8 @@ test('step over bluepill from the handler entry lands on the ucontext PC, three 
     const perHop: number[] = [];
     for (let i = 0; i < 3; i++) {
       const tid = await stopAt(dc, sym.sighandler);
-      const r = await stepOver(dc, tid);
-      const last = await assertLandedOnUcontextPc(dc, tid, r);
+      const r = await stepOverBluepill(dc, tid);
+      const last = await landed(dc, tid, r);
       const first = r.body.hops[0];
       assert.ok(first.host, 'the host context was read at the fault');
       assert.equal(first.fault?.pc, first.host.pc, 'the host context PC is the faulting PC');
@@ -216,21 +167,20 @@ test('step over bluepill from before the fault and from the faulting MRS itself'
   await withSession(t, {}, async ({ dc }) => {
     // kvm.bluepill's entry runs in host and guest mode: a breakpoint there is what a user sets.
     let tid = await stopAt(dc, sym.bluepill);
-    let r = await stepOver(dc, tid);
-    await assertLandedOnUcontextPc(dc, tid, r);
+    let r = await stepOverBluepill(dc, tid);
+    await landed(dc, tid, r);
     assert.equal(r.body.hops[0].fault?.pc !== undefined && Number(r.body.hops[0].fault.pc) > sym.bluepill, true, 'the fault is ahead of the entry');
     await dc.continueRequest({ threadId: tid });
 
     tid = await stopAt(dc, sym.bluepill);
     // Single instructions up to the MRS (the instruction step never plants a breakpoint on it).
     for (let i = 0; i < 16; i++) {
-      const insn = (await dc.customRequest('disassemble', { memoryReference: hex(await pcOf(dc, tid)), instructionCount: 1 })).body as DebugProtocol.DisassembleResponse['body'];
-      if (/^MRS /.test(insn!.instructions[0].instruction)) break;
+      if (/^MRS /.test(await instructionAt(dc, await pcOf(dc, tid)))) break;
       await stepInstruction(dc, tid);
     }
     const atFault = await pcOf(dc, tid);
-    r = await stepOver(dc, tid);
-    await assertLandedOnUcontextPc(dc, tid, r);
+    r = await stepOverBluepill(dc, tid);
+    await landed(dc, tid, r);
     assert.equal(Number(r.body.hops[0].fault?.pc), atFault, 'started at the faulting instruction');
     await dc.continueRequest({ threadId: tid });
   });
@@ -248,8 +198,8 @@ test('step over bluepill from a vCPU paused in KVM_RUN (in the handler) and from
     }
     assert.ok(inHandler !== undefined, 'a paused vCPU thread in the bluepill handler');
     const inGuest = [inHandler];
-    let r = await stepOver(dc, inGuest[0]);
-    await assertLandedOnUcontextPc(dc, inGuest[0], r);
+    let r = await stepOverBluepill(dc, inGuest[0]);
+    await landed(dc, inGuest[0], r);
     const joined = Number(r.body.hops[0].handler?.pc);
     assert.ok(joined > 0 && joined !== sym.sighandler, `joined inside the handler (at ${r.body.hops[0].handler?.text}), not at its entry`);
     await dc.continueRequest({ threadId: inGuest[0] });
@@ -259,8 +209,8 @@ test('step over bluepill from a vCPU paused in KVM_RUN (in the handler) and from
     const lr = Number((await registers(dc, tid)).get('X30'));
     await dc.continueRequest({ threadId: tid });
     const atTrampoline = await stopAt(dc, lr);
-    r = await stepOver(dc, atTrampoline);
-    await assertLandedOnUcontextPc(dc, atTrampoline, r);
+    r = await stepOverBluepill(dc, atTrampoline);
+    await landed(dc, atTrampoline, r);
     await dc.continueRequest({ threadId: atTrampoline });
   });
 });
@@ -310,7 +260,7 @@ test('hazards on real runsc: a thread inside futex() and a call into the vDSO ar
       const m = (e.body as { message: string }).message;
       if (m) resolve(m);
     }));
-    const stopped = dc.waitForEvent('stopped', STOP_TIMEOUT_MS) as Promise<DebugProtocol.StoppedEvent>;
+    const stopped = nextStop(dc);
     await dc.stepInRequest({ threadId: inFutex, granularity: 'instruction' });
     // Either the futex returns on its own, or the wait shows progress and Pause ends it.
     const first = await Promise.race([stopped.then(() => 'stopped'), progress]);
@@ -346,33 +296,10 @@ test('pause, continue, disconnect and re-attach leave the sandbox running', asyn
   }
 });
 
-/** A thread whose stack has a frame named like `re` (within the top `depth` frames; undefined: any). */
-async function threadInFunction(dc: DebugClient, re: RegExp, depth?: number): Promise<number | undefined> {
-  for (const th of (await dc.threadsRequest()).body.threads) {
-    const frames = (await dc.stackTraceRequest({ threadId: th.id, startFrame: 0, levels: 30 })).body.stackFrames;
-    if (frames.slice(0, depth === undefined ? frames.length : depth + 1).some((f) => re.test(f.name))) return th.id;
-  }
-  return undefined;
-}
-
 /** The addresses of the `CALL (Rn)`s into the vDSO in runtime.nanotime1, from go tool objdump. */
 function vdsoCallsIn(bin: string): number[] {
   const text = execFileSync('go', ['tool', 'objdump', '-s', '^runtime\\.nanotime1(\\.abi0)?$', bin], { encoding: 'utf8', maxBuffer: 16 << 20 });
   const calls = text.split('\n').filter((l) => /\tCALL \(R\d+\)/.test(l)).map((l) => parseInt(l.trim().split(/\s+/)[1], 16));
   assert.ok(calls.length > 0, `an indirect call in runtime.nanotime1:\n${text}`);
   return calls;
-}
-
-async function registers(dc: DebugClient, threadId: number): Promise<Map<string, string>> {
-  const frame = (await dc.stackTraceRequest({ threadId, startFrame: 0, levels: 1 })).body.stackFrames[0];
-  const scopes = (await dc.scopesRequest({ frameId: frame.id })).body.scopes;
-  const scope = scopes.find((s) => s.presentationHint === 'registers');
-  assert.ok(scope, 'a registers scope');
-  const vars = (await dc.variablesRequest({ variablesReference: scope.variablesReference })).body.variables;
-  return new Map(vars.map((v) => [v.name, v.value.split(/\s/)[0]]));
-}
-
-async function readMemory(dc: DebugClient, address: number, count: number): Promise<Buffer> {
-  const res = await dc.customRequest('readMemory', { memoryReference: hex(address), count });
-  return Buffer.from((res.body as { data: string }).data, 'base64');
 }
