@@ -1,0 +1,307 @@
+// Real gVisor on amd64: runsc 20221219 (built from Debian's source, DWARF kept) with
+// --platform=kvm under the KVM stand-in (test/fixtures/kvm-standin), attached through the debug
+// adapter locally and over SSH with sudo. Everything but the ioctls is the real runsc: CLI →
+// SIGSEGV → kvm.sighandler → bluepillHandler → KVM_RUN (answered by the stand-in with
+// KVM_EXIT_HLT) → bluepillGuestExit/bluepillArchExit → runtime.sigreturn. No guest runs, so each
+// exit resumes the same CLI: the sentry stays in its first bluepill (machine.initArchState) and
+// round-trips forever. Each test is one or more debug sessions and ends with the sandbox alive,
+// not stopped, untraced, with no SIGTRAP pending, no Delve or bridge left, and exits still rising.
+import { test, before, after, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import type { DebugClient } from '@vscode/debugadapter-testsupport';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import { startRunscUnderStandin, type RunscSandbox } from '../../support/kvmStandin';
+import { runscBinaries, RunscUnavailableError } from '../../support/runsc';
+import { textSymbolAddress } from '../../support/simulator';
+import { SUDO_USER, HOSTS, sshdUnavailable, startSshd, type TestSshd } from '../../support/sshd';
+import {
+  assertLandedOnUcontextPc, instructionAt, nextStop, pause, pcOf, readMemory, registers, stepInstruction, stepOverBluepill,
+  stopAt, threadInFunction, type StepOverRun,
+} from '../../support/dapSession';
+import { attach, collectOutput, newDapClient } from '../adapter/dapClient';
+import { listLocalSandboxes } from '../../../src/transport/localSandboxes';
+import { PROGRESS_EVENT, type WireHop } from '../../../src/protocol/bluepillMessages';
+
+const KVM = 'gvisor.dev/gvisor/pkg/sentry/platform/kvm';
+/** amd64 ucontext: gregs from offset 40, RIP at gVisor's CONTEXT_RIP 0xa8. */
+const UCONTEXT_RIP = 0xa8;
+
+let unavailable: string | undefined;
+let binary = '';
+let sb: RunscSandbox;
+let sshd: TestSshd | undefined;
+const sym: Record<string, number> = {};
+
+function skipIfUnavailable(t: TestContext): boolean {
+  if (unavailable === undefined) return false;
+  t.skip(unavailable);
+  return true;
+}
+
+before(async () => {
+  if (process.getuid?.() !== 0) {
+    unavailable = 'real runsc needs root (it creates namespaces), and so does the KVM stand-in';
+    return;
+  }
+  try {
+    binary = (await runscBinaries()).amd64;
+  } catch (e) {
+    if (!(e instanceof RunscUnavailableError)) throw e;
+    unavailable = `real runsc unavailable: ${e.message}`;
+    return;
+  }
+  sb = await startRunscUnderStandin({ runsc: binary, mode: 'every:5ms' });
+  await sb.waitForExits(20, 60_000);
+  sym.sighandler = textSymbolAddress(binary, `${KVM}.sighandler`);
+  sym.bluepill = textSymbolAddress(binary, `${KVM}.bluepill`);
+  sym.sigreturn = textSymbolAddress(binary, 'runtime.sigreturn');
+  sym.cli = cliIn(binary);
+  if (!sshdUnavailable()) sshd = await startSshd();
+});
+
+after(async () => {
+  await sb?.stop();
+  await sshd?.stop();
+});
+
+interface Session {
+  dc: DebugClient;
+  output: () => string;
+}
+
+/** One debug session on the sandbox (this machine unless `ssh`); afterwards the sandbox must be healthy. */
+async function withSession(t: TestContext, config: Record<string, unknown>, body: (s: Session) => Promise<void>): Promise<void> {
+  const dc = newDapClient();
+  const output = collectOutput(dc);
+  const t0 = Date.now();
+  await attach(dc, { processId: sb.sandboxPid, ...config });
+  t.diagnostic(`attach${config.ssh ? ' over SSH' : ''}: ${Date.now() - t0} ms`);
+  await dc.configurationDoneRequest();
+  let failure: unknown;
+  try {
+    await body({ dc, output });
+  } catch (e) {
+    failure = e;
+  } finally {
+    await dc.disconnectRequest({}).catch((e: Error) => t.diagnostic(`disconnect: ${e.message}`));
+    await dc.stop();
+  }
+  // Also after a failed step: whatever happened, the sandbox must be left unharmed.
+  const health = await sb.assertHealthy(`after the session of "${t.name}"`).then(() => undefined, (e: Error) => e);
+  if (failure) {
+    if (health) t.diagnostic(health.message);
+    throw failure;
+  }
+  if (health) throw health;
+}
+
+/** Every hop is the real gVisor exit path: the CLI's SIGSEGV, the ucontext rewritten by bluepillArchExit, runtime.sigreturn. */
+async function landedOnCli(dc: DebugClient, tid: number, r: StepOverRun, hops: number): Promise<WireHop> {
+  // The stand-in's guest exits at once, so the landing is the same CLI, which faults again.
+  assert.equal(r.body.stopReason, 'max-hops', r.body.description);
+  assert.equal(r.body.hops.length, hops, r.body.description);
+  for (const hop of r.body.hops) {
+    assert.equal(Number(hop.landing.pc), sym.cli, `hop ${hop.index} landed on kvm.bluepill's CLI`);
+    assert.equal(Number(hop.trampoline.pc), sym.sigreturn, `hop ${hop.index}: the trampoline is runtime.sigreturn`);
+  }
+  return assertLandedOnUcontextPc(dc, tid, r, /SIGSEGV/);
+}
+
+test('attach locally by pid, by container id, through the sandbox listing, and over SSH with sudo: threads are /proc/PID/task', async (t) => {
+  if (skipIfUnavailable(t)) return;
+  const listed = (await listLocalSandboxes()).find((s) => s.pid === sb.sandboxPid);
+  assert.ok(listed, `the sandbox listing (what the picker shows) has pid ${sb.sandboxPid}`);
+  assert.equal(listed.containerId, sb.containerId);
+  assert.equal(listed.platform, 'kvm');
+  const ways: Array<[string, Record<string, unknown>]> = [
+    ['pid', {}],
+    ['container id', { processId: undefined, sandbox: sb.containerId.slice(0, 12) }],
+    ['the listing', { processId: listed.pid }],
+  ];
+  if (sshd) ways.push([`SSH as ${SUDO_USER} with sudo`, { ssh: HOSTS.user, sshConfigFile: sshd.clientConfig, sudo: true }]);
+  else t.diagnostic(`no SSH variant: ${sshdUnavailable()}`);
+  for (const [how, config] of ways) {
+    await withSession(t, config, async ({ dc, output }) => {
+      await pause(dc);
+      const dap = (await dc.threadsRequest()).body.threads.map((th) => th.id).sort((a, b) => a - b);
+      const proc = readdirSync(`/proc/${sb.sandboxPid}/task`).map(Number).sort((a, b) => a - b);
+      assert.deepEqual(dap, proc, `attached by ${how}: DAP threads = /proc/${sb.sandboxPid}/task`);
+      assert.match(output(), new RegExp(`Attached to .*pid ${sb.sandboxPid}`));
+      await dc.continueRequest({ threadId: dap[0] });
+    });
+  }
+});
+
+test('at kvm.sighandler the stack goes through the signal frame to kvm.bluepill and the machine setup', async (t) => {
+  if (skipIfUnavailable(t)) return;
+  await withSession(t, {}, async ({ dc }) => {
+    const tid = await stopAt(dc, sym.sighandler);
+    const frames = (await dc.stackTraceRequest({ threadId: tid, startFrame: 0, levels: 20 })).body.stackFrames;
+    const names = frames.map((f) => f.name);
+    t.diagnostic(names.join(' ← '));
+    assert.match(names[0], /kvm\.sighandler/);
+    const label = frames.findIndex((f) => f.presentationHint === 'label');
+    assert.ok(label > 0, `a <signal handler called> frame: ${names.join(', ')}`);
+    assert.match(names[label + 1], /kvm\.bluepill/, 'the interrupted frame is kvm.bluepill');
+    assert.equal(Number(frames[label + 1].instructionPointerReference), sym.cli, 'interrupted at the CLI');
+    assert.ok(names.slice(label + 2).some((n) => /kvm\.\(\*machine\)\.initArchState|kvm\.newMachine/.test(n)), `the callers: ${names.join(', ')}`);
+  });
+});
+
+test('step over bluepill from the handler entry, the CLI and the trampoline: every landing is the ucontext RIP', async (t) => {
+  if (skipIfUnavailable(t)) return;
+  t.diagnostic('before the fault: kvm.bluepill is never entered again on the stand-in (the sentry stays in its first bluepill); the arm64 suite covers it');
+  await withSession(t, {}, async ({ dc }) => {
+    const tid = await stopAt(dc, sym.sighandler);
+    let r = await stepOverBluepill(dc, tid, 2);
+    await landedOnCli(dc, tid, r, 2);
+    const first = r.body.hops[0];
+    assert.ok(first.host, 'the host context was read at the fault');
+    assert.equal(Number(first.host.pc), sym.cli, 'the host context RIP is the CLI');
+    t.diagnostic(`${r.body.description} in ${r.ms} ms`);
+
+    // The thread sits on the CLI now: the start point "at the fault".
+    assert.match(await instructionAt(dc, await pcOf(dc, tid)), /^CLI/);
+    r = await stepOverBluepill(dc, tid, 1);
+    await landedOnCli(dc, tid, r, 1);
+    assert.equal(Number(r.body.hops[0].fault?.pc), sym.cli, 'started at the faulting CLI');
+    await dc.continueRequest({ threadId: tid });
+
+    // The trampoline: runtime.sigreturn, the handler's return address at its entry.
+    const at = await stopAt(dc, sym.sigreturn);
+    r = await stepOverBluepill(dc, at, 1);
+    await assertLandedOnUcontextPc(dc, at, r, /SIGSEGV/);
+    await dc.continueRequest({ threadId: at });
+  });
+});
+
+test('a guest that never exits: step over bluepill shows progress, Pause cancels it, the sandbox lives on', async (t) => {
+  if (skipIfUnavailable(t)) return;
+  await withSession(t, {}, async ({ dc }) => {
+    const tid = await stopAt(dc, sym.sighandler);
+    await sb.setMode('never');
+    const progress = new Promise<string>((resolve) => dc.on(PROGRESS_EVENT, (e: DebugProtocol.Event) => {
+      const m = (e.body as { message: string }).message;
+      if (/waiting for the guest to exit/.test(m)) resolve(m);
+    }));
+    const stopped = nextStop(dc);
+    const res = dc.customRequest('bluepill/stepOver', { threadId: tid });
+    t.diagnostic(await progress);
+    await dc.pauseRequest({ threadId: tid });
+    const body = (await res).body as { stopReason: string; description: string };
+    assert.equal(body.stopReason, 'cancelled', body.description);
+    const ev = await stopped;
+    assert.equal(ev.body.threadId, tid, 'the stopped event names the stepped thread');
+    assert.match(ev.body.description ?? '', /cancelled after/);
+    // Disconnect straight from here, as a user who gives up on the guest does.
+  });
+});
+
+test('a vCPU paused inside KVM_RUN: step over bluepill joins in the handler', async (t) => {
+  if (skipIfUnavailable(t)) return;
+  await withSession(t, {}, async ({ dc }) => {
+    await sb.setMode('every:300ms');
+    let tid: number | undefined;
+    for (let i = 0; i < 10 && tid === undefined; i++) {
+      await pause(dc);
+      tid = await threadInFunction(dc, /kvm\.bluepillHandler/);
+      if (tid === undefined) await dc.continueRequest({ threadId: (await dc.threadsRequest()).body.threads[0].id });
+    }
+    assert.ok(tid !== undefined, 'a paused thread in the bluepill handler');
+    const r = await stepOverBluepill(dc, tid, 1);
+    await landedOnCli(dc, tid, r, 1);
+    assert.notEqual(Number(r.body.hops[0].handler?.pc), sym.sighandler, 'joined inside the handler');
+    await dc.continueRequest({ threadId: tid });
+  });
+});
+
+test("the instruction step: the CLI enters the handler, runtime.sigreturn's SYSCALL lands on the ucontext RIP", async (t) => {
+  if (skipIfUnavailable(t)) return;
+  await withSession(t, {}, async ({ dc }) => {
+    // The vCPU thread's trampoline (other threads' signals return through it too).
+    const tid = await stopAt(dc, sym.sighandler);
+    await dc.continueRequest({ threadId: tid });
+    let at = await stopAt(dc, sym.sigreturn);
+    for (let i = 0; at !== tid && i < 20; i++) {
+      await dc.continueRequest({ threadId: at });
+      at = await stopAt(dc, sym.sigreturn);
+    }
+    assert.equal(at, tid);
+    // rt_sigreturn finds the ucontext at SP.
+    const uc = Number((await registers(dc, tid)).get('Rsp'));
+    const rip = Number((await readMemory(dc, uc, UCONTEXT_RIP + 8)).readBigUInt64LE(UCONTEXT_RIP));
+    await stepInstruction(dc, tid);
+    let ev = await stepInstruction(dc, tid);
+    assert.match(ev.body.description ?? '', /^rt_sigreturn: /, ev.body.description);
+    assert.equal(await pcOf(dc, tid), rip, 'the SYSCALL landed on the ucontext RIP');
+    assert.equal(rip, sym.cli);
+    ev = await stepInstruction(dc, tid);
+    assert.match(ev.body.description ?? '', /CLI .* faulted \(SIGSEGV\) into the handler .* step over bluepill is available/, ev.body.description);
+    assert.equal(await pcOf(dc, tid), sym.sighandler);
+    await dc.continueRequest({ threadId: tid });
+  });
+});
+
+test('hazards on real runsc: a thread inside futex() and a call into the vDSO are stepped with breakpoints, not single-stepped', async (t) => {
+  if (skipIfUnavailable(t)) return;
+  t.diagnostic('the seccomp-trapped mmap cannot be provoked on demand in a real sentry; the simulator tests cover it');
+  await withSession(t, {}, async ({ dc }) => {
+    await pause(dc);
+    const inFutex = await threadInFunction(dc, /^runtime\.futex$/, 0);
+    assert.ok(inFutex !== undefined, 'a thread sleeps in futex()');
+    const progress = new Promise<string>((resolve) => dc.on(PROGRESS_EVENT, (e: DebugProtocol.Event) => {
+      const m = (e.body as { message: string }).message;
+      if (m) resolve(m);
+    }));
+    const stopped = nextStop(dc);
+    await dc.stepInRequest({ threadId: inFutex, granularity: 'instruction' });
+    const first = await Promise.race([stopped.then(() => 'stopped'), progress]);
+    if (first !== 'stopped') {
+      assert.match(first, /waiting for thread \d+ to return from syscall futex/);
+      await dc.pauseRequest({ threadId: inFutex });
+    }
+    const ev = await stopped;
+    assert.match(ev.body.description ?? '', /futex \(202\)/, ev.body.description);
+    t.diagnostic(ev.body.description ?? '');
+    await dc.continueRequest({ threadId: inFutex });
+
+    const call = vdsoCallIn(binary);
+    const tid = await stopAt(dc, call);
+    const done = await stepInstruction(dc, tid);
+    assert.match(done.body.description ?? '', /stepped over a call into code without symbols/, done.body.description);
+    assert.equal(await pcOf(dc, tid), call + 2, 'the CALL AX returned onto the next instruction');
+    await dc.continueRequest({ threadId: tid });
+  });
+});
+
+test('pause, continue, disconnect and re-attach leave the sandbox running', async (t) => {
+  if (skipIfUnavailable(t)) return;
+  for (let round = 0; round < 2; round++) {
+    await withSession(t, {}, async ({ dc }) => {
+      for (let i = 0; i < 2; i++) {
+        const ev = await pause(dc);
+        await dc.continueRequest({ threadId: ev.body.threadId! });
+      }
+    });
+  }
+});
+
+function objdump(bin: string, fn: string): string {
+  return execFileSync('go', ['tool', 'objdump', '-s', `^${fn.replace(/[.*()]/g, '\\$&')}(\\.abi0)?$`, bin], { encoding: 'utf8', maxBuffer: 16 << 20 });
+}
+
+/** kvm.bluepill's CLI. */
+function cliIn(bin: string): number {
+  const line = objdump(bin, `${KVM}.bluepill`).split('\n').find((l) => /\tCLI\b/.test(l));
+  assert.ok(line, 'a CLI in kvm.bluepill');
+  return parseInt(line.trim().split(/\s+/)[1], 16);
+}
+
+/** runtime.nanotime1's `CALL AX` into the vDSO clock. */
+function vdsoCallIn(bin: string): number {
+  const line = objdump(bin, 'runtime.nanotime1').split('\n').find((l) => /\tCALL AX\b/.test(l));
+  assert.ok(line, 'an indirect call in runtime.nanotime1');
+  return parseInt(line.trim().split(/\s+/)[1], 16);
+}
