@@ -77,13 +77,22 @@ async function withSession(t: TestContext, config: Record<string, unknown>, body
   await attach(dc, { ssh: vm!.hostAlias, sshConfigFile: vm!.sshConfigPath, sudo: true, processId: sandbox.pid, ...config });
   t.diagnostic(`attach over SSH: ${Date.now() - t0} ms`);
   await dc.configurationDoneRequest();
+  let failure: unknown;
   try {
     await body({ dc, output });
+  } catch (e) {
+    failure = e;
   } finally {
     await dc.disconnectRequest({}).catch((e: Error) => t.diagnostic(`disconnect: ${e.message}`));
     await dc.stop();
   }
-  await sandbox.assertHealthy(`after the session of "${t.name}"`);
+  // Also after a failed step: whatever happened, the sandbox must be left unharmed.
+  const health = await sandbox.assertHealthy(`after the session of "${t.name}"`).then(() => undefined, (e: Error) => e);
+  if (failure) {
+    if (health) t.diagnostic(health.message);
+    throw failure;
+  }
+  if (health) throw health;
 }
 
 /** Real exits land on code that does not fault again; the trampoline is the vDSO's rt_sigreturn. */

@@ -4,12 +4,13 @@
 // kvm.sighandler → bluepillHandler → KVM_RUN → KVM_EXIT_HLT → rt_sigreturn → the same CLI), as
 // fast as the stand-in's mode lets KVM_RUN return. The workload never runs; the sandbox stays up.
 // See the fixture's README.md.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { debuggerProcesses, healthProblems, parseProcStatus } from './runsc';
 import { repoRoot, resolveToolchain } from './simulator';
 
 export const kvmStandinSourceDir = join(repoRoot, 'test', 'fixtures', 'kvm-standin');
@@ -109,6 +110,11 @@ export interface RunscSandbox {
   alive(): boolean;
   /** The supervisor's stderr (its log, and runsc's own stderr). */
   stderr(): string;
+  /**
+   * Throws unless the sandbox is alive, not stopped, untraced, has no SIGTRAP pending, no Delve or
+   * bridge is left, and round trips go on (it switches the stand-in to `every:5ms` for that).
+   */
+  assertHealthy(what: string): Promise<void>;
   /** Kills the sandbox, gofer and runsc this started, waits for the supervisor, removes the directory. */
   stop(): Promise<void>;
 }
@@ -437,6 +443,17 @@ export async function startRunscUnderStandin(opts: RunscUnderStandinOptions): Pr
         }
       },
       alive: () => !exited && !!sandboxProc && procAlive(sandboxProc),
+      async assertHealthy(what: string): Promise<void> {
+        const text = await readFile(`/proc/${sandboxPid}/status`, 'utf8').catch(() => '');
+        const problems = text ? healthProblems(parseProcStatus(text)) : ['the sandbox process is gone'];
+        const left = debuggerProcesses(execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' }));
+        if (left.length) problems.push(`left running: ${left.join('; ')}`);
+        if (!problems.length) {
+          const st = await this.setMode('every:5ms');
+          await this.waitForExits(st.totalExits + 5, 60_000).catch((e: Error) => problems.push(e.message));
+        }
+        if (problems.length) throw new Error(`${what}: ${problems.join('; ')}\n${stderrText.slice(-2000)}`);
+      },
       stderr: () => stderrText,
       async stop(): Promise<void> {
         if (!live.has(l)) return;
