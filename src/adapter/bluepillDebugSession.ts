@@ -20,17 +20,16 @@ import type { EvalScope, Stackframe, Thread, Variable } from '../delve/delveType
 import { attachTarget, type AttachedTarget } from '../transport/attachTarget';
 import { hex, parseAddress } from './addresses';
 import { BreakpointBook } from './breakpoints';
-import { isConsoleCommand, runConsoleCommand, stepInstructions } from './consoleCommands';
+import { isConsoleCommand, runConsoleCommand } from './consoleCommands';
 import { disassembleRequest } from './disassembly';
 import { Execution, type StopInfo, type StopVerdict, type TaskResult } from './execution';
 import { renderLogMessage } from './logMessage';
 import { BluepillRequests } from './bluepillRequests';
-import { GuardedSteps } from './guardedSteps';
+import { GuardedEngine } from '../bluepill/guardedEngine';
+import { parsePendingMasks, PENDING_SIGNALS_SCRIPT } from '../linux/pendingSignals';
 import { fetchSandboxBinary, type FetchedBinary } from '../transport/fetchBinary';
 import { ATTACHED_EVENT, FETCH_BINARY_REQUEST } from '../protocol/bluepillMessages';
 import { withSignalFrame, type MaybeSynthetic } from './signalFrameStack';
-import { CodeReader } from '../bluepill/codeReader';
-import { DelveSymbolizer } from '../bluepill/delveSymbolizer';
 import { VdsoSymbolizer } from '../bluepill/vdsoSymbolizer';
 import type { SymbolRef } from '../bluepill/symbolizer';
 import { PROGRESS_EVENT } from '../protocol/bluepillMessages';
@@ -56,7 +55,7 @@ export class BluepillDebugSession extends LoggingDebugSession {
   private varHandles = new Handles<VarRef>();
   private ended = false;
   private readonly bluepill: BluepillRequests;
-  private guarded: GuardedSteps | undefined;
+  private engine: GuardedEngine | undefined;
 
   constructor() {
     super();
@@ -68,12 +67,14 @@ export class BluepillDebugSession extends LoggingDebugSession {
       get delve() {
         return session.delve;
       },
+      get engine() {
+        return session.engine;
+      },
       get stopped() {
         return !!session.target && !session.execution?.running;
       },
       runEngineTask: (task) => this.runEngineTask(task),
       sendEvent: (ev) => this.sendEvent(ev),
-      symbolFallback: { symbolize: (addr) => this.vdsoSymbol(addr) },
     });
   }
 
@@ -114,13 +115,12 @@ export class BluepillDebugSession extends LoggingDebugSession {
 
   /**
    * Runs an engine operation (a sequence of Delve calls) as one user action: the target counts as
-   * running, Pause aborts `signal` and halts Delve, and the state it returns is reported as the
-   * stop, with its reason and description.
+   * running, Pause aborts `signal` (the engine halts once), and the state it returns is reported as
+   * the stop, with its thread, reason and description.
    */
-  runEngineTask(task: (delve: DelveClient, signal: AbortSignal) => Promise<TaskResult>): void {
+  runEngineTask(task: (signal: AbortSignal) => Promise<TaskResult>): void {
     if (!this.target || !this.execution) throw new Error('not attached');
-    const client = this.target.client;
-    this.execution.runTask((signal) => task(client, signal));
+    this.execution.runTask(task);
   }
 
   /** Tells the UI the target stopped on `threadId`, with our own reason text. */
@@ -178,7 +178,16 @@ export class BluepillDebugSession extends LoggingDebugSession {
     const target = this.target;
     target.onLost((message) => this.lost(message));
     this.book = new BreakpointBook(target.client, config.substitutePath);
-    this.execution = new Execution(target.client, (info) => this.onStop(info), (message) => this.console(message, 'stderr'));
+    const engine = new GuardedEngine(target.client, {
+      symbolFallback: { symbolize: (addr) => this.vdsoSymbol(addr) },
+      onProgress: (threadId, message) => this.sendEvent(new Event(PROGRESS_EVENT, { threadId, message, done: false }) as DebugProtocol.Event),
+      pendingSignals: async () => {
+        const r = await target.runner.run(['sh', '-c', PENDING_SIGNALS_SCRIPT, 'sh', String(target.pid)], { timeoutMs: 10_000 });
+        return parsePendingMasks(r.stdout);
+      },
+    });
+    this.engine = engine;
+    this.execution = new Execution({ engine, state: () => target.client.state(true, { timeoutMs: 5_000 }) }, (info) => this.onStop(info), (message) => this.console(message, 'stderr'));
     try {
       const state = await target.client.state(false, { timeoutMs: 30_000 });
       this.currentThread = state.currentThread?.id ?? target.pid;
@@ -209,13 +218,20 @@ export class BluepillDebugSession extends LoggingDebugSession {
       void this.reportStop(this.currentThread ?? this.target!.pid, 'entry', 'Attached (stopOnAttach)');
     } else {
       this.console('The sandbox keeps running; press Pause to stop it.');
-      this.execution.resume('continue');
+      this.execution.continue();
     }
   }
 
   protected override async disconnectRequest(response: DebugProtocol.DisconnectResponse): Promise<void> {
     this.ended = true;
     try {
+      // Stop what runs (one halt), and leave no SIGTRAP of ours pending: the sandbox would die of it after detach.
+      if (this.execution?.running) {
+        await this.execution.pause().catch(() => undefined);
+        await this.execution.settle().catch(() => undefined);
+      }
+      const note = await this.engine?.quiesceForDetach().catch((e: Error) => e.message);
+      if (note) this.console(`Detach: ${note}`);
       await this.target?.disconnect();
     } catch (err) {
       this.console(`Detach: ${(err as Error).message}`, 'stderr');
@@ -250,7 +266,7 @@ export class BluepillDebugSession extends LoggingDebugSession {
         if (info.kind === 'continue') return 'resume';
       }
     }
-    const tid = th?.id ?? this.currentThread ?? this.target!.pid;
+    const tid = info.threadId ?? th?.id ?? this.currentThread ?? this.target!.pid;
     let reason = info.reason ?? 'step';
     let description: string | undefined = info.description;
     if (info.paused) reason = 'pause';
@@ -292,7 +308,7 @@ export class BluepillDebugSession extends LoggingDebugSession {
     if (!this.ready(response)) return;
     response.body = { allThreadsContinued: true };
     this.sendResponse(response);
-    this.execution!.resume('continue');
+    this.execution!.continue();
   }
 
   protected override async pauseRequest(response: DebugProtocol.PauseResponse): Promise<void> {
@@ -309,29 +325,25 @@ export class BluepillDebugSession extends LoggingDebugSession {
   private step(response: DebugProtocol.Response, threadId: number, granularity: DebugProtocol.SteppingGranularity | undefined, line: 'next' | 'step' | 'stepOut', instruction: 'stepInstruction' | 'nextInstruction' | undefined): void {
     if (!this.ready(response)) return;
     this.sendResponse(response);
-    const guarded = this.guardedSteps();
-    // Every step goes through the guards: never single-step a syscall, a blocking wait or the vDSO.
+    const engine = this.engine!;
+    // Every step goes through the engine's guards: never single-step a syscall, a blocking wait or
+    // the vDSO, and no breakpoint of Delve's in code that runs only in guest mode.
     const done = (): void => this.sendEvent(new Event(PROGRESS_EVENT, { threadId, message: '', done: true }) as DebugProtocol.Event);
-    if (granularity === 'instruction' && instruction) {
-      this.runEngineTask((delve, signal) => guarded.instruction(delve, threadId, instruction === 'nextInstruction', signal).finally(done));
-    } else {
-      this.runEngineTask((delve, signal) => guarded.line(delve, threadId, line, signal).finally(done));
-    }
+    this.runEngineTask(async (signal) => {
+      try {
+        const r = granularity === 'instruction' && instruction
+          ? await engine.instructionStep(threadId, instruction === 'nextInstruction', signal)
+          : await engine.lineStep(threadId, line, signal);
+        return { state: r.state, threadId: r.threadId, reason: 'step', description: r.description || undefined };
+      } finally {
+        done();
+      }
+    });
   }
 
   private maps: MapsReader | undefined;
   private vdsoSymbols: VdsoSymbolizer | undefined;
   private binary: Promise<FetchedBinary> | undefined;
-  private stackCodeReader: CodeReader | undefined;
-  private stackSymbols: DelveSymbolizer | undefined;
-
-  private stackCode(): CodeReader {
-    return (this.stackCodeReader ??= new CodeReader(this.target!.client));
-  }
-
-  private stackSymbolizer(): DelveSymbolizer {
-    return (this.stackSymbols ??= new DelveSymbolizer(this.target!.client, { symbolize: (a) => this.vdsoSymbol(a) }));
-  }
 
   /** The target's /proc/PID/maps, read here or over SSH (as root when Delve runs as root). */
   private mapsReader(): MapsReader {
@@ -353,17 +365,6 @@ export class BluepillDebugSession extends LoggingDebugSession {
     if (!this.target) return Promise.resolve(undefined);
     this.vdsoSymbols ??= new VdsoSymbolizer(this.mapsReader(), this.target.pid);
     return this.vdsoSymbols.symbolize(addr);
-  }
-
-  private guardedSteps(): GuardedSteps {
-    if (this.guarded) return this.guarded;
-    const target = this.target!;
-    this.guarded = new GuardedSteps({
-      code: new CodeReader(target.client),
-      symbolizer: new DelveSymbolizer(target.client, { symbolize: (a) => this.vdsoSymbol(a) }),
-      onProgress: (threadId, message) => this.sendEvent(new Event(PROGRESS_EVENT, { threadId, message, done: false }) as DebugProtocol.Event),
-    });
-    return this.guarded;
   }
 
   protected override nextRequest(response: DebugProtocol.NextResponse, args: DebugProtocol.NextArguments): void {
@@ -393,7 +394,7 @@ export class BluepillDebugSession extends LoggingDebugSession {
       frames = await client.stacktrace(-1, depth);
     }
     const complete = frames.length <= depth;
-    frames = await withSignalFrame(client, threadId, frames, this.stackCode(), this.stackSymbolizer());
+    frames = await withSignalFrame(client, threadId, frames, this.engine!.code, this.engine!.symbolizer);
     const withFlag = frames as Stackframe[] & { complete?: boolean };
     withFlag.complete = complete || frames.some((f) => (f as MaybeSynthetic).synthetic);
     this.stacks.set(threadId, withFlag);
@@ -539,7 +540,11 @@ export class BluepillDebugSession extends LoggingDebugSession {
         if (tid === undefined) return this.fail(response, 'no current thread: -si N TID');
         response.body = { result: `stepping ${count} instruction(s) on thread ${tid}…`, variablesReference: 0 };
         this.sendResponse(response);
-        this.runEngineTask((delve, signal) => stepInstructions(delve, tid, count, signal));
+        const engine = this.engine!;
+        this.runEngineTask(async (signal) => {
+          const r = await engine.stepInstructions(tid, count, signal);
+          return { state: r.state, threadId: tid, reason: 'step', description: r.description };
+        });
         return;
       }
       if (args.context === 'repl' && isConsoleCommand(args.expression)) {

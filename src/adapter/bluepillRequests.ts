@@ -3,15 +3,11 @@
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { Event } from '@vscode/debugadapter';
 import type { DelveClient } from '../delve/delveClient';
-import { AsmFlavour, type DebuggerState } from '../delve/delveTypes';
-import { profileOfRegisters } from '../bluepill/archOf';
-import type { ArchProfile } from '../bluepill/archProfile';
-import { CodeReader } from '../bluepill/codeReader';
+import { AsmFlavour } from '../delve/delveTypes';
 import { symbolizeContext } from '../bluepill/contextDiff';
-import { DelveSymbolizer } from '../bluepill/delveSymbolizer';
-import type { Symbolizer } from '../bluepill/symbolizer';
+import type { GuardedEngine } from '../bluepill/guardedEngine';
 import { hopsToMarkdown } from '../bluepill/hop';
-import { stepOverBluepill } from '../bluepill/stepOverBluepill';
+import { locationText } from '../bluepill/hop';
 import {
   HOPS_EVENT,
   HOPS_REQUEST,
@@ -25,7 +21,7 @@ import {
   type StepOverResponseBody,
   type WireHop,
 } from '../protocol/bluepillMessages';
-import { hopToWire } from '../protocol/hopToWire';
+import { hopToWire, unfinishedToWire } from '../protocol/hopToWire';
 import { classifyLocation } from './bluepillLocation';
 import type { TaskResult } from './execution';
 
@@ -38,20 +34,16 @@ const HOP_HISTORY = 200;
 
 export interface BluepillHost {
   readonly delve: DelveClient | undefined;
+  readonly engine: GuardedEngine | undefined;
   /** The target is stopped (Delve answers queries). */
   readonly stopped: boolean;
-  runEngineTask(task: (delve: DelveClient, signal: AbortSignal) => Promise<TaskResult>): void;
+  runEngineTask(task: (signal: AbortSignal) => Promise<TaskResult>): void;
   sendEvent(event: DebugProtocol.Event): void;
-  /** Asked for addresses Delve cannot name (the vDSO). */
-  readonly symbolFallback?: Symbolizer;
 }
 
 export class BluepillRequests {
   private readonly hops: WireHop[] = [];
   private nextHopIndex = 1;
-  private symbolizer: DelveSymbolizer | undefined;
-  private code: CodeReader | undefined;
-  private arch: ArchProfile | undefined;
   defaultMaxHops = 8;
 
   constructor(private readonly host: BluepillHost) {}
@@ -63,9 +55,13 @@ export class BluepillRequests {
   private delve(): DelveClient {
     const d = this.host.delve;
     if (!d) throw new Error('not attached');
-    if (!this.symbolizer) this.symbolizer = new DelveSymbolizer(d, this.host.symbolFallback);
-    if (!this.code) this.code = new CodeReader(d);
     return d;
+  }
+
+  private engine(): GuardedEngine {
+    const e = this.host.engine;
+    if (!e) throw new Error('not attached');
+    return e;
   }
 
   /** Answers a custom request; resolves with the response body. */
@@ -84,30 +80,30 @@ export class BluepillRequests {
     }
   }
 
-  private stepOver(args: StepOverArguments): Promise<StepOverResponseBody> {
-    if (!this.host.stopped) return Promise.reject(new Error('the target is running: pause it or stop at a breakpoint first'));
-    if (typeof args?.threadId !== 'number') return Promise.reject(new Error('"threadId" is required'));
-    const delve = this.delve();
+  private async stepOver(args: StepOverArguments): Promise<StepOverResponseBody> {
+    if (!this.host.stopped) throw new Error('the target is running: pause it or stop at a breakpoint first');
+    if (typeof args?.threadId !== 'number') throw new Error('"threadId" is required');
+    const engine = this.engine();
+    // Nothing moves (and no stop is reported) for a thread that is nowhere near a bluepill.
+    if (!(await engine.bluepillStartPoint(args.threadId))) {
+      const pc = (await this.delve().listThreads()).find((t) => t.id === args.threadId)?.pc;
+      const here = pc === undefined ? '' : ` at ${locationText({ pc, symbol: await engine.symbolizer.symbolize(pc) })}`;
+      throw new Error(`Step over bluepill: thread ${args.threadId}${here} is not before a faulting instruction, in the bluepill handler or in its trampoline; nothing was done`);
+    }
     return new Promise<StepOverResponseBody>((resolve, reject) => {
-      this.host.runEngineTask(async (_client, signal) => {
+      this.host.runEngineTask(async (signal) => {
         const progress = (message: string, done = false): void =>
           this.host.sendEvent(new Event(PROGRESS_EVENT, { threadId: args.threadId, message, done }) as DebugProtocol.Event);
         try {
-          const result = await stepOverBluepill(delve, args.threadId, {
-            maxHops: args.maxHops ?? this.defaultMaxHops,
-            signal,
-            onProgress: (m) => progress(m),
-            symbolizer: this.symbolizer,
-            code: this.code,
-          });
+          const result = await engine.stepOverBluepill(args.threadId, { maxHops: args.maxHops ?? this.defaultMaxHops, signal });
           progress('', true);
           const latest: number[] = [];
-          const arch = await this.archOf(args.threadId);
+          const arch = await engine.archOf(args.threadId);
           const wire: WireHop[] = [];
           for (const hop of result.hops) {
             const symbols = {
-              host: hop.hostContext ? await symbolizeContext(hop.hostContext, this.symbolizer!) : undefined,
-              guest: await symbolizeContext(hop.guestContext, this.symbolizer!),
+              host: hop.hostContext ? await symbolizeContext(hop.hostContext, engine.symbolizer) : undefined,
+              guest: await symbolizeContext(hop.guestContext, engine.symbolizer),
             };
             const w = hopToWire(hop, this.nextHopIndex++, arch, symbols);
             wire.push(w);
@@ -115,12 +111,20 @@ export class BluepillRequests {
           }
           this.hops.push(...wire);
           this.hops.splice(0, Math.max(0, this.hops.length - HOP_HISTORY));
-          if (wire.length) {
-            this.host.sendEvent(new Event(HOPS_EVENT, { hops: this.hops, latest, description: result.description } satisfies HopsEventBody) as DebugProtocol.Event);
+          const unfinished = result.unfinished
+            ? unfinishedToWire(result.unfinished, arch, result.unfinished.hostContext ? await symbolizeContext(result.unfinished.hostContext, engine.symbolizer) : undefined)
+            : undefined;
+          if (wire.length || unfinished) {
+            this.host.sendEvent(new Event(HOPS_EVENT, { hops: this.hops, latest, description: result.description, ...(unfinished ? { unfinished } : {}) } satisfies HopsEventBody) as DebugProtocol.Event);
           }
-          resolve({ description: result.description, stopReason: result.stopReason, hops: wire, markdown: hopsToMarkdown(result.hops) });
-          const state: DebuggerState = await delve.state(true);
-          return { state, reason: 'step', description: result.description };
+          resolve({
+            description: result.description,
+            stopReason: result.stopReason,
+            hops: wire,
+            ...(unfinished ? { unfinished } : {}),
+            markdown: hopsToMarkdown(result.hops, 'Bluepill hops', result.unfinished),
+          });
+          return { state: result.state, threadId: args.threadId, reason: 'step', description: result.description };
         } catch (err) {
           progress('', true);
           reject(err as Error);
@@ -130,17 +134,12 @@ export class BluepillRequests {
     });
   }
 
-  private async archOf(threadId: number): Promise<ArchProfile> {
-    if (!this.arch) this.arch = profileOfRegisters(await this.delve().listRegisters(threadId));
-    return this.arch;
-  }
-
   /** After every stop: tell the extension whether the toolbar's "Step over bluepill" applies. */
   async reportLocation(threadId: number): Promise<void> {
     let kind: LocationKind;
     try {
-      const delve = this.delve();
-      kind = await classifyLocation(delve, this.code!, await this.archOf(threadId), threadId);
+      const engine = this.engine();
+      kind = await classifyLocation(this.delve(), engine.code, await engine.archOf(threadId), threadId);
     } catch {
       kind = 'other';
     }

@@ -1,7 +1,6 @@
 // Debug Console commands for what the UI lacks. Anything else typed in the console is a Go
 // expression evaluated by Delve.
 import type { DelveClient } from '../delve/delveClient';
-import type { TaskResult } from './execution';
 import type { Stackframe, Thread } from '../delve/delveTypes';
 import { hex, parseAddress } from './addresses';
 
@@ -12,7 +11,7 @@ export const CONSOLE_HELP = [
   '  -regs [tid]         raw registers of a thread, including floating point',
   '  -x ADDR [LEN]       hex dump of LEN bytes (default 64, at most 65536) at ADDR',
   '  -dis ADDR [N]       N instructions (default 16) from ADDR, Go syntax',
-  '  -si [N] [tid]       N single instruction steps (default 1) on a thread, one stop at the end; Pause cancels',
+  '  -si [N] [tid]       N guarded instruction steps (default 1) on a thread, one stop at the end; Pause cancels',
   '  -help               this list',
 ].join('\n');
 
@@ -84,16 +83,4 @@ export async function runConsoleCommand(line: string, ctx: ConsoleContext): Prom
     default:
       throw new Error(`unknown command ${cmd}; -help lists the commands`);
   }
-}
-
-/** -si: N instruction steps on one thread, each with a timeout; stops early when cancelled. */
-export async function stepInstructions(client: DelveClient, threadId: number, count: number, signal: AbortSignal): Promise<TaskResult> {
-  let state = await client.switchThread(threadId);
-  let done = 0;
-  while (done < count && !signal.aborted) {
-    state = await client.stepInstruction({ timeoutMs: 10_000, signal });
-    done++;
-    if (state.exited) break;
-  }
-  return { state, reason: 'step', description: `${done} instruction step(s) on thread ${threadId}${done < count ? ' (cancelled)' : ''}` };
 }

@@ -6,6 +6,7 @@ import type { Symbolizer, SymbolRef } from './symbolizer';
 
 interface KnownFunction {
   name: string;
+  file?: string;
   entry: number;
   /** Highest address known to be inside the function (exclusive end when exact). */
   end: number;
@@ -24,24 +25,27 @@ export class DelveSymbolizer implements Symbolizer {
   ) {}
 
   /** Teaches an exact function range, e.g. from a whole-function Disassemble. */
-  learnRange(name: string, entry: number, end: number): void {
+  learnRange(name: string, entry: number, end: number, file?: string): void {
     const f = this.functions.find((k) => k.entry === entry);
-    if (f) f.end = Math.max(f.end, end);
-    else this.functions.push({ name, entry, end });
+    if (f) {
+      f.end = Math.max(f.end, end);
+      f.file ??= file;
+    } else this.functions.push({ name, entry, end, ...(file ? { file } : {}) });
   }
 
   async symbolize(addr: number): Promise<SymbolRef | undefined> {
     if (this.byAddr.has(addr)) return this.byAddr.get(addr);
     const known = this.functions.find((f) => addr >= f.entry && addr < f.end);
-    if (known) return { name: known.name, offset: addr - known.entry };
+    if (known) return { name: known.name, offset: addr - known.entry, ...(known.file ? { file: known.file } : {}) };
     let sym: SymbolRef | undefined;
     try {
       this.lookups++;
       const locs = await this.delve.findLocation(`*0x${addr.toString(16)}`);
       const fn = locs[0]?.function;
       if (fn && fn.name && fn.value <= addr) {
-        sym = { name: fn.name, offset: addr - fn.value };
-        this.learnRange(fn.name, fn.value, addr + 1);
+        const file = locs[0].file || undefined;
+        sym = { name: fn.name, offset: addr - fn.value, ...(file ? { file } : {}) };
+        this.learnRange(fn.name, fn.value, addr + 1, file);
       }
     } catch {
       sym = undefined;

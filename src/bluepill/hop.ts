@@ -54,9 +54,10 @@ export function describeHops(hops: readonly Hop[]): string {
  * The hop list as the field note writes it by hand:
  * fault, handler, guest exit PC, trampoline, landing — one indented block per hop.
  */
-export function hopsToMarkdown(hops: readonly Hop[], title = 'Bluepill hops'): string {
+export function hopsToMarkdown(hops: readonly Hop[], title = 'Bluepill hops', unfinished?: UnfinishedHopText): string {
   const lines: string[] = [`## ${title}`, ''];
-  if (hops.length === 0) return [...lines, '(none)', ''].join('\n');
+  if (hops.length === 0 && !unfinished) return [...lines, '(none)', ''].join('\n');
+  if (hops.length === 0) return [...lines, ...unfinishedLines(unfinished!), ''].join('\n');
   lines.push(`${describeHops(hops)}, thread ${hops[0].threadId}`, '', '```');
   const pad = (s: string): string => s.padEnd(44) + ' ';
   hops.forEach((h, i) => {
@@ -74,5 +75,20 @@ export function hopsToMarkdown(hops: readonly Hop[], title = 'Bluepill hops'): s
     if (i < hops.length - 1) lines.push('');
   });
   lines.push('```', '');
+  if (unfinished) lines.push(...unfinishedLines(unfinished), '');
   return lines.join('\n');
+}
+
+/** What the Markdown needs of a hop that did not land (stepOverBluepill.ts: UnfinishedHop). */
+export type UnfinishedHopText = Pick<Hop, 'threadId' | 'fault' | 'handler' | 'signalName' | 'signalNumber' | 'ucontextAddress' | 'hostContext'>;
+
+function unfinishedLines(h: UnfinishedHopText): string[] {
+  const out = [`Unfinished hop on thread ${h.threadId} (the guest did not exit): ${h.signalName} (${h.signalNumber}), ucontext ${hex(h.ucontextAddress)}`, '', '```'];
+  if (h.fault) out.push(`${`${locationText(h.fault)}${h.fault.instruction ? ` ${h.fault.instruction}` : ''}`.padEnd(44)} // faults: ${h.signalName}`);
+  if (h.handler) out.push(`${locationText(h.handler).padEnd(44)} // handler`);
+  if (h.hostContext) {
+    for (const r of h.hostContext.registers) out.push(`    ${r.name.padEnd(8)} 0x${r.value.toString(16)}`);
+  }
+  out.push('```');
+  return out;
 }

@@ -12,6 +12,7 @@ import { DelveSymbolizer } from './delveSymbolizer';
 import type { MachineContext } from './machineContext';
 import { hex } from './machineContext';
 import { safeStepInstruction, stepWithTimeout, type SafeStepKind, type SafeStepOptions } from './safeStep';
+import { ResumeGate } from './resumeGate';
 import { frameAtHandlerEntry, frameAtTrampoline, isTrampolineAt } from './signalFrame';
 import { formatSymbol, shortFunctionName } from './symbolizer';
 import { ThreadRegisters } from './threadRegisters';
@@ -82,7 +83,8 @@ export async function stepInstructionAware(delve: BluepillDelve, threadId: numbe
   const p: ArchProfile = options.arch ?? profileOfRegisters(regs.raw);
   const code = options.code ?? new CodeReader(delve);
   const symbolizer = options.symbolizer ?? new DelveSymbolizer(delve);
-  const shared = { ...options, arch: p, code, symbolizer };
+  const gate = options.gate ?? new ResumeGate(delve);
+  const shared = { ...options, arch: p, code, symbolizer, gate };
   const fromPc = regs.pc(p);
   const insn = await code.instructionAt(fromPc, p.maxInstructionLength).catch(() => undefined);
   const where = async (pc: number): Promise<string> => {
@@ -92,7 +94,7 @@ export async function stepInstructionAware(delve: BluepillDelve, threadId: numbe
 
   if (insn && p.isSyscallInstruction(insn.bytes) && (await isTrampolineAt(code, p, fromPc - p.trampolineSyscallOffset))) {
     const frame = await frameAtTrampoline(delve, p, regs, fromPc - p.trampolineSyscallOffset);
-    const stepped = await stepWithTimeout(delve, threadId, fromPc, options.stepTimeoutMs ?? 10_000);
+    const stepped = await stepWithTimeout(delve, threadId, fromPc, options.stepTimeoutMs ?? 10_000, gate);
     if (stepped.kind !== 'stepped') return { threadId, fromPc, pc: stepped.pc, kind: stepped.kind, description: stepped.description, instruction: insn, foreignHits: 0 };
     const landed = stepped.pc;
     if (!frame) {
@@ -113,7 +115,7 @@ export async function stepInstructionAware(delve: BluepillDelve, threadId: numbe
   }
 
   if (insn && p.privilegedInstruction(insn.bytes)) {
-    const stepped = await stepWithTimeout(delve, threadId, fromPc, options.stepTimeoutMs ?? 10_000);
+    const stepped = await stepWithTimeout(delve, threadId, fromPc, options.stepTimeoutMs ?? 10_000, gate);
     if (stepped.kind !== 'stepped') return { threadId, fromPc, pc: stepped.pc, kind: stepped.kind, description: stepped.description, instruction: insn, foreignHits: 0 };
     const after = new ThreadRegisters(await delve.listRegisters(threadId));
     const frame = await frameAtHandlerEntry(delve, code, p, after).catch(() => undefined);

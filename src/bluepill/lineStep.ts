@@ -9,6 +9,10 @@
 // - `step` on a call into code without symbols (the vDSO) stops inside it, where Delve has no
 //   source (`next` then fails with "no source for PC"). Such a call is stepped over, and a thread
 //   inside such code leaves it by its return address (rule 3).
+// On a KVM sandbox Delve's own breakpoints must stay out of code that runs only in guest mode
+// (codeKinds.ts): `next` plants one on every line of the function and on its return address,
+// `stepOut` on the return address, `step` also on the callees of the current line. Where one of
+// those is guest-only (or the function is kvm.bluepill, whose tail is), the step is refused.
 import type { DelveClient } from '../delve/delveClient';
 import type { DebuggerState } from '../delve/delveTypes';
 import { profileOfRegisters } from './archOf';
@@ -17,13 +21,17 @@ import type { BluepillDelve } from './bluepillDelve';
 import { CodeReader } from './codeReader';
 import { DelveSymbolizer } from './delveSymbolizer';
 import { hex } from './machineContext';
-import { isKnownCode, planStep, runToBreakpoint, type StepPlan } from './safeStep';
+import { isKnownCode, planStep, type StepPlan } from './safeStep';
+import { runToBreakpoint } from './breakpointWait';
+import type { CodeClass } from './codeKinds';
+import { plainName } from './codeKinds';
+import { ResumeGate } from './resumeGate';
 import { formatSymbol, type Symbolizer } from './symbolizer';
 import { ThreadRegisters } from './threadRegisters';
 
 export type LineStepKind = 'next' | 'step' | 'stepOut';
 
-export type LineStepDelve = BluepillDelve & Pick<DelveClient, 'command'>;
+export type LineStepDelve = BluepillDelve & Pick<DelveClient, 'command' | 'stacktrace'>;
 
 export interface SafeLineStepOptions {
   arch?: ArchProfile;
@@ -34,11 +42,15 @@ export interface SafeLineStepOptions {
   onProgress?: (message: string) => void;
   /** First progress line of a breakpoint wait after this long, then every interval (default 1 s). */
   progressIntervalMs?: number;
+  /** The session's resume gate (one halt per resume); default: one of this step's own. */
+  gate?: ResumeGate;
+  /** Code kinds (codeKinds.ts); without it no code is taken for guest-only. */
+  classify?: (addr: number) => Promise<CodeClass>;
 }
 
 export interface SafeLineStepResult {
   threadId: number;
-  outcome: 'done' | 'cancelled' | 'exited';
+  outcome: 'done' | 'cancelled' | 'exited' | 'refused';
   /** What was done besides Delve's own command, e.g. `finished the interrupted syscall futex (202) (ERESTARTSYS) with a breakpoint; then next`. */
   description: string;
   state: DebuggerState;
@@ -51,6 +63,7 @@ export async function safeLineStep(delve: LineStepDelve, threadId: number, kind:
   const p = options.arch ?? profileOfRegisters(regs.raw);
   const code = options.code ?? new CodeReader(delve);
   const symbolizer = options.symbolizer ?? new DelveSymbolizer(delve);
+  const gate = options.gate ?? new ResumeGate(delve);
   const actions: string[] = [];
   const finish = async (outcome: SafeLineStepResult['outcome'], state?: DebuggerState): Promise<SafeLineStepResult> =>
     ({ threadId, outcome, description: actions.join('; then '), state: state ?? (await delve.state(false)) });
@@ -64,7 +77,7 @@ export async function safeLineStep(delve: LineStepDelve, threadId: number, kind:
   };
   /** Runs the thread onto the plan's breakpoint; a result to return unless it arrived. */
   const viaBreakpoint = async (b: BreakpointPlan, waitingFor: string, done: string): Promise<SafeLineStepResult | undefined> => {
-    const r = await runToBreakpoint(delve, threadId, b.at, { waitingFor, signal: options.signal, onProgress: options.onProgress, progressIntervalMs: options.progressIntervalMs });
+    const r = await runToBreakpoint(delve, threadId, b.at, { gate, waitingFor, signal: options.signal, onProgress: options.onProgress, progressIntervalMs: options.progressIntervalMs });
     if (r.outcome === 'arrived') {
       actions.push(done);
       return undefined;
@@ -96,7 +109,14 @@ export async function safeLineStep(delve: LineStepDelve, threadId: number, kind:
     return (await viaBreakpoint(first, `the call into ${into} to return on thread ${threadId}`, `stepped over the call into ${into} with a breakpoint`)) ?? finish('done');
   }
 
-  const st = await cancellableCommand(delve, threadId, kind, options.signal);
+  if (options.classify) {
+    const refusal = await guestModeRefusal(delve, threadId, kind, regs.pc(p), options.classify);
+    if (refusal) {
+      actions.push(refusal);
+      return finish('refused');
+    }
+  }
+  const st = await cancellableCommand(delve, gate, threadId, kind, options.signal);
   actions.push(st.paused === 'before' ? `paused before ${kind}` : st.paused === 'during' ? `${kind} paused` : kind);
   if (st.paused) return finish('cancelled', st.state);
   if (st.state.exited) return finish('exited', st.state);
@@ -109,20 +129,43 @@ export async function safeLineStep(delve: LineStepDelve, threadId: number, kind:
   return finish('done', st.state);
 }
 
-/** Delve's next/step/stepOut on one thread; an abort halts it (Delve then answers the command). */
-async function cancellableCommand(delve: LineStepDelve, threadId: number, kind: LineStepKind, signal: AbortSignal | undefined): Promise<{ state: DebuggerState; paused?: 'before' | 'during' }> {
+/** Delve's next/step/stepOut on one thread; an abort halts it once (Delve then answers the command). */
+async function cancellableCommand(delve: LineStepDelve, gate: ResumeGate, threadId: number, kind: LineStepKind, signal: AbortSignal | undefined): Promise<{ state: DebuggerState; paused?: 'before' | 'during' }> {
   await delve.switchThread(threadId);
   if (signal?.aborted) return { state: await delve.state(false), paused: 'before' };
-  let paused: 'during' | undefined;
-  const onAbort = (): void => {
-    paused = 'during';
-    delve.halt({ timeoutMs: 10_000 }).catch(() => undefined);
-  };
-  signal?.addEventListener('abort', onAbort);
-  try {
-    const state = await delve.command(kind, { timeoutMs: 0 });
-    return { state, paused };
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
+  const ran = await gate.resume(() => delve.command(kind, { timeoutMs: 0 }), signal);
+  return { state: ran.state, paused: ran.halted ? 'during' : undefined };
+}
+
+/**
+ * Why Delve's own `kind` on this thread would put a breakpoint where none may go, or undefined.
+ * next: every line of the function and the return address; stepOut: the return address; step:
+ * also the callees of the current line.
+ */
+async function guestModeRefusal(delve: LineStepDelve, threadId: number, kind: LineStepKind, pc: number, classify: (addr: number) => Promise<CodeClass>): Promise<string | undefined> {
+  const refuse = (c: CodeClass, what: string): string =>
+    `${kind} refused on thread ${threadId}: ${what} ${c.why}, where no breakpoint may go; step by instruction (each one is checked), use Step over bluepill, or continue`;
+  const here = await classify(pc);
+  if (kind !== 'stepOut') {
+    if (here.kind === 'guest-only' || here.kind === 'faulting') return refuse(here, 'the thread is at');
+    if (here.symbol && /^kvm\.bluepill$/.test(plainName(here.symbol.name))) {
+      return `${kind} refused on thread ${threadId}: Delve would plant breakpoints on every line of kvm.bluepill, whose code after the faulting instruction runs only in guest mode; use Step over bluepill`;
+    }
   }
+  await delve.switchThread(threadId);
+  const caller = (await delve.stacktrace(-1, 1).catch(() => []))[1];
+  if (caller && caller.pc > 0) {
+    const ret = await classify(caller.pc);
+    if (ret.kind === 'guest-only' || ret.kind === 'faulting') return refuse(ret, 'the function returns to');
+  }
+  if (kind === 'step') {
+    const insns = await delve.disassemble(pc, 0).catch(() => []);
+    const line = insns.find((i) => i.Loc.pc === pc)?.Loc.line;
+    for (const i of insns) {
+      if (i.Loc.line !== line || !i.DestLoc?.pc || !/^(CALL|BL)\b/.test(i.Text)) continue;
+      const callee = await classify(i.DestLoc.pc);
+      if (callee.kind === 'guest-only' || callee.kind === 'faulting') return refuse(callee, 'the current line calls');
+    }
+  }
+  return undefined;
 }

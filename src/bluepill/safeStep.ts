@@ -8,15 +8,17 @@
 // - every stepInstruction has a timeout: on expiry the target is halted and the thread reported
 //   stuck. Waits show progress after a second and are cancellable; the breakpoint is removed in
 //   every outcome.
-import { DelveError, DelveTimeoutError } from '../delve/delveErrors';
+import { DelveTimeoutError } from '../delve/delveErrors';
 import { restartCodeIn } from '../linux/syscallRestart';
-import type { DebuggerState, Thread } from '../delve/delveTypes';
+import type { DebuggerState } from '../delve/delveTypes';
 import { syscallName, type ArchProfile, type Instruction } from './archProfile';
 import { profileOfRegisters } from './archOf';
 import type { BluepillDelve } from './bluepillDelve';
 import { CodeReader } from './codeReader';
 import { DelveSymbolizer } from './delveSymbolizer';
 import { hex } from './machineContext';
+import { ResumeGate } from './resumeGate';
+import { runToBreakpoint, threadIn } from './breakpointWait';
 import { isTrampolineAt } from './signalFrame';
 import { formatSymbol, shortFunctionName, type Symbolizer, type SymbolRef } from './symbolizer';
 import { ThreadRegisters } from './threadRegisters';
@@ -35,10 +37,13 @@ export interface SafeStepOptions {
   /** First progress line after this long, then every interval (default 1 s). */
   progressIntervalMs?: number;
   /**
-   * Code that also runs in guest mode (sentry code): no breakpoint may go there. When the
-   * instruction after a syscall is such code, the breakpoint goes on the return address instead.
+   * Where no breakpoint may go (code that only runs in guest mode, a faulting instruction: see
+   * codeKinds.ts). When the instruction after a syscall is such code, the breakpoint goes on the
+   * return address instead, or the step is refused.
    */
-  isGuestCode?: (addr: number) => boolean;
+  noBreakpointAt?: (addr: number) => boolean | Promise<boolean>;
+  /** The session's resume gate (one halt per resume); default: one of the step's own. */
+  gate?: ResumeGate;
 }
 
 export type SafeStepKind =
@@ -78,8 +83,9 @@ export async function planStep(
   regs: ThreadRegisters,
   code: CodeReader,
   symbolizer: Symbolizer,
-  isGuestCode: (addr: number) => boolean = () => false,
+  noBreakpointAt: (addr: number) => boolean | Promise<boolean> = () => false,
 ): Promise<StepPlan> {
+  const isGuestCode = async (addr: number): Promise<boolean> => await noBreakpointAt(addr);
   const pc = regs.pc(p);
   const insn = await code.instructionAt(pc, p.maxInstructionLength).catch(() => undefined);
   const here = await symbolizer.symbolize(pc);
@@ -88,14 +94,14 @@ export async function planStep(
   if (!isKnownCode(here) && !(await atTrampoline())) {
     // Inside code Delve knows nothing of (the vDSO): leave by the return address.
     const ret = await returnAddress(delve, p, regs, symbolizer);
-    if (ret !== undefined && !isGuestCode(ret)) return { kind: 'breakpoint', instruction: insn, at: ret, why: 'leave-unknown' };
+    if (ret !== undefined && !(await isGuestCode(ret))) return { kind: 'breakpoint', instruction: insn, at: ret, why: 'leave-unknown' };
     return { kind: 'refuse', instruction: insn, message: `thread is at ${hex(pc)} in code without symbols and no return address is known; not single-stepping it` };
   }
   const inSyscall = await stoppedInSyscall(p, regs, code, pc);
   if (inSyscall) {
     // Stopped inside a syscall (e.g. right after attach, in futex()): a step would wait for it with
     // every other thread stopped. Let it return by itself onto a breakpoint at its return PC.
-    if (!isGuestCode(pc)) return { kind: 'breakpoint', instruction: insn, at: pc, why: 'in-syscall', syscall: inSyscall };
+    if (!(await isGuestCode(pc))) return { kind: 'breakpoint', instruction: insn, at: pc, why: 'in-syscall', syscall: inSyscall };
     return { kind: 'refuse', instruction: insn, message: `thread is inside syscall ${inSyscall.name} (${inSyscall.number}) returning to guest code at ${hex(pc)}; continue instead` };
   }
   if (!insn) return { kind: 'single-step', instruction: insn, reason: 'plain' };
@@ -104,16 +110,16 @@ export async function planStep(
     if (await isTrampolineAt(code, p, pc - p.trampolineSyscallOffset)) return { kind: 'single-step', instruction: insn, reason: 'rt_sigreturn' };
     const nr = Number(regs.value(p.syscallNumberRegister));
     const syscall = { number: nr, name: syscallName(p, nr) };
-    if (!isGuestCode(next)) return { kind: 'breakpoint', instruction: insn, at: next, why: 'syscall', syscall };
+    if (!(await isGuestCode(next))) return { kind: 'breakpoint', instruction: insn, at: next, why: 'syscall', syscall };
     const ret = await returnAddress(delve, p, regs, symbolizer);
-    if (ret !== undefined && !isGuestCode(ret)) return { kind: 'breakpoint', instruction: insn, at: ret, why: 'syscall', syscall };
+    if (ret !== undefined && !(await isGuestCode(ret))) return { kind: 'breakpoint', instruction: insn, at: ret, why: 'syscall', syscall };
     return { kind: 'refuse', instruction: insn, message: `syscall ${syscall.name} (${nr}) at ${hex(pc)}: the code after it runs in guest mode, so no breakpoint can go there; continue instead` };
   }
   if (p.isCall(insn)) {
     let target = insn.dest;
     const reg = p.indirectCallRegister(insn);
     if (target === undefined && reg) target = Number(regs.value(reg));
-    if (target !== undefined && target > 0 && !isKnownCode(await symbolizer.symbolize(target)) && !isGuestCode(next)) {
+    if (target !== undefined && target > 0 && !isKnownCode(await symbolizer.symbolize(target)) && !(await isGuestCode(next))) {
       return { kind: 'breakpoint', instruction: insn, at: next, why: 'call-unknown', target };
     }
   }
@@ -188,11 +194,12 @@ export async function safeStepInstruction(delve: BluepillDelve, threadId: number
   const code = options.code ?? new CodeReader(delve);
   const symbolizer = options.symbolizer ?? new DelveSymbolizer(delve);
   const fromPc = regs.pc(p);
-  const plan = await planStep(delve, p, regs, code, symbolizer, options.isGuestCode);
+  const plan = await planStep(delve, p, regs, code, symbolizer, options.noBreakpointAt);
+  const gate = options.gate ?? new ResumeGate(delve);
   const base = { threadId, fromPc, instruction: plan.instruction, foreignHits: 0 };
   if (plan.kind === 'refuse') return { ...base, pc: fromPc, kind: 'refused', description: plan.message };
   if (plan.kind === 'single-step') {
-    const stepped = await stepWithTimeout(delve, threadId, fromPc, options.stepTimeoutMs ?? 10_000);
+    const stepped = await stepWithTimeout(delve, threadId, fromPc, options.stepTimeoutMs ?? 10_000, gate);
     return { ...base, ...stepped };
   }
   const what =
@@ -204,6 +211,7 @@ export async function safeStepInstruction(delve: BluepillDelve, threadId: number
   const where = plan.at === fromPc + (plan.instruction?.bytes.length ?? 0) || plan.why === 'in-syscall' ? '' : ` at its return address ${hex(plan.at)}`;
   const ran = await runToBreakpoint(delve, threadId, plan.at, {
     ...options,
+    gate,
     waitingFor: plan.why === 'leave-unknown' ? `thread ${threadId} to leave ${what}` : `thread ${threadId} to return from ${what}`,
   });
   const kind: SafeStepKind = plan.why === 'in-syscall' ? 'waited-for-syscall' : plan.why === 'syscall' ? 'stepped-over-syscall' : plan.why === 'call-unknown' ? 'stepped-over-call' : 'left-unknown-code';
@@ -220,21 +228,28 @@ function shortenSym(s: { name: string; offset: number } | undefined): { name: st
   return s ? { name: shortFunctionName(s.name), offset: s.offset } : undefined;
 }
 
-/** One Delve single step of `tid` with a timeout; on expiry the target is halted and the step reported stuck. */
+/** One Delve single step of `tid` with a timeout; on expiry the target is halted (once) and the step reported stuck. */
 export async function stepWithTimeout(
   delve: Pick<BluepillDelve, 'switchThread' | 'stepInstruction' | 'halt'>,
   tid: number,
   fromPc: number,
   timeoutMs: number,
+  gate: ResumeGate = new ResumeGate(delve),
 ): Promise<{ pc: number; kind: SafeStepKind; description: string }> {
   await delve.switchThread(tid);
   let st: DebuggerState;
+  let stuck: string | undefined;
   try {
-    st = await delve.stepInstruction({ threadID: tid, timeoutMs });
+    ({ state: st } = await gate.resume(async () => {
+      try {
+        return await delve.stepInstruction({ threadID: tid, timeoutMs });
+      } catch (e) {
+        if (e instanceof DelveTimeoutError) stuck = await haltAfterStuckStep(gate, tid, fromPc, timeoutMs);
+        throw e;
+      }
+    }));
   } catch (e) {
-    if (e instanceof DelveTimeoutError) {
-      return { pc: fromPc, kind: 'stuck', description: await haltAfterStuckStep(delve, tid, fromPc, timeoutMs) };
-    }
+    if (stuck !== undefined) return { pc: fromPc, kind: 'stuck', description: stuck };
     throw e;
   }
   if (st.exited) return { pc: fromPc, kind: 'exited', description: `the process exited during a step of thread ${tid}` };
@@ -244,102 +259,17 @@ export async function stepWithTimeout(
 }
 
 /**
- * After a stepInstruction timed out: halt, and say whether Delve is still usable. A step into a
- * blocking syscall keeps Delve 1.20's single-step loop waiting; then halt gets no answer either
- * and only restarting Delve (the target keeps running) brings the session back.
+ * After a stepInstruction timed out: halt (through the gate, while the step is still in flight),
+ * and say whether Delve is still usable. A step into a blocking syscall keeps Delve 1.20's
+ * single-step loop waiting; then halt gets no answer either and only restarting Delve (the target
+ * keeps running) brings the session back.
  */
-export async function haltAfterStuckStep(delve: Pick<BluepillDelve, 'halt'>, tid: number, pc: number, timeoutMs: number): Promise<string> {
+export async function haltAfterStuckStep(gate: Pick<ResumeGate, 'halt'>, tid: number, pc: number, timeoutMs: number): Promise<string> {
   const stuck = `thread ${tid} stuck in the instruction at PC ${hex(pc)} (no answer in ${timeoutMs} ms)`;
   try {
-    await delve.halt({ timeoutMs: 3000 });
+    await gate.halt({ timeoutMs: 3000 });
     return `${stuck}; the target was halted`;
   } catch {
     return `${stuck}; Delve does not answer a halt either: restart the debug session (Delve must be stopped; the sandbox keeps running)`;
   }
-}
-
-export interface RunToBreakpointOptions {
-  signal?: AbortSignal;
-  onProgress?: (message: string) => void;
-  progressIntervalMs?: number;
-  /** Completes "waiting for …" in progress lines. */
-  waitingFor: string;
-}
-
-export interface RunToBreakpointResult {
-  outcome: 'arrived' | 'cancelled' | 'exited';
-  pc: number;
-  message: string;
-  foreignHits: number;
-}
-
-/**
- * A temporary breakpoint at `addr`, then continue until `tid` stops there; other threads stopping
- * there are counted and ignored. Cancelling halts the target. The breakpoint is always removed.
- */
-export async function runToBreakpoint(
-  delve: Pick<BluepillDelve, 'createBreakpoint' | 'clearBreakpoint' | 'continue' | 'halt' | 'listRegisters'>,
-  tid: number,
-  addr: number,
-  options: RunToBreakpointOptions,
-): Promise<RunToBreakpointResult> {
-  let bpId: number | undefined;
-  try {
-    const bp = await delve.createBreakpoint({ addrs: [addr] });
-    bpId = bp.id;
-  } catch (e) {
-    if (!(e instanceof DelveError && /exists/i.test(e.delveMessage))) throw e;
-  }
-  let continuing = false;
-  let haltSent = false;
-  const onAbort = (): void => {
-    if (continuing && !haltSent) {
-      haltSent = true;
-      delve.halt().catch(() => undefined);
-    }
-  };
-  options.signal?.addEventListener('abort', onAbort);
-  const started = Date.now();
-  const interval = options.progressIntervalMs ?? 1000;
-  const timer = setInterval(() => options.onProgress?.(`waiting for ${options.waitingFor}: ${Math.round((Date.now() - started) / 1000)} s`), interval);
-  let foreign = 0;
-  let lastPc = NaN;
-  try {
-    for (;;) {
-      if (options.signal?.aborted) {
-        return { outcome: 'cancelled', pc: lastPc, message: `cancelled while waiting for ${options.waitingFor}; thread ${tid} is left stopped${Number.isNaN(lastPc) ? '' : ` at ${hex(lastPc)}`}, the breakpoint is removed`, foreignHits: foreign };
-      }
-      continuing = true;
-      let st: DebuggerState;
-      try {
-        st = await delve.continue();
-      } finally {
-        continuing = false;
-      }
-      if (st.exited) return { outcome: 'exited', pc: NaN, message: `the process exited while waiting for ${options.waitingFor}`, foreignHits: foreign };
-      const mine = threadIn(st, tid);
-      if (mine) lastPc = mine.pc;
-      // Arrived wins over a Pause that raced it: the step is done, and Delve clears a late halt
-      // request when the next continue starts. Arrived means stopped by the breakpoint: a thread
-      // inside a syscall already has its PC there, and a halt leaves it so.
-      if (mine && mine.pc === addr && (bpId === undefined ? mine.breakPoint != null : mine.breakPoint?.id === bpId)) {
-        return { outcome: 'arrived', pc: addr, message: '', foreignHits: foreign };
-      }
-      if (haltSent || options.signal?.aborted) {
-        const pc = mine?.pc ?? NaN;
-        const secs = ((Date.now() - started) / 1000).toFixed(1);
-        return { outcome: 'cancelled', pc, message: `cancelled after ${secs} s waiting for ${options.waitingFor}; thread ${tid} is left stopped at ${hex(pc)}, the breakpoint is removed`, foreignHits: foreign };
-      }
-      foreign++;
-      options.onProgress?.(`thread ${st.currentThread?.id ?? '?'} stopped at the breakpoint at ${hex(addr)}; ignored (${foreign} so far), waiting for ${options.waitingFor}`);
-    }
-  } finally {
-    clearInterval(timer);
-    options.signal?.removeEventListener('abort', onAbort);
-    if (bpId !== undefined) await delve.clearBreakpoint(bpId).catch(() => undefined);
-  }
-}
-
-function threadIn(st: DebuggerState, tid: number): Thread | undefined {
-  return st.Threads?.find((t) => t.id === tid) ?? (st.currentThread?.id === tid ? st.currentThread : undefined);
 }

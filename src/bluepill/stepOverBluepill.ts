@@ -7,14 +7,16 @@
 // - other vCPU threads hit that breakpoint too: filter by thread id and continue;
 // - the guest may run for minutes: progress every second, cancellable (halt, thread left where
 //   it is); every breakpoint we create is removed in every outcome.
-import { DelveError, DelveTimeoutError } from '../delve/delveErrors';
-import type { DebuggerState, Thread } from '../delve/delveTypes';
+import { DelveTimeoutError } from '../delve/delveErrors';
+import type { DebuggerState } from '../delve/delveTypes';
 import type { ArchProfile, Instruction } from './archProfile';
 import { profileOfRegisters } from './archOf';
 import type { BluepillDelve } from './bluepillDelve';
 import { CodeReader } from './codeReader';
 import { DelveSymbolizer } from './delveSymbolizer';
 import { haltAfterStuckStep } from './safeStep';
+import { ResumeGate } from './resumeGate';
+import { runToBreakpoint, TemporaryBreakpoint, threadIn } from './breakpointWait';
 import { describeHops, locationText, type CodeLocation, type Hop } from './hop';
 import type { MachineContext } from './machineContext';
 import { hex } from './machineContext';
@@ -40,6 +42,10 @@ export interface StepOverOptions {
   progressIntervalMs?: number;
   /** Most instructions single-stepped from a pre-fault PC to the fault (default 16). */
   maxStepsToFault?: number;
+  /** The session's resume gate (one halt per resume); default: one of this step's own. */
+  gate?: ResumeGate;
+  /** Delve's current thread, when the caller knows it (saves a switchThread). */
+  currentThread?: number;
 }
 
 export type StartPoint = 'before-fault' | 'at-fault' | 'handler-entry' | 'in-handler' | 'trampoline';
@@ -72,7 +78,12 @@ export interface StepOverResult {
   foreignHits: number;
   /** Every landing PC equalled the PC the handler wrote into the ucontext. */
   landingsMatched: boolean;
+  /** A hop that did not land (cancelled while the guest ran, stuck…): what was read of it. */
+  unfinished?: UnfinishedHop;
 }
+
+/** A hop that stopped before rt_sigreturn: the fault and the host context are known, the guest's not. */
+export type UnfinishedHop = Omit<Hop, 'guestContext' | 'landing' | 'trampoline'> & { trampoline?: CodeLocation };
 
 class Stop extends Error {
   constructor(readonly reason: StepOverStopReason, message: string, readonly pc: number) {
@@ -118,15 +129,16 @@ class StepOverRun {
   private readonly code: CodeReader;
   private readonly symbolizer: Symbolizer;
   private readonly hops: Hop[] = [];
-  /** Breakpoints we created: address → id. */
-  private readonly breakpoints = new Map<number, number>();
+  /** The breakpoint on the trampoline's syscall, kept for every hop of a chain. */
+  private trampolineBreakpoint: TemporaryBreakpoint | undefined;
+  private readonly gate: ResumeGate;
   private foreignHits = 0;
   private landingsMatched = true;
   private currentThread: number | undefined;
   private lastPc = 0;
   private startedAt: StartPoint | undefined;
-  private continuing = false;
-  private haltSent = false;
+  /** The hop under way, for the result when it does not land. */
+  private current: HopInProgress | undefined;
 
   constructor(
     private readonly delve: BluepillDelve,
@@ -135,17 +147,11 @@ class StepOverRun {
   ) {
     this.code = o.code ?? new CodeReader(delve);
     this.symbolizer = o.symbolizer ?? new DelveSymbolizer(delve);
+    this.gate = o.gate ?? new ResumeGate(delve);
+    this.currentThread = o.currentThread;
   }
 
   async run(): Promise<StepOverResult> {
-    const onAbort = (): void => {
-      // Only a continue in flight is halted: a halt sent while stopped would make Delve's next continue return at once.
-      if (this.continuing && !this.haltSent) {
-        this.haltSent = true;
-        this.delve.halt().catch(() => undefined);
-      }
-    };
-    this.o.signal?.addEventListener('abort', onAbort);
     try {
       return await this.body();
     } catch (e) {
@@ -153,8 +159,9 @@ class StepOverRun {
       const msg = e instanceof Error ? e.message : String(e);
       return this.result('unexpected', `bluepill: step over failed on thread ${this.tid}: ${msg}`, this.lastPc);
     } finally {
-      this.o.signal?.removeEventListener('abort', onAbort);
-      await this.removeBreakpoints();
+      if (this.trampolineBreakpoint && !(await this.trampolineBreakpoint.remove())) {
+        this.progress(`could not remove the breakpoint at ${hex(this.trampolineBreakpoint.addr)} (id ${this.trampolineBreakpoint.id})`);
+      }
     }
   }
 
@@ -193,7 +200,9 @@ class StepOverRun {
 
     const maxHops = this.o.maxHops ?? 8;
     for (;;) {
+      this.current = hop;
       const done = await this.finishHop(hop, where.start === 'trampoline' && this.hops.length === 0 ? pc : undefined);
+      this.current = undefined;
       this.hops.push(done);
       const landing = done.landing;
       const next = await this.code.instructionAt(landing.pc, this.p.maxInstructionLength);
@@ -276,26 +285,26 @@ class StepOverRun {
     };
   }
 
-  /** From the handler (or the trampoline) to the landing: wait for the trampoline, read the guest context, step rt_sigreturn. */
+  /** From the handler (or the trampoline) to the landing: wait at the trampoline's syscall, read the guest context, step rt_sigreturn. */
   private async finishHop(h: HopInProgress, pcInTrampoline: number | undefined): Promise<Hop> {
     const p = this.p;
     const trampoline = h.frame.trampoline;
+    const syscallPc = trampoline + p.trampolineSyscallOffset;
     let guestMs = 0;
     let foreign = 0;
     let pc = pcInTrampoline;
     let regs: ThreadRegisters | undefined;
     if (pc === undefined) {
-      const waited = await this.waitForTrampoline(h.frame);
+      const waited = await this.waitForTrampoline(h.frame, syscallPc);
       guestMs = waited.guestMs;
       foreign = waited.foreignHits;
       regs = waited.regs;
-      pc = trampoline;
+      pc = syscallPc;
     }
     const guest = regs ? await frameAtTrampoline(this.delve, p, regs, trampoline) : h.frame;
     if (!guest || guest.ucontextAddress !== h.frame.ucontextAddress) {
       throw new Stop('unexpected', `bluepill: at the trampoline the ucontext is not the one the handler got (${hex(h.frame.ucontextAddress)})`, pc);
     }
-    const syscallPc = trampoline + p.trampolineSyscallOffset;
     if (pc === trampoline) pc = await this.step();
     if (pc !== syscallPc) throw new Stop('unexpected', `bluepill: expected the rt_sigreturn syscall at ${hex(syscallPc)}, thread ${this.tid} is at ${hex(pc)}`, pc);
     const landingPc = await this.step();
@@ -323,74 +332,44 @@ class StepOverRun {
     return hop;
   }
 
-  private async waitForTrampoline(frame: SignalFrame): Promise<{ guestMs: number; foreignHits: number; regs: ThreadRegisters }> {
-    await this.ensureBreakpoint(frame.trampoline);
-    const started = Date.now();
-    let foreign = 0;
-    const interval = this.o.progressIntervalMs ?? 1000;
-    const timer = setInterval(() => {
-      this.progress(`waiting for the guest to exit on thread ${this.tid}: ${Math.round((Date.now() - started) / 1000)} s`);
-    }, interval);
-    try {
-      for (;;) {
-        this.checkCancelled();
-        this.continuing = true;
-        let st: DebuggerState;
-        try {
-          st = await this.delve.continue();
-        } finally {
-          this.continuing = false;
-        }
-        this.currentThread = st.currentThread?.id;
-        if (st.exited) throw new Stop('exited', `bluepill: the process exited while thread ${this.tid} was in the guest`, this.lastPc);
-        const mine = threadIn(st, this.tid);
-        if (this.haltSent || this.o.signal?.aborted) {
-          const pc = mine?.pc ?? (await this.registers()).pc(this.p);
-          this.lastPc = pc;
-          const here = locationText({ pc, symbol: await this.symbolizer.symbolize(pc) });
-          const secs = ((Date.now() - started) / 1000).toFixed(1);
-          throw new Stop('cancelled', `bluepill: cancelled after ${secs} s waiting for the guest to exit on thread ${this.tid}; the thread is left stopped at ${here} (in the handler), our breakpoints are removed`, pc);
-        }
-        if (mine && mine.pc === frame.trampoline) {
-          const regs = await this.registers();
-          if (this.p.ucontextAtTrampoline(regs.sp(this.p)) === frame.ucontextAddress) {
-            this.foreignHits += foreign;
-            return { guestMs: Date.now() - started, foreignHits: foreign, regs };
-          }
-          // The return of a nested signal (e.g. the runtime's preemption signal) on our thread.
-        }
-        foreign++;
-        const who = st.currentThread ? `thread ${st.currentThread.id}` : 'another thread';
-        this.progress(`${who} stopped at the trampoline breakpoint; ignored (${foreign} so far), waiting for thread ${this.tid}`);
-      }
-    } finally {
-      clearInterval(timer);
+  /**
+   * Until our thread stops on the trampoline's rt_sigreturn syscall with our ucontext at SP (the
+   * breakpoint is on the syscall: one single step less per hop than on the trampoline's entry).
+   */
+  private async waitForTrampoline(frame: SignalFrame, syscallPc: number): Promise<{ guestMs: number; foreignHits: number; regs: ThreadRegisters }> {
+    if (this.trampolineBreakpoint?.addr !== syscallPc) {
+      if (this.trampolineBreakpoint && !(await this.trampolineBreakpoint.remove())) this.progress(`could not remove the breakpoint at ${hex(this.trampolineBreakpoint.addr)}`);
+      this.trampolineBreakpoint = await TemporaryBreakpoint.create(this.delve, syscallPc, `bluepillTrampoline${this.tid}x${Date.now()}`);
     }
+    let regs: ThreadRegisters | undefined;
+    const waited = await runToBreakpoint(this.delve, this.tid, syscallPc, {
+      gate: this.gate,
+      breakpoint: this.trampolineBreakpoint,
+      signal: this.o.signal,
+      onProgress: (m) => this.progress(m),
+      progressIntervalMs: this.o.progressIntervalMs,
+      waitingFor: `the guest to exit on thread ${this.tid}`,
+      breakpointText: 'the trampoline breakpoint',
+      // The return of another signal on our thread goes through the same trampoline.
+      accept: async () => {
+        regs = await this.registers();
+        return this.p.ucontextAtTrampoline(regs.sp(this.p)) === frame.ucontextAddress;
+      },
+    });
+    this.currentThread = waited.state?.currentThread?.id;
+    this.foreignHits += waited.foreignHits;
+    if (waited.outcome === 'exited') throw new Stop('exited', `bluepill: the process exited while thread ${this.tid} was in the guest`, this.lastPc);
+    if (waited.outcome === 'cancelled') {
+      const pc = Number.isNaN(waited.pc) ? this.lastPc : waited.pc;
+      this.lastPc = pc;
+      const here = locationText({ pc, symbol: await this.symbolizer.symbolize(pc) });
+      const secs = (waited.waitedMs / 1000).toFixed(1);
+      throw new Stop('cancelled', `bluepill: cancelled after ${secs} s waiting for the guest to exit on thread ${this.tid}; the thread is left stopped at ${here} (in the handler), our breakpoints are removed`, pc);
+    }
+    return { guestMs: waited.waitedMs, foreignHits: waited.foreignHits, regs: regs! };
   }
 
-  private async ensureBreakpoint(addr: number): Promise<void> {
-    if (this.breakpoints.has(addr)) return;
-    try {
-      const bp = await this.delve.createBreakpoint({ addrs: [addr], name: `bluepillTrampoline${this.tid}x${Date.now()}` });
-      this.breakpoints.set(addr, bp.id);
-    } catch (e) {
-      // Someone (the user) already has a breakpoint there: it stops the thread just as well, and is not ours to remove.
-      if (!(e instanceof DelveError && /exists/i.test(e.delveMessage))) throw e;
-    }
-  }
-
-  private async removeBreakpoints(): Promise<void> {
-    for (const [addr, id] of this.breakpoints) {
-      try {
-        await this.delve.clearBreakpoint(id);
-      } catch {
-        this.progress(`could not remove the breakpoint at ${hex(addr)} (id ${id})`);
-      }
-    }
-    this.breakpoints.clear();
-  }
-
-  /** One instruction on our thread; on timeout the target is halted and the step reported stuck. */
+  /** One instruction on our thread; on timeout the target is halted (once) and the step reported stuck. */
   private async step(): Promise<number> {
     if (this.currentThread !== this.tid) {
       const st = await this.delve.switchThread(this.tid);
@@ -398,12 +377,18 @@ class StepOverRun {
     }
     const timeoutMs = this.o.stepTimeoutMs ?? 10_000;
     let st: DebuggerState;
+    let stuck: string | undefined;
     try {
-      st = await this.delve.stepInstruction({ threadID: this.tid, timeoutMs });
+      ({ state: st } = await this.gate.resume(async () => {
+        try {
+          return await this.delve.stepInstruction({ threadID: this.tid, timeoutMs });
+        } catch (e) {
+          if (e instanceof DelveTimeoutError) stuck = await haltAfterStuckStep(this.gate, this.tid, this.lastPc, timeoutMs);
+          throw e;
+        }
+      }));
     } catch (e) {
-      if (e instanceof DelveTimeoutError) {
-        throw new Stop('stuck', await haltAfterStuckStep(this.delve, this.tid, this.lastPc, timeoutMs), this.lastPc);
-      }
+      if (stuck !== undefined) throw new Stop('stuck', stuck, this.lastPc);
       throw e;
     }
     if (st.exited) throw new Stop('exited', `bluepill: the process exited during a step of thread ${this.tid}`, this.lastPc);
@@ -439,10 +424,23 @@ class StepOverRun {
       description,
       foreignHits: this.foreignHits,
       landingsMatched: this.landingsMatched,
+      ...(this.current && stopReason !== 'landed' && stopReason !== 'max-hops' ? { unfinished: this.unfinishedHop(this.current) } : {}),
     };
   }
-}
 
-function threadIn(st: DebuggerState, tid: number): Thread | undefined {
-  return st.Threads?.find((t) => t.id === tid) ?? (st.currentThread?.id === tid ? st.currentThread : undefined);
+  private unfinishedHop(h: HopInProgress): UnfinishedHop {
+    return {
+      threadId: this.tid,
+      fault: h.fault,
+      joinedAt: h.joinedAt,
+      signalNumber: this.p.signalNumber,
+      signalName: this.p.signalName,
+      handler: h.handler,
+      ucontextAddress: h.frame.ucontextAddress,
+      hostContext: h.host,
+      trampoline: { pc: h.frame.trampoline },
+      guestMs: 0,
+      foreignHits: 0,
+    };
+  }
 }

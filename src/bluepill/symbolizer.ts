@@ -4,6 +4,8 @@
 export interface SymbolRef {
   name: string;
   offset: number;
+  /** The source file of the function, when known (it tells assembly from Go: `*.s`). */
+  file?: string;
 }
 
 export interface Symbolizer {

@@ -67,10 +67,23 @@ export interface WireHop {
   guest: WireContext;
 }
 
+/** A hop that did not land (the guest never exited before Pause, a stuck step…): what was read of it. */
+export interface WireUnfinishedHop {
+  threadId: number;
+  signal: string;
+  fault?: WireLocation;
+  handler?: WireLocation;
+  trampoline?: WireLocation;
+  ucontext: string;
+  /** The interrupted host registers, when the hop was seen from its fault or the handler's entry. */
+  host?: WireContext;
+}
+
 export interface StepOverResponseBody {
   description: string;
   stopReason: string;
   hops: WireHop[];
+  unfinished?: WireUnfinishedHop;
   /** The hops in the field note's Markdown shape. */
   markdown: string;
 }
@@ -81,6 +94,8 @@ export interface HopsEventBody {
   /** The hops of the step that just finished. */
   latest: number[];
   description: string;
+  /** The step's last hop when it did not land. */
+  unfinished?: WireUnfinishedHop;
 }
 
 export type LocationKind = 'bluepill' | 'handler' | 'trampoline' | 'other';

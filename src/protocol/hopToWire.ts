@@ -4,7 +4,8 @@ import { diffContexts } from '../bluepill/contextDiff';
 import { locationText, type CodeLocation, type Hop } from '../bluepill/hop';
 import type { MachineContext } from '../bluepill/machineContext';
 import { formatSymbol, shortFunctionName, type SymbolRef } from '../bluepill/symbolizer';
-import type { WireContext, WireHop, WireLocation } from './bluepillMessages';
+import type { UnfinishedHop } from '../bluepill/stepOverBluepill';
+import type { WireContext, WireHop, WireLocation, WireUnfinishedHop } from './bluepillMessages';
 
 /** Symbols of register values, looked up by the caller (one map per context). */
 export type RegisterSymbols = ReadonlyMap<string, SymbolRef>;
@@ -41,6 +42,18 @@ export function contextToWire(
         changed: other !== undefined && (diff.get(r.name)?.differs ?? false),
       };
     }),
+  };
+}
+
+export function unfinishedToWire(hop: UnfinishedHop, arch: ArchProfile, hostSymbols?: RegisterSymbols): WireUnfinishedHop {
+  return {
+    threadId: hop.threadId,
+    signal: `${hop.signalName} (${hop.signalNumber})`,
+    ...(hop.fault ? { fault: locationToWire(hop.fault) } : {}),
+    ...(hop.handler ? { handler: locationToWire(hop.handler) } : {}),
+    ...(hop.trampoline ? { trampoline: locationToWire(hop.trampoline) } : {}),
+    ucontext: hex(hop.ucontextAddress),
+    ...(hop.hostContext ? { host: contextToWire('Host context (at the fault)', hop.hostContext, undefined, arch, hostSymbols) } : {}),
   };
 }
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignalFrameMemory, stepInstructionAware, type InstructionStepResult } from '../../../src/bluepill/instructionStep';
-import { runToBreakpoint } from '../../../src/bluepill/safeStep';
+import { runToBreakpoint } from '../../../src/bluepill/breakpointWait';
 import { SIGNAL_HANDLER_CALLED, unwindThroughSignalFrame } from '../../../src/bluepill/signalFrameUnwind';
 import type { Toolchain } from '../../support/simulator';
 import { recordingDelve, type RecordedCall, type Transcript } from '../../unit/bluepill/transcript';
@@ -36,7 +36,7 @@ for (const toolchain of TOOLCHAINS) {
       const isGuestCode = (a: number): boolean => ranges.some(([lo, hi]) => a >= lo && a < hi);
       const results: InstructionStepResult[] = [];
 
-      const entered = await stepInstructionAware(delve, tid, { memory, isGuestCode });
+      const entered = await stepInstructionAware(delve, tid, { memory, noBreakpointAt: isGuestCode });
       results.push(entered);
       assert.equal(entered.kind, 'entered-handler', entered.description);
       assert.equal(entered.pc, s.symbols['kvm.sighandler']);
@@ -47,10 +47,10 @@ for (const toolchain of TOOLCHAINS) {
       // To the trampoline (host code) on this thread, then two trampoline-aware steps: MOV, then the rt_sigreturn SYSCALL.
       const ran = await runToBreakpoint(delve, tid, entered.handlerEntry!.trampoline, { waitingFor: 'the trampoline' });
       assert.equal(ran.outcome, 'arrived');
-      const mov = await stepInstructionAware(delve, tid, { memory, isGuestCode });
+      const mov = await stepInstructionAware(delve, tid, { memory, noBreakpointAt: isGuestCode });
       results.push(mov);
       assert.equal(mov.kind, 'stepped', mov.description);
-      const sig = await stepInstructionAware(delve, tid, { memory, isGuestCode });
+      const sig = await stepInstructionAware(delve, tid, { memory, noBreakpointAt: isGuestCode });
       results.push(sig);
       assert.equal(sig.kind, 'rt_sigreturn', sig.description);
       assert.equal(sig.pc, s.symbols['kvm.guestExitSyscall.landing']);
@@ -60,7 +60,7 @@ for (const toolchain of TOOLCHAINS) {
       assert.match(sig.description, /^rt_sigreturn: landed at 0x[0-9a-f]+ kvm\.guestExitSyscall\+0x[0-9a-f]+, not at the interrupted PC 0x[0-9a-f]+ kvm\.bluepill\+0x[0-9a-f]+ — the handler rewrote the ucontext$/);
 
       // The landing is the guest's SYSCALL (getpid): never single-stepped; the code after it is guest code, so the breakpoint goes on the return address.
-      const over = await stepInstructionAware(delve, tid, { memory, isGuestCode });
+      const over = await stepInstructionAware(delve, tid, { memory, noBreakpointAt: isGuestCode });
       results.push(over);
       assert.equal(over.kind, 'stepped-over-syscall', over.description);
       assert.equal(over.syscall?.name, 'getpid');

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignalFrameMemory, stepInstructionAware } from '../../../src/bluepill/instructionStep';
-import { runToBreakpoint } from '../../../src/bluepill/safeStep';
+import { runToBreakpoint } from '../../../src/bluepill/breakpointWait';
 import { SIGNAL_HANDLER_CALLED, unwindThroughSignalFrame } from '../../../src/bluepill/signalFrameUnwind';
 import { replayDelve, type Transcript } from './transcript';
 
@@ -20,7 +20,7 @@ test('fault → handler, trampoline → rt_sigreturn elsewhere than the interrup
   const guest = [[sym['kvm.bluepill'], sym['kvm.bluepill'] + 16], [sym['ring0.kernelExitToEl0'], sym['ring0.kernelExitToEl0'] + 8], [sym['kvm.guestExitSyscall'], sym['kvm.guestExitSyscall'] + 0x30]];
   const isGuestCode = (a: number): boolean => guest.some(([lo, hi]) => a >= lo && a < hi);
 
-  const entered = await stepInstructionAware(delve, t.threadId, { memory, isGuestCode });
+  const entered = await stepInstructionAware(delve, t.threadId, { memory, noBreakpointAt: isGuestCode });
   assert.equal(entered.kind, 'entered-handler');
   assert.equal(entered.description, expected[0].description);
   assert.equal(entered.handlerEntry?.hostContext.pc, sym['kvm.bluepill.fault']);
@@ -28,15 +28,15 @@ test('fault → handler, trampoline → rt_sigreturn elsewhere than the interrup
 
   const ran = await runToBreakpoint(delve, t.threadId, entered.handlerEntry!.trampoline, { waitingFor: 'the trampoline' });
   assert.equal(ran.outcome, 'arrived');
-  const mov = await stepInstructionAware(delve, t.threadId, { memory, isGuestCode });
+  const mov = await stepInstructionAware(delve, t.threadId, { memory, noBreakpointAt: isGuestCode });
   assert.equal(mov.kind, 'stepped');
-  const sig = await stepInstructionAware(delve, t.threadId, { memory, isGuestCode });
+  const sig = await stepInstructionAware(delve, t.threadId, { memory, noBreakpointAt: isGuestCode });
   assert.equal(sig.kind, 'rt_sigreturn');
   assert.equal(sig.pc, sym['kvm.guestExitSyscall.landing']);
   assert.equal(sig.sigreturn?.differsFromInterrupted, true);
   assert.equal(sig.description, expected[2].description);
 
-  const over = await stepInstructionAware(delve, t.threadId, { memory, isGuestCode });
+  const over = await stepInstructionAware(delve, t.threadId, { memory, noBreakpointAt: isGuestCode });
   assert.equal(over.kind, 'stepped-over-syscall');
   assert.equal(over.description, expected[3].description);
   assert.deepEqual(delve.unused().map((c) => c.method), []);

@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { safeStepInstruction, runToBreakpoint } from '../../../src/bluepill/safeStep';
+import { safeStepInstruction } from '../../../src/bluepill/safeStep';
+import { runToBreakpoint } from '../../../src/bluepill/breakpointWait';
 import { replayDelve, type Transcript } from './transcript';
 
 const load = (name: string): Transcript => JSON.parse(readFileSync(join(__dirname, '../../fixtures/transcripts', `${name}.json`), 'utf8')) as Transcript;
@@ -37,10 +38,10 @@ for (const [name, kind, text] of [
 test('waiting at a breakpoint: other threads stopping there are ignored; Pause halts and removes the breakpoint', async () => {
   const t = load('foreign-hits');
   const sym = t.expected.symbols as Record<string, number>;
-  // The recorded run had another thread stop at the trampoline breakpoint before ours did.
+  // The recorded run had another thread stop at the trampoline breakpoint (on its SYSCALL, +7) before ours did.
   const calls = t.calls.filter((c) => ['createBreakpoint', 'continue', 'clearBreakpoint', 'listRegisters'].includes(c.method));
   const progress: string[] = [];
-  const r = await runToBreakpoint(replayDelve({ calls }), t.threadId, sym['trampoline.restorer'], { waitingFor: 'the trampoline', onProgress: (m) => progress.push(m) });
+  const r = await runToBreakpoint(replayDelve({ calls }), t.threadId, sym['trampoline.restorer'] + 7, { waitingFor: 'the trampoline', onProgress: (m) => progress.push(m) });
   assert.equal(r.outcome, 'arrived');
   assert.equal(r.foreignHits, t.expected.foreignHits);
   assert.ok(progress.some((m) => /stopped at the breakpoint at 0x[0-9a-f]+; ignored \(1 so far\), waiting for the trampoline/.test(m)), progress.join('\n'));
@@ -49,7 +50,7 @@ test('waiting at a breakpoint: other threads stopping there are ignored; Pause h
   const ac = new AbortController();
   const slowCalls = slow.calls.filter((c) => ['createBreakpoint', 'continue', 'clearBreakpoint', 'halt'].includes(c.method));
   const delve = replayDelve({ calls: slowCalls });
-  const cancelled = await runToBreakpoint(delve, slow.threadId, sym['trampoline.restorer'], { waitingFor: 'the guest', signal: ac.signal, progressIntervalMs: 5, onProgress: (m) => { if (m.startsWith('waiting for')) ac.abort(); } });
+  const cancelled = await runToBreakpoint(delve, slow.threadId, sym['trampoline.restorer'] + 7, { waitingFor: 'the guest', signal: ac.signal, progressIntervalMs: 5, onProgress: (m) => { if (m.startsWith('waiting for')) ac.abort(); } });
   assert.equal(cancelled.outcome, 'cancelled');
   assert.match(cancelled.message, /^cancelled after [0-9.]+ s waiting for the guest; thread \d+ is left stopped at 0x[0-9a-f]+, the breakpoint is removed$/);
   assert.deepEqual(delve.unused().map((c) => c.method), [], 'halt sent, breakpoint cleared');
@@ -61,7 +62,7 @@ test('a Pause before the wait: no continue at all; cancelled, the breakpoint rem
   const create = t.calls.find((c) => c.method === 'createBreakpoint')!;
   const clear = t.calls.find((c) => c.method === 'clearBreakpoint')!;
   const delve = replayDelve({ calls: [create, clear] });
-  const r = await runToBreakpoint(delve, t.threadId, sym['trampoline.restorer'], { waitingFor: 'the trampoline', signal: AbortSignal.abort() });
+  const r = await runToBreakpoint(delve, t.threadId, sym['trampoline.restorer'] + 7, { waitingFor: 'the trampoline', signal: AbortSignal.abort() });
   assert.equal(r.outcome, 'cancelled');
   assert.match(r.message, /^cancelled while waiting for the trampoline; thread \d+ is left stopped, the breakpoint is removed$/);
   assert.deepEqual(delve.unused().map((c) => c.method), [], 'created and cleared, nothing else');
