@@ -31,16 +31,18 @@ import { fetchSandboxBinary, type FetchedBinary } from '../transport/fetchBinary
 import { ATTACHED_EVENT, FETCH_BINARY_REQUEST } from '../protocol/bluepillMessages';
 import { withSignalFrame, type MaybeSynthetic } from './signalFrameStack';
 import { VdsoSymbolizer } from '../bluepill/vdsoSymbolizer';
-import type { SymbolRef } from '../bluepill/symbolizer';
+import { formatSymbol, type SymbolRef } from '../bluepill/symbolizer';
+import type { MachineContext } from '../bluepill/machineContext';
 import { PROGRESS_EVENT } from '../protocol/bluepillMessages';
 import { localMapsReader, mapsReaderFrom, type MapsReader } from '../linux/processMaps';
 import { Event } from '@vscode/debugadapter';
 import { sortThreads, threadName } from './threadNames';
-import { childrenOf, formatValue, isCompound, memoryReferenceOf, needsReload } from './variableView';
+import { childrenOf, formatValue, hexOfDecimal, isCompound, isUnsignedInteger, memoryReferenceOf, needsReload } from './variableView';
 
 type FrameRef = { threadId: number; frame: number };
 type VarRef =
   | { kind: 'locals' | 'args' | 'registers'; threadId: number; frame: number }
+  | { kind: 'ucontext'; context: MachineContext }
   | { kind: 'value'; variable: Variable; evaluateName: string | undefined; scope: EvalScope };
 
 export class BluepillDebugSession extends LoggingDebugSession {
@@ -177,7 +179,6 @@ export class BluepillDebugSession extends LoggingDebugSession {
     }
     const target = this.target;
     target.onLost((message) => this.lost(message));
-    this.book = new BreakpointBook(target.client, config.substitutePath);
     const engine = new GuardedEngine(target.client, {
       symbolFallback: { symbolize: (addr) => this.vdsoSymbol(addr) },
       onProgress: (threadId, message) => this.sendEvent(new Event(PROGRESS_EVENT, { threadId, message, done: false }) as DebugProtocol.Event),
@@ -187,6 +188,7 @@ export class BluepillDebugSession extends LoggingDebugSession {
       },
     });
     this.engine = engine;
+    this.book = new BreakpointBook(target.client, config.substitutePath, (addr) => engine.breakpointVerdict(addr, target.pid));
     this.execution = new Execution({ engine, state: () => target.client.state(true, { timeoutMs: 5_000 }) }, (info) => this.onStop(info), (message) => this.console(message, 'stderr'));
     try {
       const state = await target.client.state(false, { timeoutMs: 30_000 });
@@ -306,9 +308,13 @@ export class BluepillDebugSession extends LoggingDebugSession {
 
   protected override async continueRequest(response: DebugProtocol.ContinueResponse): Promise<void> {
     if (!this.ready(response)) return;
+    try {
+      this.execution!.continue();
+    } catch (err) {
+      return this.fail(response, (err as Error).message);
+    }
     response.body = { allThreadsContinued: true };
     this.sendResponse(response);
-    this.execution!.continue();
   }
 
   protected override async pauseRequest(response: DebugProtocol.PauseResponse): Promise<void> {
@@ -410,9 +416,11 @@ export class BluepillDebugSession extends LoggingDebugSession {
       const frames = await this.stackOf(args.threadId, want);
       const complete = frames.length <= want || want >= MAX_STACK_FRAMES;
       const page = frames.slice(start, Math.min(want, frames.length));
+      // Frames Delve cannot name (the vDSO) are named as everywhere else: `[vdso]+0x7bc`.
+      const unnamed = await Promise.all(page.map((f) => (f.function?.name ? undefined : this.engine!.symbolizer.symbolize(f.pc).catch(() => undefined))));
       const stackFrames: DebugProtocol.StackFrame[] = page.map((f, i) => {
         const frame = start + i;
-        const name = f.function?.name ?? hex(f.pc);
+        const name = f.function?.name ?? formatSymbol(f.pc, unnamed[i]);
         const sf: DebugProtocol.StackFrame = {
           id: this.frameHandles.create({ threadId: args.threadId, frame }),
           name: f.Err ? `${name} (${f.Err})` : name,
@@ -444,9 +452,15 @@ export class BluepillDebugSession extends LoggingDebugSession {
     const ref = this.frameHandles.get(args.frameId);
     if (!ref) return this.fail(response, 'That frame is gone (the target ran since).');
     const mk = (kind: 'locals' | 'args' | 'registers'): number => this.varHandles.create({ kind, threadId: ref.threadId, frame: ref.frame });
-    // Frames unwound through the signal frame are ours, not Delve's: Delve has no scope for them.
-    if ((this.stacks.get(ref.threadId)?.[ref.frame] as MaybeSynthetic | undefined)?.synthetic) {
-      response.body = { scopes: [] };
+    // Frames unwound through the signal frame are ours, not Delve's: Delve has no scope for them;
+    // the interrupted one has the registers the kernel saved in the ucontext.
+    const made = this.stacks.get(ref.threadId)?.[ref.frame] as MaybeSynthetic | undefined;
+    if (made?.synthetic) {
+      response.body = {
+        scopes: made.context
+          ? [{ name: `Registers (interrupted, from the ucontext at ${hex(made.ucontextAddress ?? 0)})`, presentationHint: 'registers', variablesReference: this.varHandles.create({ kind: 'ucontext', context: made.context }), expensive: false }]
+          : [],
+      };
       return this.sendResponse(response);
     }
     response.body = {
@@ -478,7 +492,9 @@ export class BluepillDebugSession extends LoggingDebugSession {
     const client = this.target.client;
     try {
       let variables: DebugProtocol.Variable[];
-      if (ref.kind === 'value') {
+      if (ref.kind === 'ucontext') {
+        variables = ref.context.registers.map((r) => ({ name: r.name, value: `0x${r.value.toString(16)}`, variablesReference: 0, memoryReference: `0x${r.value.toString(16)}` }));
+      } else if (ref.kind === 'value') {
         let parent = ref.variable;
         if (needsReload(parent) && ref.evaluateName) parent = await client.eval(ref.evaluateName, ref.scope, DEFAULT_LOAD_CONFIG);
         variables = childrenOf(parent, ref.evaluateName).map((c) => this.toDapVariable(c.name, c.variable, c.evaluateName, ref.scope));
@@ -508,7 +524,7 @@ export class BluepillDebugSession extends LoggingDebugSession {
   protected override async setVariableRequest(response: DebugProtocol.SetVariableResponse, args: DebugProtocol.SetVariableArguments): Promise<void> {
     const ref = this.varHandles.get(args.variablesReference);
     if (!ref || !this.target) return this.fail(response, 'That variable is gone (the target ran since).');
-    if (ref.kind === 'registers') return this.fail(response, 'Registers are read-only here (Delve 1.20 cannot set them).');
+    if (ref.kind === 'registers' || ref.kind === 'ucontext') return this.fail(response, 'Registers are read-only here (Delve 1.20 cannot set them).');
     try {
       let scope: EvalScope;
       let expr: string | undefined;
@@ -562,6 +578,11 @@ export class BluepillDebugSession extends LoggingDebugSession {
       const scope = ref ? await this.evalScope(ref.threadId, ref.frame) : this.currentThread !== undefined ? await this.evalScope(this.currentThread, 0) : { GoroutineID: -1, Frame: 0 };
       const v = await client.eval(args.expression, scope);
       const dap = this.toDapVariable(args.expression, v, args.expression, scope);
+      // A number that points into code is a PC: shown in hex, as disassembly and stacks show PCs.
+      if (isUnsignedInteger(v) && BigInt(v.value) >= 0x1000n && BigInt(v.value) < 1n << 53n) {
+        const sym = await this.engine?.symbolizer.symbolize(Number(v.value)).catch(() => undefined);
+        if (sym && !sym.name.startsWith('[')) dap.value = hexOfDecimal(v.value) ?? dap.value;
+      }
       response.body = { result: dap.value, type: dap.type, variablesReference: dap.variablesReference, memoryReference: dap.memoryReference };
       this.sendResponse(response);
     } catch (err) {

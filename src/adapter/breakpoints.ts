@@ -1,9 +1,13 @@
 // The breakpoints the UI asked for, as Delve breakpoints: source lines (through substitutePath),
 // functions, instruction addresses; conditions and hit conditions go to Delve, logpoints are
-// kept here (Delve stops, the session prints the message and continues).
+// kept here (Delve stops, the session prints the message and continues). Every address is first
+// put to the engine's guest-mode rules (src/bluepill/codeKinds.ts): none goes into code that runs
+// only in guest mode or on a faulting instruction, and one in dual-mode code carries a warning
+// where that is not measured yet.
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { DelveClient } from '../delve/delveClient';
 import type { Breakpoint, BreakpointSpec } from '../delve/delveTypes';
+import type { BreakpointVerdict } from '../bluepill/codeKinds';
 import type { SubstitutePathRule } from '../config/attachConfig';
 import { localToRemote, remoteToLocal } from '../config/substitutePath';
 import { hex, parseAddress } from './addresses';
@@ -16,7 +20,23 @@ export class BreakpointBook {
   private readonly groups = new Map<Group, number[]>();
   private readonly logpoints = new Map<number, MessagePart[]>();
 
-  constructor(private readonly client: DelveClient, private readonly rules: readonly SubstitutePathRule[]) {}
+  constructor(
+    private readonly client: DelveClient,
+    private readonly rules: readonly SubstitutePathRule[],
+    /** The engine's verdict on a breakpoint address. */
+    private readonly verdict: (addr: number) => Promise<BreakpointVerdict>,
+  ) {}
+
+  /** Refuses addresses where no breakpoint may go; the warnings of the others. */
+  private async judge(addrs: readonly number[]): Promise<{ refused?: string; warning?: string }> {
+    let warning: string | undefined;
+    for (const a of addrs) {
+      const v = await this.verdict(a);
+      if (!v.allowed) return { refused: `not set: ${v.reason}` };
+      warning ??= v.warning;
+    }
+    return { warning };
+  }
 
   /** The logpoint message of a Delve breakpoint id, if it is a logpoint. */
   logpoint(id: number): MessagePart[] | undefined {
@@ -36,7 +56,7 @@ export class BreakpointBook {
     return [...this.groups.values()].flat();
   }
 
-  private async replace<T>(group: Group, wanted: readonly T[], create: (w: T) => Promise<{ spec: BreakpointSpec; logMessage?: string } | string>, describe: (w: T) => string): Promise<DebugProtocol.Breakpoint[]> {
+  private async replace<T>(group: Group, wanted: readonly T[], create: (w: T) => Promise<{ spec: BreakpointSpec; addrs: readonly number[]; logMessage?: string } | string>, describe: (w: T) => string): Promise<DebugProtocol.Breakpoint[]> {
     for (const id of this.groups.get(group) ?? []) {
       this.logpoints.delete(id);
       await this.client.clearBreakpoint(id).catch(() => undefined);
@@ -55,11 +75,16 @@ export class BreakpointBook {
         out.push({ verified: false, message: made });
         continue;
       }
+      const judged = await this.judge(made.addrs).catch((e: Error) => ({ refused: `not set: the code kind of ${made.addrs.map(hex).join(', ')} is unknown (${e.message})`, warning: undefined }));
+      if (judged.refused) {
+        out.push({ verified: false, message: `${describe(w)}: ${judged.refused}`, instructionReference: hex(made.addrs[0]) });
+        continue;
+      }
       try {
         const bp = await this.client.createBreakpoint(made.spec);
         ids.push(bp.id);
         if (made.logMessage !== undefined) this.logpoints.set(bp.id, parseLogMessage(made.logMessage));
-        out.push(this.toDap(bp));
+        out.push({ ...this.toDap(bp), ...(judged.warning ? { message: `${describe(w)}: ${judged.warning}` } : {}) });
       } catch (err) {
         out.push({ verified: false, message: `${describe(w)}: ${(err as Error).message.replace(/^Delve CreateBreakpoint: /, '')}` });
       }
@@ -80,10 +105,13 @@ export class BreakpointBook {
 
   setSource(path: string, wanted: readonly DebugProtocol.SourceBreakpoint[]): Promise<DebugProtocol.Breakpoint[]> {
     const file = localToRemote(path, this.rules);
-    return this.replace(`source:${path}`, wanted, async (b) => ({
-      spec: { file, line: b.line, Cond: b.condition || undefined, HitCond: toDelveHitCond(b.hitCondition) },
-      logMessage: b.logMessage,
-    }), (b) => `${file}:${b.line}`);
+    return this.replace(`source:${path}`, wanted, async (b) => {
+      // Where Delve would put it, to judge the addresses first.
+      const locs = await this.client.findLocation(`${file}:${b.line}`);
+      const addrs = locs.flatMap((l) => (l.pcs?.length ? l.pcs : [l.pc]));
+      if (!addrs.length) return `${file}:${b.line}: no code at this line`;
+      return { spec: { file, line: b.line, Cond: b.condition || undefined, HitCond: toDelveHitCond(b.hitCondition) }, addrs, logMessage: b.logMessage };
+    }, (b) => `${file}:${b.line}`);
   }
 
   setFunctions(wanted: readonly DebugProtocol.FunctionBreakpoint[]): Promise<DebugProtocol.Breakpoint[]> {
@@ -91,7 +119,8 @@ export class BreakpointBook {
       const locs = await this.client.findLocation(b.name);
       if (!locs.length) return `no function "${b.name}"`;
       const loc = locs[0];
-      return { spec: { addrs: loc.pcs?.length ? loc.pcs : [loc.pc], Cond: b.condition || undefined, HitCond: toDelveHitCond(b.hitCondition) } };
+      const addrs = loc.pcs?.length ? loc.pcs : [loc.pc];
+      return { spec: { addrs, Cond: b.condition || undefined, HitCond: toDelveHitCond(b.hitCondition) }, addrs };
     }, (b) => b.name);
   }
 
@@ -99,7 +128,8 @@ export class BreakpointBook {
     return this.replace('instruction', wanted, async (b) => {
       const base = parseAddress(b.instructionReference);
       if (base === undefined) return `"${b.instructionReference}" is not an address`;
-      return { spec: { addrs: [base + (b.offset ?? 0)], Cond: b.condition || undefined, HitCond: toDelveHitCond(b.hitCondition) } };
+      const addrs = [base + (b.offset ?? 0)];
+      return { spec: { addrs, Cond: b.condition || undefined, HitCond: toDelveHitCond(b.hitCondition) }, addrs };
     }, (b) => b.instructionReference);
   }
 }

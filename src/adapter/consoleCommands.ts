@@ -59,7 +59,8 @@ export async function runConsoleCommand(line: string, ctx: ConsoleContext): Prom
       const depth = int(args[0], 50, 2000);
       const tid = args[1] !== undefined ? int(args[1], 0, 2 ** 31) : ctx.currentThreadId();
       if (tid === undefined) throw new Error('no current thread; give a thread id: -bt DEPTH TID');
-      const frames = await ctx.stack(tid, depth);
+      // The stack may run deeper than asked (the frames unwound through a signal frame).
+      const frames = (await ctx.stack(tid, depth)).slice(0, depth);
       return frames.map((f, i) => `#${String(i).padEnd(4)} ${hex(f.pc).padEnd(14)} ${f.function?.name ?? '?'}${f.file ? `  ${f.file}:${f.line}` : ''}`).join('\n');
     }
     case '-regs': {

@@ -55,8 +55,10 @@ export class Execution {
     return this.kind !== undefined;
   }
 
-  /** Continue: every thread runs; the stop arrives through onStop. */
+  /** Continue: every thread runs; the stop arrives through onStop. Already continuing: nothing to do. */
   continue(): void {
+    if (this.kind === 'continue') return;
+    if (this.kind) throw new Error('a step is still running: press Pause to end it first');
     this.start('continue', async (signal) => {
       const { state } = await this.target.engine.continue(signal);
       return { state };

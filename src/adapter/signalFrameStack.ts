@@ -6,9 +6,13 @@ import type { Stackframe } from '../delve/delveTypes';
 import { SIGNAL_HANDLER_CALLED, unwindThroughSignalFrame } from '../bluepill/signalFrameUnwind';
 import type { CodeReader } from '../bluepill/codeReader';
 import type { Symbolizer } from '../bluepill/symbolizer';
+import type { MachineContext } from '../bluepill/machineContext';
 
-/** A frame we made (not Delve's): it has no Delve frame number, so no locals or arguments. */
-export type MaybeSynthetic = Stackframe & { synthetic?: 'signal-handler-called' | 'interrupted' | 'caller' };
+/**
+ * A frame we made (not Delve's): it has no Delve frame number, so no locals or arguments; the
+ * interrupted frame carries the registers the ucontext holds for it.
+ */
+export type MaybeSynthetic = Stackframe & { synthetic?: 'signal-handler-called' | 'interrupted' | 'caller'; context?: MachineContext; ucontextAddress?: number };
 
 const HANDLER = /(^|[./])(sighandler|bluepillHandler|bluepillGuestExit|bluepillArchExit)(\.abi0)?$/;
 
@@ -47,6 +51,10 @@ export async function withSignalFrame(delve: DelveClient, threadId: number, fram
   for (const f of unwound.frames) {
     const name = f.kind === 'signal-handler-called' ? SIGNAL_HANDLER_CALLED : f.name;
     const frame = synthetic(f.kind, f.pc, name);
+    if (f.kind === 'interrupted') {
+      frame.context = unwound.context;
+      frame.ucontextAddress = unwound.frame.ucontextAddress;
+    }
     const loc = f.kind === 'signal-handler-called' ? undefined : (await delve.findLocation(`*0x${f.pc.toString(16)}`).catch(() => []))[0];
     if (loc) {
       frame.file = loc.file;

@@ -5,7 +5,7 @@ import { hex } from './addresses';
 
 /** reflect.Kind numbers as Delve sends them. */
 export const Kind = {
-  Bool: 1, Int: 2, Uint64: 11, Uintptr: 12, Float64: 14, Complex128: 16,
+  Bool: 1, Int: 2, Uint: 7, Uint64: 11, Uintptr: 12, Float64: 14, Complex128: 16,
   Array: 17, Chan: 18, Func: 19, Interface: 20, Map: 21, Ptr: 22, Slice: 23, String: 24, Struct: 25, UnsafePointer: 26,
 } as const;
 
@@ -73,9 +73,21 @@ export function formatValue(v: Variable): string {
       return v.value || 'nil';
     case Kind.Chan:
       return v.base === 0 ? `${v.type} nil` : `${v.type} ${v.len}/${v.cap}`;
+    case Kind.Uintptr:
+      return hexOfDecimal(v.value) ?? v.value;
     default:
       return v.value;
   }
+}
+
+/** An unsigned integer that may hold an address (a PC or a pointer saved in a uint64). */
+export function isUnsignedInteger(v: Variable): boolean {
+  return v.kind >= Kind.Uint && v.kind <= Kind.Uintptr && /^[0-9]+$/.test(v.value);
+}
+
+/** `12005266` → `0xb72f92`; undefined when the text is not a non-negative decimal integer. */
+export function hexOfDecimal(text: string): string | undefined {
+  return /^[0-9]+$/.test(text) ? `0x${BigInt(text).toString(16)}` : undefined;
 }
 
 function short(v: Variable): string {

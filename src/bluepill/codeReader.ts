@@ -12,6 +12,9 @@ export function toInstruction(a: AsmInstruction): Instruction {
   return insn;
 }
 
+/** The longest instruction of any architecture we read (amd64: 15 bytes). */
+const MAX_INSTRUCTION_BYTES = 15;
+
 export class CodeReader {
   private readonly byPc = new Map<number, Instruction>();
   /** Delve calls made. */
@@ -19,13 +22,16 @@ export class CodeReader {
 
   constructor(private readonly delve: Pick<BluepillDelve, 'disassemble'>) {}
 
-  /** Instructions from pc through at least `bytes` bytes (one round trip unless cached). */
+  /** Instructions that start in [pc, pc + bytes) (one round trip unless cached). */
   async instructionsFrom(pc: number, bytes: number): Promise<Instruction[]> {
     const cached = this.cachedRun(pc, bytes);
     if (cached) return cached;
     this.reads++;
-    const asm = await this.delve.disassemble(pc, pc + bytes, AsmFlavour.Go);
-    const out = asm.map(toInstruction).filter((i) => i.bytes.length > 0);
+    // Delve decodes the bytes up to EndPC: an instruction cut there comes back as a shorter,
+    // wrong one (a 5-byte CALL as the 1-byte `Prefix(0xe8)`). Read one longest instruction more,
+    // and keep only what starts before the wanted end.
+    const asm = await this.delve.disassemble(pc, pc + bytes + MAX_INSTRUCTION_BYTES, AsmFlavour.Go);
+    const out = asm.map(toInstruction).filter((i) => i.bytes.length > 0 && i.pc < pc + bytes);
     for (const i of out) this.byPc.set(i.pc, i);
     return out;
   }

@@ -161,6 +161,9 @@ export function resolveAttachConfig(input: unknown): ResolvedAttachConfig {
   }
   const processId = resolveProcessId(raw);
   const sandbox = optionalString(raw, 'sandbox');
+  if (processId !== undefined && sandbox !== undefined) {
+    throw new ConfigError('sandbox', `"sandbox" and "processId" both name the sandbox to attach to (${JSON.stringify(sandbox)}, ${processId}); give one of them.`);
+  }
   if (sandbox !== undefined && !CONTAINER_ID.test(sandbox)) {
     throw new ConfigError('sandbox', `"sandbox": ${JSON.stringify(sandbox)} is not a container id (letters, digits, "_", ".", "+", "-"; not starting with "-").`);
   }

@@ -5,6 +5,7 @@ import type { ResolvedAttachConfig } from '../config/attachConfig';
 import { DelveClient } from '../delve/delveClient';
 import type { RpcTraceEvent } from '../delve/jsonRpcConnection';
 import { chooseSandbox } from './chooseSandbox';
+import { judgeProcess, readProcessFacts } from './processCheck';
 import type { CommandRunner } from './commandRunner';
 import { describeLaunchExit, launchDelve, type LaunchedDelve } from './delveLauncher';
 import { LocalRunner } from './localRunner';
@@ -62,6 +63,12 @@ export async function attachTarget(config: ResolvedAttachConfig, options: Attach
     const found = config.processId === undefined ? await listSandboxes(runner) : [];
     const chosen = chooseSandbox(found, { processId: config.processId, sandbox: config.sandbox }, runner.where);
     const sandbox = 'containerId' in chosen ? chosen : undefined;
+    // Unreadable /proc (hidepid): Delve's own message will have to do.
+    const facts = await readProcessFacts(runner, chosen.pid).catch(() => null);
+    if (facts === undefined) throw new Error(`No process ${chosen.pid} on ${runner.where}: set "processId" to the runsc-sandbox … boot process, or pick it.`);
+    const judged = facts ? judgeProcess(facts, runner.where) : {};
+    if (judged.error) throw new Error(judged.error);
+    if (judged.warning) log(`warning: ${judged.warning}`);
     log(`attaching to pid ${chosen.pid}${sandbox ? ` (container ${sandbox.containerId})` : ''} on ${runner.where}`);
     delve = await launchDelve(runner, {
       pid: chosen.pid,

@@ -139,6 +139,8 @@ test('evaluate: expressions, hover, and casts of raw addresses', async () => {
   const self = await evaluate('c.self', id);
   const addr = Number(self.result);
   assert.ok(addr > 0);
+  // A uint64 that holds a PC (the landing the handler last wrote) evaluates in hex, as PCs show everywhere.
+  assert.match((await evaluate('c.wantPC', id)).result, /^0x[0-9a-f]+$/);
   const cast = await evaluate(`*(*[2]uint64)(${addr})`, id, 'repl');
   assert.match(cast.result, new RegExp(`^\\[2\\]uint64 \\[${addr}, `), `the first word of the vCPU is its own address: ${cast.result}`);
   assert.ok(cast.variablesReference > 0);
@@ -321,6 +323,29 @@ test('the bluepill signal handler: a breakpoint at its entry stops a vCPU thread
   const before = (await sim.status()).roundTrips;
   const after = await sim.waitForProgress(before + 3, 20_000);
   assert.equal(after.checksOK, true);
+});
+
+test('next (instruction) on the CALL in kvm.sighandler runs the call and stops right after it, never inside', async () => {
+  await clearAll();
+  const res = await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'bluepill.sim/pkg/sentry/platform/kvm.sighandler' }] });
+  assert.equal(res.body.breakpoints[0].verified, true, res.body.breakpoints[0].message);
+  const ev = await stoppedAfter(() => dc.continueRequest({ threadId: bpThread }));
+  const tid = ev.body.threadId!;
+  await dc.setFunctionBreakpointsRequest({ breakpoints: [] });
+  // Instruction steps up to the CALL: each step's read of the code ends at a different place, so
+  // one of them cuts the 5-byte CALL (Delve decodes a cut CALL as a 1-byte prefix).
+  let call: DebugProtocol.DisassembledInstruction | undefined;
+  for (let i = 0; i < 12 && !call; i++) {
+    const f = await topFrame(tid);
+    const insn = (await dc.disassembleRequest({ memoryReference: f.instructionPointerReference!, instructionOffset: 0, instructionCount: 1 })).body!.instructions[0];
+    if (/^CALL /.test(insn.instruction)) call = insn;
+    else await stoppedAfter(() => dc.nextRequest({ threadId: tid, granularity: 'instruction' }));
+  }
+  assert.ok(call, 'reached the CALL in sighandler');
+  const step = await stoppedAfter(() => dc.nextRequest({ threadId: tid, granularity: 'instruction' }));
+  assert.equal(step.body.threadId, tid);
+  assert.equal(Number((await topFrame(tid)).instructionPointerReference), Number(call.address) + 5, `stepped over ${call.instruction}: ${step.body.description}`);
+  await dc.continueRequest({ threadId: tid });
 });
 
 test('disconnect detaches: the simulator keeps running, is not stopped and its checks still pass', async () => {

@@ -20,9 +20,9 @@ import {
   assertLandedOnUcontextPc, instructionAt, nextStop, pause, pcOf, readMemory, registers, stepInstruction, stepOverBluepill,
   stopAt, threadInFunction, type StepOverRun,
 } from '../../support/dapSession';
-import { attach, collectOutput, newDapClient } from '../adapter/dapClient';
+import { attach, attachFailure, collectOutput, newDapClient } from '../adapter/dapClient';
 import { listLocalSandboxes } from '../../../src/transport/localSandboxes';
-import { PROGRESS_EVENT, type WireHop } from '../../../src/protocol/bluepillMessages';
+import { PROGRESS_EVENT, type StepOverResponseBody, type WireHop } from '../../../src/protocol/bluepillMessages';
 
 const KVM = 'gvisor.dev/gvisor/pkg/sentry/platform/kvm';
 /** amd64 ucontext: gregs from offset 40, RIP at gVisor's CONTEXT_RIP 0xa8. */
@@ -134,6 +134,17 @@ test('attach locally by pid, by container id, through the sandbox listing, and o
   }
 });
 
+test("attach to runsc's gofer, or to a sandbox another session holds: a message that says so, nothing started", async (t) => {
+  if (skipIfUnavailable(t)) return;
+  const gofer = await attachFailure({ processId: sb.goferPid });
+  assert.match(gofer, new RegExp(`Process ${sb.goferPid} on this machine is runsc's gofer \\(runsc-gofer .*\\), not the sandbox`));
+  await withSession(t, {}, async () => {
+    const second = await attachFailure({ processId: sb.sandboxPid });
+    assert.match(second, new RegExp(`Another debugger already traces process ${sb.sandboxPid} on this machine: pid \\d+ \\(dlv\\)`));
+  });
+  assert.match(await attachFailure({ processId: sb.sandboxPid, sandbox: sb.containerId }), /^Invalid launch configuration: "sandbox" and "processId" both name the sandbox/);
+});
+
 test('at kvm.sighandler the stack goes through the signal frame to kvm.bluepill and the machine setup', async (t) => {
   if (skipIfUnavailable(t)) return;
   await withSession(t, {}, async ({ dc }) => {
@@ -146,6 +157,12 @@ test('at kvm.sighandler the stack goes through the signal frame to kvm.bluepill 
     assert.ok(label > 0, `a <signal handler called> frame: ${names.join(', ')}`);
     assert.match(names[label + 1], /kvm\.bluepill/, 'the interrupted frame is kvm.bluepill');
     assert.equal(Number(frames[label + 1].instructionPointerReference), sym.cli, 'interrupted at the CLI');
+    // The interrupted frame's registers are the ucontext's (Delve has no scope for a frame it did not unwind).
+    const scopes = (await dc.scopesRequest({ frameId: frames[label + 1].id })).body.scopes;
+    assert.equal(scopes.length, 1, scopes.map((s) => s.name).join(', '));
+    assert.match(scopes[0].name, /^Registers \(interrupted, from the ucontext at 0x[0-9a-f]+\)$/);
+    const regs = new Map((await dc.variablesRequest({ variablesReference: scopes[0].variablesReference })).body.variables.map((v) => [v.name, v.value]));
+    assert.equal(Number(regs.get('Rip')), sym.cli, 'its Rip is the CLI');
     assert.ok(names.slice(label + 2).some((n) => /kvm\.\(\*machine\)\.initArchState|kvm\.newMachine/.test(n)), `the callers: ${names.join(', ')}`);
   });
 });
@@ -190,8 +207,15 @@ test('a guest that never exits: step over bluepill shows progress, Pause cancels
     const res = dc.customRequest('bluepill/stepOver', { threadId: tid });
     t.diagnostic(await progress);
     await dc.pauseRequest({ threadId: tid });
-    const body = (await res).body as { stopReason: string; description: string };
+    const body = (await res).body as StepOverResponseBody;
     assert.equal(body.stopReason, 'cancelled', body.description);
+    // What was read of the hop stays: the fault and the host context (RIP = the CLI).
+    assert.equal(body.hops.length, 0);
+    assert.ok(body.unfinished?.host, 'the unfinished hop has its host context');
+    assert.equal(Number(body.unfinished.host.pc), sym.cli);
+    assert.equal(Number(body.unfinished.fault?.pc), sym.cli);
+    assert.match(body.markdown, /Unfinished hop on thread \d+ \(the guest did not exit\)/);
+    assert.doesNotMatch(body.markdown, /\(none\)/);
     const ev = await stopped;
     assert.equal(ev.body.threadId, tid, 'the stopped event names the stepped thread');
     assert.match(ev.body.description ?? '', /cancelled after/);

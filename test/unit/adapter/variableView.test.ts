@@ -13,6 +13,9 @@ function v(p: Partial<Variable>): Variable {
 
 test('scalars, strings, pointers, structs, slices', () => {
   assert.equal(formatValue(v({ kind: Kind.Int, value: '42' })), '42');
+  // A uintptr reads as the address it is; other integers as numbers (the session shows those that point into code in hex).
+  assert.equal(formatValue(v({ kind: Kind.Uintptr, value: '12005266' })), '0xb72f92');
+  assert.equal(formatValue(v({ kind: Kind.Uint64, value: '12005266' })), '12005266');
   assert.equal(formatValue(v({ kind: Kind.String, value: 'hi', len: 2 })), '"hi"');
   assert.equal(formatValue(v({ kind: Kind.String, value: 'ab', len: 10 })), '"ab"…+8 more');
   const field = v({ name: 'id', kind: Kind.Uint64, value: '7', addr: 0x1008 });

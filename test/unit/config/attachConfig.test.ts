@@ -117,3 +117,8 @@ test('booleans, symbolFile, sshConfigFile, stackTraceDepth and unknown fields', 
   rejects({ request: 'launch' }, 'request', /attach/);
   assert.equal(resolveAttachConfig({ stackTraceDepth: 200 }).stackTraceDepth, 200);
 });
+
+test('"sandbox" and "processId" together are refused, naming the field (one of them would be ignored)', () => {
+  rejects({ processId: 4242, sandbox: 'c0ffee' }, 'sandbox', /give one of them/);
+  assert.equal(resolveAttachConfig({ sandbox: 'c0ffee' }).sandbox, 'c0ffee');
+});
