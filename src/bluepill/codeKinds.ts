@@ -6,7 +6,7 @@
 //   in guest mode is measured to be harmless on arm64: BRK at guest EL1 → el1_invalid →
 //   HaltEl1ExceptionAndResume → an MMIO exit with the PC at the BRK, which the host thread then
 //   executes (SIGTRAP, an ordinary Delve stop), at the cost of one guest exit per hit.
-// - guest-only: ring0's exception vectors and kernel entry/exit assembly (pkg/ring0/entry_*.s) and
+// - guest-only: ring0's exception vectors and kernel entry/exit assembly (pkg/ring0/entry_*.s; entry_impl_*.s as generated in a build) and
 //   kvm.bluepill after its faulting instruction; the host never executes it, and re-running it in
 //   host mode with guest registers would not work. No breakpoint ever goes there.
 // - the faulting instruction itself (CLI, an EL1-only MRS): a breakpoint would replace it, and the
@@ -33,7 +33,7 @@ export function plainName(name: string): string {
 }
 
 const HOST_ONLY_FUNCTIONS = /^(kvm\.sighandler|kvm\.sigsysHandler|kvm\.bluepill[A-Z]\w*|kvm\.seccompMmap\w*|runtime\.sigreturn(__sigaction)?|runtime\.sigtramp\w*|runtime\.cgoSigtramp)$/;
-const GUEST_ONLY_FILE = /(^|\/)ring0\/entry_(amd64|arm64)\.s$/;
+const GUEST_ONLY_FILE = /(^|\/)ring0\/entry(_impl)?_(amd64|arm64)\.s$/;
 const BLUEPILL = /^kvm\.bluepill$/;
 
 export class CodeKinds {

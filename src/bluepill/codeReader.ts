@@ -12,8 +12,8 @@ export function toInstruction(a: AsmInstruction): Instruction {
   return insn;
 }
 
-/** The longest instruction of any architecture we read (amd64: 15 bytes). */
-const MAX_INSTRUCTION_BYTES = 15;
+/** At least the longest instruction of any architecture (amd64: 15 bytes), and a multiple of arm64's 4. */
+const MAX_INSTRUCTION_BYTES = 16;
 
 export class CodeReader {
   private readonly byPc = new Map<number, Instruction>();

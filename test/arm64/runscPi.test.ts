@@ -16,11 +16,12 @@ import { textSymbolAddress } from '../support/simulator';
 import { attach, collectOutput, newDapClient } from '../e2e/adapter/dapClient';
 import { PROGRESS_EVENT, type WireHop } from '../../src/protocol/bluepillMessages';
 import {
-  assertLandedOnUcontextPc, instructionAt, nextStop, pause, pcOf, readMemory, registers, STOP_TIMEOUT_MS, stepInstruction,
+  assertLandedOnUcontextPc, hex, instructionAt, nextStop, pause, pcOf, readMemory, registers, STOP_TIMEOUT_MS, stepInstruction,
   stepOverBluepill, stopAt, threadInFunction, type StepOverRun,
 } from '../support/dapSession';
-import { listSandboxes } from '../../src/transport/attachTarget';
 import { SshRunner } from '../../src/transport/sshTransport';
+import { attachTarget, listSandboxes, type AttachedTarget } from '../../src/transport/attachTarget';
+import { resolveAttachConfig } from '../../src/config/attachConfig';
 
 const KVM = 'gvisor.dev/gvisor/pkg/sentry/platform/kvm';
 /** arm64 futex. */
@@ -304,6 +305,91 @@ test('pause, continue, disconnect and re-attach leave the sandbox running', asyn
     });
   }
 });
+
+test('the product refuses breakpoints in guest-only ring0 code and on the faulting MRS, saying why', async (t) => {
+  if (skipIfUnavailable(t)) return;
+  await withSession(t, {}, async ({ dc }) => {
+    await pause(dc);
+    const vector = textSymbolAddress(binary, 'gvisor.dev/gvisor/pkg/ring0.El0_sync');
+    const exit = textSymbolAddress(binary, 'gvisor.dev/gvisor/pkg/ring0.kernelExitToEl0') + 4;
+    const mrs = faultIn(binary);
+    t.diagnostic(`El0_sync ${hex(vector)}, kernelExitToEl0+4 ${hex(exit)}, kvm.bluepill's MRS ${hex(mrs)}`);
+    const res = await dc.customRequest('setInstructionBreakpoints', { breakpoints: [vector, exit, mrs].map((a) => ({ instructionReference: hex(a) })) });
+    const bps = (res.body as DebugProtocol.SetInstructionBreakpointsResponse['body']).breakpoints;
+    assert.deepEqual(bps.map((b) => b.verified), [false, false, false]);
+    assert.match(bps[0].message ?? '', /ring0\.El0_sync runs only in guest mode \(ring0 entry\/exit assembly\)/);
+    assert.match(bps[1].message ?? '', /ring0\.kernelExitToEl0\+0x4 runs only in guest mode/);
+    assert.match(bps[2].message ?? '', /MRS .* is the instruction that raises the bluepill signal in host mode/);
+    await dc.continueRequest({ threadId: (await dc.threadsRequest()).body.threads[0].id });
+  });
+});
+
+// Raw-Delve controls (no guard): what those refusals prevent, on real arm64 KVM. Each gets a
+// sandbox of its own, which it leaves dead or wedged, and kills.
+test('control: a raw breakpoint in a ring0 exception vector (El0_sync) is never reported and wedges the sandbox for good', async (t) => {
+  if (skipIfUnavailable(t)) return;
+  await rawControl(t, 'vector', textSymbolAddress(binary, 'gvisor.dev/gvisor/pkg/ring0.El0_sync'), async (c) => {
+    const stop = await Promise.race([c.client.continue({ timeoutMs: 0 }).then(() => 'stopped'), new Promise((r) => setTimeout(() => r('none'), 20_000))]);
+    assert.equal(stop, 'none', 'Delve never sees the hit: the BRK is taken in guest mode');
+    await c.client.halt({ timeoutMs: 60_000 });
+  }, async (sb, before) => {
+    // Cleared and detached: the sandbox lives but its workload does not move any more.
+    await assert.rejects(sb.waitForProgress(Math.max(before, await sb.newestPid().catch(() => before)), 40_000), /made no progress/);
+    assert.ok((await sb.health()).state, 'the sandbox process is still there');
+  });
+});
+
+test('control: a raw breakpoint in ring0.kernelExitToEl0 after its MRS is hit in host mode, and the sentry dies on continue', async (t) => {
+  if (skipIfUnavailable(t)) return;
+  const addr = textSymbolAddress(binary, 'gvisor.dev/gvisor/pkg/ring0.kernelExitToEl0') + 4;
+  await rawControl(t, 'kexit', addr, async (c) => {
+    const hit = await c.client.continue({ timeoutMs: 0 });
+    assert.equal(hit.currentThread?.pc, addr, 'stopped on the breakpoint, in host mode');
+    const next = await c.client.continue({ timeoutMs: 120_000 });
+    assert.equal(next.exited, true, 'the sandbox exited: the guest-only code cannot run in host mode');
+  }, async (sb) => {
+    assert.equal((await sb.health()).state, undefined, 'the sandbox process is gone');
+  });
+});
+
+interface RawControlTarget {
+  client: AttachedTarget['client'];
+}
+
+/** A sandbox of its own, raw Delve attached through the product's transport, one breakpoint at `addr`; afterwards cleared, detached, checked and killed. */
+async function rawControl(
+  t: TestContext,
+  name: string,
+  addr: number,
+  body: (c: RawControlTarget) => Promise<void>,
+  after: (sb: RunscInVm, newestPidBefore: number) => Promise<void>,
+): Promise<void> {
+  const sb = await startRunscInVm(vm!, binary, { name: `bluepill-runsc-control-${name}` });
+  try {
+    // Read while it runs: a sandbox stopped under Delve does not answer `runsc ps`.
+    const before = await sb.newestPid();
+    const target = await attachTarget(resolveAttachConfig({ ssh: vm!.hostAlias, sshConfigFile: vm!.sshConfigPath, processId: sb.pid, sudo: true }), { rpcTimeoutMs: 120_000 });
+    try {
+      const bp = await target.client.createBreakpoint({ addrs: [addr] });
+      await body({ client: target.client });
+      await target.client.clearBreakpoint(bp.id).catch(() => undefined);
+    } finally {
+      await target.disconnect();
+    }
+    t.diagnostic(`control ${name}: breakpoint at ${hex(addr)}`);
+    await after(sb, before);
+  } finally {
+    await sb.stop();
+  }
+}
+
+/** The faulting MRS in kvm.bluepill. */
+function faultIn(bin: string): number {
+  const text = execFileSync('go', ['tool', 'objdump', '-s', `^${KVM.replace(/\./g, '\\.')}\\.bluepill(\\.abi0)?$`, bin], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  const line = text.split('\n').find((l) => /\tMRS /.test(l));
+  assert.ok(line, `an MRS in kvm.bluepill:\n${text}`);
+  return parseInt(line.trim().split(/\s+/)[1], 16);
+}
 
 /** The addresses of the `CALL (Rn)`s into the vDSO in runtime.nanotime1, from go tool objdump. */
 function vdsoCallsIn(bin: string): number[] {

@@ -87,7 +87,12 @@ export async function startRunscInVm(vm: PiVm, localBinary: string, opts: RunscI
     const r = await vm.ssh(['cat', `/proc/${pid}/status`]);
     return r.code === 0 ? parseProcStatus(r.stdout) : { state: undefined, tracerPid: 0, sigPnd: 0n, shdPnd: 0n };
   };
-  const newestPid = async (): Promise<number> => highestPid(await root_([remote, `--root=${root}`, 'ps', containerId]));
+  // `runsc ps` asks the sandbox itself: a wedged sentry never answers, so it gets a deadline.
+  const newestPid = async (): Promise<number> => {
+    const r = await vm.ssh(['sudo', '-n', 'timeout', '30', remote, `--root=${root}`, 'ps', containerId], { timeoutMs: 60_000 });
+    if (r.code !== 0) throw new Error(`runsc ps ${containerId}: exit ${r.code}${r.code === 124 ? ' (no answer from the sandbox in 30 s)' : ''}\n${r.stderr}`);
+    return highestPid(r.stdout);
+  };
   const waitForProgress = async (than: number, timeoutMs: number): Promise<number> => {
     const until = Date.now() + timeoutMs;
     for (;;) {

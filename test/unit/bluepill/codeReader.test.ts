@@ -43,3 +43,16 @@ test('an instruction cut at the end of a read range is read whole (a CALL is nev
   assert.deepEqual((await reader.instructionAt(0x1007, 15))?.bytes.toString('hex'), 'e8f40f0000', 'and so is the cached copy');
   assert.ok(run.every((i) => i.pc < 0x1008), 'only instructions that start in the range');
 });
+
+test('reads of 4-aligned ranges stay 4-aligned (Delve decodes nothing of an arm64 range that ends mid-word)', async () => {
+  const ends: number[] = [];
+  const reader = new CodeReader({
+    disassemble: (start: number, end: number) => {
+      ends.push(end - start);
+      return Promise.resolve([]);
+    },
+  });
+  await reader.instructionsFrom(0x6d8dc0, 64);
+  await reader.instructionsFrom(0x6d8dd8, 4);
+  assert.ok(ends.every((n) => n % 4 === 0), `read lengths ${ends.join(', ')}`);
+});
