@@ -9,11 +9,13 @@
 import { test, before, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { startRunscUnderStandin, type RunscSandbox } from '../../support/kvmStandin';
-import { runscBinaries, RunscUnavailableError } from '../../support/runsc';
+import { parseProcStatus, runscBinaries, RunscUnavailableError } from '../../support/runsc';
+import { attachTarget } from '../../../src/transport/attachTarget';
+import { resolveAttachConfig } from '../../../src/config/attachConfig';
 import { textSymbolAddress } from '../../support/simulator';
 import { SUDO_USER, HOSTS, sshdUnavailable, startSshd, type TestSshd } from '../../support/sshd';
 import {
@@ -300,6 +302,44 @@ test('hazards on real runsc: a thread inside futex() and a call into the vDSO ar
   });
 });
 
+test('control: raw Delve, continue and two halts leave a SIGTRAP pending, and the sandbox dies of it after detach', async (t) => {
+  if (skipIfUnavailable(t)) return;
+  // A sandbox of its own: this one is killed.
+  const victim = await startRunscUnderStandin({ runsc: binary, mode: 'every:5ms' });
+  try {
+    await victim.waitForExits(5, 60_000);
+    const target = await attachTarget(resolveAttachConfig({ processId: victim.sandboxPid }));
+    try {
+      const exits = (await victim.status()).totalExits;
+      const running = target.client.continue({ timeoutMs: 0 });
+      await victim.waitForExits(exits + 2, 30_000); // it runs
+      await Promise.all([target.client.halt(), target.client.halt()]);
+      await running;
+      const pending = parseProcStatus(readFileSync(`/proc/${victim.sandboxPid}/status`, 'utf8')).shdPnd;
+      assert.ok((pending & 0x10n) !== 0n, `a SIGTRAP is pending (ShdPnd ${pending.toString(16)})`);
+      await target.client.detach(false);
+    } finally {
+      await target.disconnect();
+    }
+    await untilTrue('the sandbox to die of the SIGTRAP', () => !victim.alive(), 30_000);
+  } finally {
+    await victim.stop();
+  }
+});
+
+test('a SIGTRAP pending when the user disconnects is consumed first: the sandbox lives on', async (t) => {
+  if (skipIfUnavailable(t)) return;
+  await withSession(t, {}, async ({ dc, output }) => {
+    await pause(dc);
+    // What a late halt leaves behind (as the control above shows), made certain: a SIGTRAP to the process.
+    process.kill(sb.sandboxPid, 'SIGTRAP');
+    const pending = parseProcStatus(readFileSync(`/proc/${sb.sandboxPid}/status`, 'utf8')).shdPnd;
+    assert.ok((pending & 0x10n) !== 0n, `SIGTRAP pending before disconnect (ShdPnd ${pending.toString(16)})`);
+    await dc.disconnectRequest({});
+    assert.match(output(), /Detach: consumed a pending SIGTRAP before detach/);
+  });
+});
+
 test('pause, continue, disconnect and re-attach leave the sandbox running', async (t) => {
   if (skipIfUnavailable(t)) return;
   for (let round = 0; round < 2; round++) {
@@ -311,6 +351,15 @@ test('pause, continue, disconnect and re-attach leave the sandbox running', asyn
     });
   }
 });
+
+/** Polls `ok` until it holds; fails naming what it waited for. */
+async function untilTrue(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
 
 function objdump(bin: string, fn: string): string {
   return execFileSync('go', ['tool', 'objdump', '-s', `^${fn.replace(/[.*()]/g, '\\$&')}(\\.abi0)?$`, bin], { encoding: 'utf8', maxBuffer: 16 << 20 });
