@@ -199,7 +199,7 @@ export class BluepillDebugSession extends LoggingDebugSession {
       return this.fail(response, `Attached, but Delve did not answer: ${(err as Error).message}`);
     }
     const where = target.sandbox ? `sandbox ${target.sandbox.containerId} (pid ${target.pid})` : `pid ${target.pid}`;
-    this.console(`Attached to ${where} on ${target.where} with Delve ${target.delve.version}. Type -help in the Debug Console for commands.`);
+    this.console(`Attached to ${where} on ${target.where} with Delve ${target.delveVersion}. Type -help in the Debug Console for commands.`);
     this.sendResponse(response);
     this.sendEvent(new InitializedEvent());
     this.sendEvent(new Event(ATTACHED_EVENT, { pid: target.pid, where: target.where }) as DebugProtocol.Event);

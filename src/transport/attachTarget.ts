@@ -5,9 +5,9 @@ import type { ResolvedAttachConfig } from '../config/attachConfig';
 import { DelveClient } from '../delve/delveClient';
 import type { RpcTraceEvent } from '../delve/jsonRpcConnection';
 import { chooseSandbox } from './chooseSandbox';
-import { judgeProcess, readProcessFacts } from './processCheck';
+import { judgeProcess } from './processCheck';
 import type { CommandRunner } from './commandRunner';
-import { describeLaunchExit, launchDelve, type LaunchedDelve } from './delveLauncher';
+import { describeLaunchExit, launchDelve, parseDlvVersion, type LaunchedDelve } from './delveLauncher';
 import { LocalRunner } from './localRunner';
 import { listLocalSandboxes } from './localSandboxes';
 import { ensureNotStopped } from './localDelve';
@@ -17,6 +17,8 @@ import { SshRunner } from './sshTransport';
 
 export interface AttachedTarget {
   readonly client: DelveClient;
+  /** e.g. `1.20.2`, from Delve's GetVersion. */
+  readonly delveVersion: string;
   readonly pid: number;
   readonly sandbox: SandboxProcess | undefined;
   /** "this machine" or the SSH destination. */
@@ -59,16 +61,11 @@ export async function attachTarget(config: ResolvedAttachConfig, options: Attach
   const runner = await openRunner(config);
   if (runner instanceof SshRunner) log(`SSH connection to ${runner.where} (control socket ${runner.controlPath})`);
   let delve: LaunchedDelve | undefined;
+  let delveVersion: string;
   try {
     const found = config.processId === undefined ? await listSandboxes(runner) : [];
     const chosen = chooseSandbox(found, { processId: config.processId, sandbox: config.sandbox }, runner.where);
     const sandbox = 'containerId' in chosen ? chosen : undefined;
-    // Unreadable /proc (hidepid): Delve's own message will have to do.
-    const facts = await readProcessFacts(runner, chosen.pid).catch(() => null);
-    if (facts === undefined) throw new Error(`No process ${chosen.pid} on ${runner.where}: set "processId" to the runsc-sandbox … boot process, or pick it.`);
-    const judged = facts ? judgeProcess(facts, runner.where) : {};
-    if (judged.error) throw new Error(judged.error);
-    if (judged.warning) log(`warning: ${judged.warning}`);
     log(`attaching to pid ${chosen.pid}${sandbox ? ` (container ${sandbox.containerId})` : ''} on ${runner.where}`);
     delve = await launchDelve(runner, {
       pid: chosen.pid,
@@ -76,20 +73,22 @@ export async function attachTarget(config: ResolvedAttachConfig, options: Attach
       dlvFlags: config.dlvFlags,
       sudo: config.sudo,
       directTcp: runner.isLocal && !config.sudo,
+      judge: (facts) => judgeProcess(facts, runner.where),
+      onWarning: (m) => log(`warning: ${m}`),
     });
-    log(`Delve ${delve.version} (pid ${delve.dlvPid}) listens at ${JSON.stringify(delve.address)}`);
+    log(`Delve started (pid ${delve.dlvPid}), listening on ${delve.address.kind === 'tcp' ? `${delve.address.host}:${delve.address.port}` : JSON.stringify(delve.address)}`);
     const started = delve;
     let client: DelveClient;
     try {
       client = new DelveClient(await started.connect(), { timeoutMs: options.rpcTimeoutMs ?? 30_000, trace: options.trace });
-      await client.getVersion();
+      delveVersion = parseDlvVersion((await client.getVersion()).DelveVersion) ?? 'unknown';
     } catch (err) {
       // Delve prints its listening line before it attaches: a refused attach shows up here.
       for (let i = 0; i < 50 && !started.exited(); i++) await new Promise((r) => setTimeout(r, 100));
       if (started.exited()) throw describeLaunchExit(started.output(), chosen.pid, runner.where);
       throw err;
     }
-    return connected(runner, delve, client, chosen.pid, sandbox, config.sudo);
+    return connected(runner, delve, client, chosen.pid, sandbox, config.sudo, delveVersion);
   } catch (err) {
     await delve?.stop().catch(() => undefined);
     await runner.close().catch(() => undefined);
@@ -97,7 +96,7 @@ export async function attachTarget(config: ResolvedAttachConfig, options: Attach
   }
 }
 
-function connected(runner: CommandRunner, delve: LaunchedDelve, client: DelveClient, pid: number, sandbox: SandboxProcess | undefined, sudo: boolean): AttachedTarget {
+function connected(runner: CommandRunner, delve: LaunchedDelve, client: DelveClient, pid: number, sandbox: SandboxProcess | undefined, sudo: boolean, delveVersion: string): AttachedTarget {
   let disconnecting = false;
   let lostMessage: string | undefined;
   const lostListeners: Array<(message: string) => void> = [];
@@ -126,6 +125,7 @@ function connected(runner: CommandRunner, delve: LaunchedDelve, client: DelveCli
 
   return {
     client,
+    delveVersion,
     pid,
     sandbox,
     where: runner.where,

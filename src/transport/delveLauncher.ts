@@ -4,7 +4,9 @@
 //
 // Delve runs under a tiny sh supervisor whose stdin is our ssh channel: when that closes (we
 // stop, or the link drops), the supervisor sends Delve SIGINT, and a headless Delve that attached
-// detaches on SIGINT, removing its breakpoints; SIGKILL follows only if it hangs.
+// detaches on SIGINT, removing its breakpoints; SIGKILL follows only if it hangs. Before it starts
+// Delve, the supervisor prints what /proc says of the target (command line, tracer) and waits for
+// our "go": the checks of processCheck.ts cost no remote command of their own.
 import { Duplex } from 'node:stream';
 import { connect as netConnect } from 'node:net';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -13,8 +15,10 @@ import { isLoopback, parseListeningLine, type DelveListenAddress } from './liste
 import { describeAttachFailure } from './localDelve';
 import type { CommandRunner } from './commandRunner';
 import { SshError, describeSshFailure } from './sshErrors';
+import type { ProcessFacts } from './processCheck';
+import { argvFromCmdline } from './sandboxProcess';
 
-export type DelveStartFailureKind = 'no-dlv' | 'sudo-password' | 'no-sudo' | 'attach-refused' | 'not-loopback' | 'timeout' | 'ssh' | 'other';
+export type DelveStartFailureKind = 'no-dlv' | 'sudo-password' | 'no-sudo' | 'attach-refused' | 'refused' | 'not-loopback' | 'timeout' | 'ssh' | 'other';
 
 export class DelveLaunchError extends Error {
   constructor(readonly kind: DelveStartFailureKind, message: string, readonly output: string) {
@@ -31,13 +35,25 @@ export interface DelveLaunchOptions {
   startTimeoutMs?: number;
   /** Connect straight to Delve's TCP port (only when Delve runs here as our own user). */
   directTcp?: boolean;
+  /** Decides, from the target's /proc facts, whether Delve may attach (an error) and what to warn of. */
+  judge?: (facts: ProcessFacts) => { error?: string; warning?: string };
+  /** Told the judge's warning. */
+  onWarning?: (message: string) => void;
+  /**
+   * checkDelve's answer when the caller needed it before starting Delve. Otherwise no check runs
+   * first (over a slow link, and with a second dlv competing for the target's CPUs, it costs
+   * seconds): a launch that fails runs it then, for its clearer message (no Delve, sudo wants a
+   * password), and the version comes from Delve's GetVersion once connected.
+   */
+  version?: string;
 }
 
 export interface LaunchedDelve {
   readonly address: DelveListenAddress;
   /** Delve's pid on the target (for diagnostics and tests). */
   readonly dlvPid: number;
-  readonly version: string;
+  /** undefined until known: see DelveLaunchOptions.version. */
+  readonly version: string | undefined;
   output(): string;
   exited(): boolean;
   onExit(listener: (output: string) => void): void;
@@ -47,8 +63,16 @@ export interface LaunchedDelve {
   stop(): Promise<void>;
 }
 
-// $1.. = dlv argv. Prints Delve's pid, relays its output, ends it when our stdin closes.
+// $1 = the target pid, $2.. = dlv argv. Prints the target's facts, waits for "go", starts Delve,
+// prints its pid, relays its output, ends it when our stdin closes.
 const SUPERVISOR = [
+  't=$1; shift',
+  'echo bluepill-facts-begin',
+  `echo "bluepill-cmdline $(od -An -v -tx1 "/proc/$t/cmdline" 2>/dev/null | tr -d ' \\n')"`,
+  'tr=$(sed -n "s/^TracerPid:[[:space:]]*//p" "/proc/$t/status" 2>/dev/null)',
+  'echo "bluepill-tracer ${tr:-0} $(cat "/proc/${tr:-0}/comm" 2>/dev/null)"',
+  'echo bluepill-facts-end',
+  'read -r go && [ "$go" = go ] || exit 0',
   'exec 3<&0',
   '"$@" </dev/null &',
   'p=$!',
@@ -100,13 +124,21 @@ export function describeLaunchExit(output: string, pid: number, where: string): 
   return new DelveLaunchError(refused ? 'attach-refused' : 'other', describeAttachFailure(own, pid).replace(/^Delve/, `Delve on ${where}`), output);
 }
 
+/**
+ * `[sudo -n] dlv version` on the target: Delve's version, or an error that says what to do (no
+ * Delve, sudo wants a password…). Cheap enough to run alongside the other checks before attach.
+ */
+export async function checkDelve(runner: CommandRunner, dlvPath: string, sudo: boolean): Promise<string> {
+  const check = await runner.run([...sudoPrefix(sudo), dlvPath, 'version'], { timeoutMs: 30_000 });
+  const version = check.code === 0 ? parseDlvVersion(check.stdout) : undefined;
+  if (!version) throw describeDlvCheckFailure(check.code, check.stdout + check.stderr, dlvPath, runner.where, sudo);
+  return version;
+}
+
 export async function launchDelve(runner: CommandRunner, options: DelveLaunchOptions): Promise<LaunchedDelve> {
   const sudo = sudoPrefix(options.sudo);
-  const check = await runner.run([...sudo, options.dlvPath, 'version'], { timeoutMs: 30_000 });
-  const version = check.code === 0 ? parseDlvVersion(check.stdout) : undefined;
-  if (!version) throw describeDlvCheckFailure(check.code, check.stdout + check.stderr, options.dlvPath, runner.where, options.sudo);
 
-  const argv = [...sudo, 'sh', '-c', SUPERVISOR, 'sh', options.dlvPath, ...dlvAttachArgv({ pid: options.pid, listen: 'tcp', extraFlags: options.dlvFlags })];
+  const argv = [...sudo, 'sh', '-c', SUPERVISOR, 'sh', String(options.pid), options.dlvPath, ...dlvAttachArgv({ pid: options.pid, listen: 'tcp', extraFlags: options.dlvFlags })];
   const supervisor = runner.spawn(argv);
   const bridges = new Set<ChildProcessWithoutNullStreams>();
   let output = '';
@@ -120,13 +152,29 @@ export async function launchDelve(runner: CommandRunner, options: DelveLaunchOpt
     resolve();
   }));
 
-  const started = await new Promise<{ address: DelveListenAddress; dlvPid: number }>((resolve, reject) => {
+  const starting = new Promise<{ address: DelveListenAddress; dlvPid: number }>((resolve, reject) => {
     const timeoutMs = options.startTimeoutMs ?? 60_000;
     const timer = setTimeout(() => {
       supervisor.stdin.end();
       reject(new DelveLaunchError('timeout', `Delve on ${runner.where} did not report its listening address within ${timeoutMs} ms. Its output: ${output.trim().slice(-400) || 'none'}`, output));
     }, timeoutMs);
+    let judged = false;
     const check = (): void => {
+      if (!judged && output.includes('bluepill-facts-end\n')) {
+        judged = true;
+        const facts = parseSupervisorFacts(options.pid, output);
+        const verdict = facts.argv.length === 0
+          ? { error: `No process ${options.pid} on ${runner.where}: set "processId" to the runsc-sandbox … boot process, or pick it.` }
+          : (options.judge?.(facts) ?? {});
+        if (verdict.error) {
+          clearTimeout(timer);
+          supervisor.stdin.end('stop\n');
+          reject(new DelveLaunchError('refused', verdict.error, output));
+          return;
+        }
+        if (verdict.warning) options.onWarning?.(verdict.warning);
+        supervisor.stdin.write('go\n');
+      }
       const pid = /bluepill-dlv-pid (\d+)/.exec(output);
       const address = parseListeningLine(output);
       if (!pid || !address) return;
@@ -152,7 +200,18 @@ export async function launchDelve(runner: CommandRunner, options: DelveLaunchOpt
     });
   });
 
+  let started: { address: DelveListenAddress; dlvPid: number };
+  try {
+    started = await starting;
+  } catch (launchError) {
+    // The check's message says what to do; Delve's own output after a failed exec does not.
+    if (options.version === undefined && !(launchError instanceof DelveLaunchError && (launchError.kind === 'attach-refused' || launchError.kind === 'refused'))) {
+      await checkDelve(runner, options.dlvPath, options.sudo);
+    }
+    throw launchError;
+  }
   const { address, dlvPid } = started;
+  const version = options.version;
   return {
     address,
     dlvPid,
@@ -189,6 +248,13 @@ export async function launchDelve(runner: CommandRunner, options: DelveLaunchOpt
       await Promise.race([closed, delay(2_000)]);
     },
   };
+}
+
+/** The facts block the supervisor prints before it starts Delve. */
+export function parseSupervisorFacts(pid: number, output: string): ProcessFacts {
+  const hex = /^bluepill-cmdline ([0-9a-f]*)$/m.exec(output)?.[1] ?? '';
+  const tracer = /^bluepill-tracer (\d+) ?(.*)$/m.exec(output);
+  return { pid, argv: argvFromCmdline(Buffer.from(hex, 'hex')), tracerPid: Number(tracer?.[1] ?? 0), tracerName: tracer?.[2]?.trim() || undefined };
 }
 
 function delay(ms: number): Promise<void> {

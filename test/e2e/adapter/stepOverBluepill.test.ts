@@ -46,7 +46,11 @@ test('from the handler entry, one request follows the two-hop chain to the guest
   assert.match(names[label + 1], /kvm\.(bluepill|kernelExitToEl0)/, 'then the interrupted frame, from the ucontext');
   assert.ok(names.slice(label + 2).some((n) => /kvm\.roundTrip|kvm\.runVCPU/.test(n)), `then its callers: ${names.join(' | ')}`);
   const interruptedScopes = (await dc.scopesRequest({ frameId: stack[label + 1].id })).body.scopes;
-  assert.deepEqual(interruptedScopes, [], 'Delve has no scope for frames it could not walk');
+  // Delve has no scope for frames it could not walk; the interrupted one shows the ucontext's registers.
+  assert.deepEqual(interruptedScopes.map((s) => s.presentationHint), ['registers'], 'only the ucontext registers');
+  const interruptedRegs = (await dc.variablesRequest({ variablesReference: interruptedScopes[0].variablesReference })).body.variables;
+  const pcName = interruptedRegs.some((r) => r.name === 'Rip') ? 'Rip' : 'PC';
+  assert.equal(Number(interruptedRegs.find((r) => r.name === pcName)?.value), Number(stack[label + 1].instructionPointerReference), 'its PC is the frame\'s');
 
   const hopsEvent = dc.waitForEvent('bluepill/hops', 60_000);
   const location = dc.waitForEvent('bluepill/location', 60_000);
