@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
 import { ensureDebianPackages, ensureNpmPackages, ensureTrixieToolchain } from './setup.mjs';
 
 const all = ['lint', 'unit', 'go', 'grammar', 'e2e', 'ui', 'arm64'];
@@ -31,6 +32,18 @@ ensureDebianPackages();
 ensureNpmPackages();
 ensureTrixieToolchain();
 
+/**
+ * Boots the emulated Pi for the arm64 suite; its state dir, or undefined when it cannot run here
+ * (the files then say why, or boot their own).
+ */
+function startSharedPi() {
+  if (process.env.BLUEPILL_PI_VM_STATE || process.env.BLUEPILL_PI_VM === '0') return undefined;
+  if (spawnSync('bash', ['scripts/pi-vm', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] }).status !== 0) return undefined;
+  const state = join(tmpdir(), `bluepill-pi-vm-shared-${process.pid}`);
+  const started = spawnSync('bash', ['scripts/pi-vm', 'start', '--kvm', '--state', state], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return started.status === 0 ? state : undefined;
+}
+
 const failedSuites = [];
 for (const suite of suites) {
   let status;
@@ -53,7 +66,13 @@ for (const suite of suites) {
     } else {
       // e2e suites drive real processes (dlv, sshd, the simulator): one file at a time.
       const concurrency = suite === 'unit' ? [] : ['--test-concurrency=1'];
-      status = run(process.execPath, ['--import', 'tsx', '--test', ...concurrency, ...files]);
+      // The arm64 files share one emulated Pi (with KVM, for real runsc): one boot, not one per file.
+      const shared = suite === 'arm64' ? startSharedPi() : undefined;
+      try {
+        status = run(process.execPath, ['--import', 'tsx', '--test', ...concurrency, ...files], shared ? { env: { ...process.env, BLUEPILL_PI_VM_STATE: shared } } : {});
+      } finally {
+        if (shared) spawnSync('bash', ['scripts/pi-vm', 'stop', '--state', shared], { stdio: 'inherit' });
+      }
     }
   }
   if (status) failedSuites.push(suite);

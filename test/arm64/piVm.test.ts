@@ -32,7 +32,8 @@ test('emulated Raspberry Pi (scripts/pi-vm)', async (t) => {
   }
   let vm: PiVm;
   try {
-    vm = await startPiVm();
+    // Its own VM: these tests check booting and stopping one.
+    vm = await startPiVm({ own: true });
   } catch (err) {
     if (err instanceof PiVmUnavailableError) {
       t.skip(err.message);

@@ -157,17 +157,20 @@ export interface StartPiVmOptions {
   port?: number;
   /** Emulated EL2: the guest gets a working /dev/kvm (for real runsc --platform=kvm) and 3 GiB. */
   kvm?: boolean;
+  /** A VM of its own even when a shared one is offered (PI_VM_REUSE_ENV): for tests of the VM itself. */
+  own?: boolean;
 }
 
 /**
- * A VM started by hand (`scripts/pi-vm start --state DIR`) that the tests use instead of booting
- * their own, while developing a test; it is left running.
+ * A running VM (`scripts/pi-vm start --kvm --state DIR`) that the tests use instead of booting their
+ * own: the arm64 suite boots one for all its files (scripts/test.mjs), and a developer can start
+ * one by hand. Tests leave it running; whoever started it stops it.
  */
 export const PI_VM_REUSE_ENV = 'BLUEPILL_PI_VM_STATE';
 
 /** Builds the image if needed (root only, minutes when cold) and boots a VM. */
 export async function startPiVm(opts: StartPiVmOptions = {}): Promise<PiVm> {
-  const reuse = process.env[PI_VM_REUSE_ENV];
+  const reuse = opts.own ? undefined : process.env[PI_VM_REUSE_ENV];
   if (reuse) {
     const status = await runScript(['status', '--state', reuse]);
     if (status.code !== 0) throw scriptFailure(`status --state ${reuse}`, status);
