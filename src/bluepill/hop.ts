@@ -1,5 +1,5 @@
 // One bluepill hop (fault → handler → guest → rt_sigreturn → landing) and how it is told to
-// the user: the stopped-event line and a Markdown hop list in the field note's shape.
+// the user: the stopped-event line and a Markdown hop list in the shape a developer writes by hand.
 import type { MachineContext } from './machineContext';
 import { hex } from './machineContext';
 import { formatSymbol, shortFunctionName, type SymbolRef } from './symbolizer';
@@ -51,7 +51,7 @@ export function describeHops(hops: readonly Hop[]): string {
 }
 
 /**
- * The hop list as the field note writes it by hand:
+ * The hop list as a developer writes it by hand while stepping:
  * fault, handler, guest exit PC, trampoline, landing — one indented block per hop.
  */
 export function hopsToMarkdown(hops: readonly Hop[], title = 'Bluepill hops', unfinished?: UnfinishedHopText): string {

@@ -1,4 +1,4 @@
-// One instruction step that never breaks a sandbox (ARCHITECTURE.md, stepping rules 1–3, 5):
+// One instruction step that never breaks a sandbox (docs/architecture.md §3.2, rules 1–4):
 // - a syscall other than the trampoline's rt_sigreturn is not single-stepped (seccomp's SIGSYS
 //   would be delayed and the call skipped; a blocking call never returns with the other threads
 //   stopped): a temporary breakpoint after it, then a continue filtered by thread;

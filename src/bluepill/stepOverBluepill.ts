@@ -1,6 +1,6 @@
 // Step over bluepill: from a thread before/at the faulting instruction, in the handler or in the
 // trampoline, run until rt_sigreturn resumes it at the guest exit — following chains of hops —
-// and record every hop. Rules (each broke a real sandbox; see ARCHITECTURE.md):
+// and record every hop. Rules (each broke a real sandbox; docs/architecture.md §3):
 // - no software breakpoint on the faulting instruction, none in code that runs in guest mode:
 //   we single-step into the handler and break only on the trampoline (host code), found from
 //   the handler's return address, never by name;

@@ -38,7 +38,7 @@ export interface ResolvedAttachConfig {
   stackTraceDepth: number;
 }
 
-/** Hard cap on frames we ever ask Delve for (the field note saw >10000 morestack frames). */
+/** Hard cap on frames we ever ask Delve for (a runaway morestack recursion shows over 10000). */
 export const MAX_STACK_FRAMES = 2000;
 
 const KNOWN_FIELDS = new Set([

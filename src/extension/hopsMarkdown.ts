@@ -1,4 +1,4 @@
-// Markdown export of the hops view, in the shape of the field note's hop list.
+// Markdown export of the hops view, in the shape of a hand-written hop list.
 import type { WireHop } from '../protocol/bluepillMessages';
 
 export function hopsMarkdown(hops: readonly WireHop[]): string {

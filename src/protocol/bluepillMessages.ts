@@ -84,7 +84,7 @@ export interface StepOverResponseBody {
   stopReason: string;
   hops: WireHop[];
   unfinished?: WireUnfinishedHop;
-  /** The hops in the field note's Markdown shape. */
+  /** The hops as Markdown, in the shape of a hand-written hop list. */
   markdown: string;
 }
 

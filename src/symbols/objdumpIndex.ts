@@ -77,7 +77,7 @@ const CR = 0x0d;
 const TAB = 0x09;
 const SPACE = 0x20;
 
-// Instruction lines (research/go-objdump-formats.md §1.1, §1.2). `go tool objdump`: two
+// Instruction lines (docs/objdump-formats.md). `go tool objdump`: two
 // spaces, `file:line` (absent with -S), address, encoding, text, trailing tabs. Delve:
 // optional `=>`, tab, file:line, address with optional `*`, encoding, text.
 const OBJDUMP_LINE = /^ {2}(?:([^\t]*):(-?\d+)\t+)?0x([0-9a-fA-F]+)\t+([0-9a-fA-F]+(?: [0-9a-fA-F]+)*)\t+(.*?)[\t\r]*$/;

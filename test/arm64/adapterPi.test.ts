@@ -1,4 +1,4 @@
-// The debug adapter end to end on the emulated Raspberry Pi (issue 7): attach over SSH as pi with
+// The debug adapter end to end on the emulated Raspberry Pi: attach over SSH as pi with
 // sudo (Delve runs as root in the VM, so the bridge is exercised), the vCPU threads, arm64
 // registers, the stack, Go-syntax disassembly, an instruction breakpoint at the signal handler
 // (X2 → ucontext, LR → the vDSO trampoline), an instruction step, step over bluepill through a

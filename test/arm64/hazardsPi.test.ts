@@ -1,4 +1,4 @@
-// Issue 8's stepping hazards on arm64 (the emulated Raspberry Pi), through the debug adapter: a
+// The stepping hazards (docs/architecture.md §3.2) on arm64 (the emulated Raspberry Pi), through the debug adapter: a
 // line `next` on the futex thread right after attach (hazard 4), then for the seccomp-trapped mmap,
 // the blocking futex wait and the call into the vDSO the hazard thread is parked on the instruction
 // before the hazardous one (never a breakpoint on the SVC itself) and DAP stepIn (instruction)

@@ -1,4 +1,4 @@
-// The safe instruction step against the simulator's hazard threads (issue 8), with real Delve on
+// The safe instruction step against the simulator's hazard threads (docs/architecture.md §3.2), with real Delve on
 // both toolchains: a seccomp-trapped mmap, a futex wait, a vDSO clock call. Control tests show the
 // hazards are real: raw single-steps break the simulator or never return.
 import { describe, type TestContext } from 'node:test';

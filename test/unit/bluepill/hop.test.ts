@@ -1,4 +1,4 @@
-// The stopped-event line and the Markdown hop list (the field note's shape).
+// The stopped-event line and the Markdown hop list (the shape of a hand-written one).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeHops, hopsToMarkdown, type Hop } from '../../../src/bluepill/hop';
@@ -43,7 +43,7 @@ test('a hop joined in the trampoline starts the line at the trampoline', () => {
   assert.equal(describeHops([joined]), 'bluepill: 0xffffb00ba7dc [vdso]+0x7dc → 0x7f41c runtime.futex+0x1c (1 hop)');
 });
 
-test('the Markdown export lists each hop as the field note does: fault, handler, guest exit PC, trampoline, landing', () => {
+test('the Markdown export lists each hop as a hand-written list does: fault, handler, guest exit PC, trampoline, landing', () => {
   const md = hopsToMarkdown([hop1, hop2]);
   const lines = md.split('\n');
   assert.equal(lines[0], '## Bluepill hops');

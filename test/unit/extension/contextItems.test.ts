@@ -58,7 +58,7 @@ test('a hop row reads fault → landing, with its details as children', () => {
   assert.equal(row.children[5].address, '0x951d5c');
 });
 
-test('the Markdown export lists every hop in the field note shape', () => {
+test('the Markdown export lists every hop in the shape of a hand-written list', () => {
   const md = hopsMarkdown([hop, { ...hop, index: 3, fault: { pc: '0x951fa0', text: '0x951fa0 ring0.kernelExitToEl0', instruction: 'MRS $18066, R18' }, landing: { pc: '0x7f41c', text: '0x7f41c runtime.futex+0x1c', instruction: 'SVC $0' } }]);
   assert.match(md, /^# Bluepill hops/);
   assert.match(md, /```go-objdump/);
