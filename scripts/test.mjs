@@ -45,7 +45,9 @@ function startSharedPi() {
 }
 
 const failedSuites = [];
+const timings = [];
 for (const suite of suites) {
+  const suiteStart = Date.now();
   let status;
   if (suite === 'lint') {
     status = run('npx', ['eslint', '.']) || run('npx', ['tsc', '-p', '.', '--noEmit']);
@@ -76,6 +78,8 @@ for (const suite of suites) {
     }
   }
   if (status) failedSuites.push(suite);
+  timings.push(`${suite} ${Math.round((Date.now() - suiteStart) / 1000)} s${status ? ' (failed)' : ''}`);
 }
+console.log(`\ntime per suite: ${timings.join(', ')}`);
 console.log(`\nsuites: ${suites.length - failedSuites.length} passed, ${failedSuites.length} failed${failedSuites.length ? ` (${failedSuites.join(', ')})` : ''}`);
 process.exit(failedSuites.length ? 1 : 0);

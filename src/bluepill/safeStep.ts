@@ -74,7 +74,16 @@ export interface SafeStepResult {
 /** The decision, before anything runs (also used to tell the user what a step will do). */
 export type StepPlan =
   | { kind: 'single-step'; instruction: Instruction | undefined; reason: 'plain' | 'rt_sigreturn' }
-  | { kind: 'breakpoint'; instruction: Instruction | undefined; at: number; why: 'syscall' | 'in-syscall' | 'call-unknown' | 'leave-unknown'; syscall?: StepSyscall; target?: number }
+  | {
+      kind: 'breakpoint';
+      instruction: Instruction | undefined;
+      at: number;
+      why: 'syscall' | 'in-syscall' | 'call-unknown' | 'leave-unknown';
+      syscall?: StepSyscall;
+      target?: number;
+      /** The plain instruction after a syscall that the thread runs before the breakpoint stops it (see syscallReturnStop). */
+      past?: Instruction;
+    }
   | { kind: 'refuse'; instruction: Instruction | undefined; message: string };
 
 export async function planStep(
@@ -101,7 +110,8 @@ export async function planStep(
   if (inSyscall) {
     // Stopped inside a syscall (e.g. right after attach, in futex()): a step would wait for it with
     // every other thread stopped. Let it return by itself onto a breakpoint at its return PC.
-    if (!(await isGuestCode(pc))) return { kind: 'breakpoint', instruction: insn, at: pc, why: 'in-syscall', syscall: inSyscall };
+    const stop = await syscallReturnStop(p, code, pc, isGuestCode);
+    if (stop) return { kind: 'breakpoint', instruction: insn, ...stop, why: 'in-syscall', syscall: inSyscall };
     return { kind: 'refuse', instruction: insn, message: `thread is inside syscall ${inSyscall.name} (${inSyscall.number}) returning to guest code at ${hex(pc)}; continue instead` };
   }
   if (!insn) return { kind: 'single-step', instruction: insn, reason: 'plain' };
@@ -110,7 +120,8 @@ export async function planStep(
     if (await isTrampolineAt(code, p, pc - p.trampolineSyscallOffset)) return { kind: 'single-step', instruction: insn, reason: 'rt_sigreturn' };
     const nr = Number(regs.value(p.syscallNumberRegister));
     const syscall = { number: nr, name: syscallName(p, nr) };
-    if (!(await isGuestCode(next))) return { kind: 'breakpoint', instruction: insn, at: next, why: 'syscall', syscall };
+    const stop = await syscallReturnStop(p, code, next, isGuestCode);
+    if (stop) return { kind: 'breakpoint', instruction: insn, ...stop, why: 'syscall', syscall };
     const ret = await returnAddress(delve, p, regs, symbolizer);
     if (ret !== undefined && !(await isGuestCode(ret))) return { kind: 'breakpoint', instruction: insn, at: ret, why: 'syscall', syscall };
     return { kind: 'refuse', instruction: insn, message: `syscall ${syscall.name} (${nr}) at ${hex(pc)}: the code after it runs in guest mode, so no breakpoint can go there; continue instead` };
@@ -124,6 +135,39 @@ export async function planStep(
     }
   }
   return { kind: 'single-step', instruction: insn, reason: 'plain' };
+}
+
+/**
+ * Where a wait for a syscall that returns to `ret` puts its breakpoint. Not on `ret` itself where
+ * that can be helped: every thread blocked in the same syscall instruction (all of runtime.futex's
+ * sleepers) has its PC at `ret`. Delve's halt is a SIGTRAP to the process, which the kernel gives
+ * to the main thread, often one of those sleepers; Delve 1.20 then takes that thread for a hit of
+ * the breakpoint at its PC and single-steps it on the next resume, back into the blocking call,
+ * and never answers again (go-delve/delve pkg/proc/native/proc_linux.go stop1, proc.go resume).
+ * One plain instruction later no thread can be parked in a syscall, so the breakpoint goes there
+ * and the thread runs that instruction too. A branch or return right after the syscall leaves
+ * `ret` (and the wait's check that the thread really returned).
+ */
+async function syscallReturnStop(
+  p: ArchProfile,
+  code: CodeReader,
+  ret: number,
+  isGuestCode: (addr: number) => Promise<boolean>,
+): Promise<{ at: number; past?: Instruction } | undefined> {
+  if (await isGuestCode(ret)) return undefined;
+  const after = await code.instructionAt(ret, p.maxInstructionLength).catch(() => undefined);
+  if (after && !p.isControlTransfer(after) && !(await isGuestCode(ret + after.bytes.length))) return { at: ret + after.bytes.length, past: after };
+  return { at: ret };
+}
+
+/** Whether a thread stopped at a syscall's return address is still inside the call (a restart code in its return register). */
+async function stillInSyscall(delve: Pick<BluepillDelve, 'listRegisters'>, p: ArchProfile, tid: number): Promise<boolean> {
+  const regs = new ThreadRegisters(await delve.listRegisters(tid));
+  try {
+    return restartCodeIn(regs.value(p.name === 'amd64' ? 'Rax' : 'X0')) !== undefined;
+  } catch {
+    return false;
+  }
 }
 
 /** A syscall the step is about; `restart` is set for one a stopped thread is inside (ERESTARTSYS…). */
@@ -208,11 +252,18 @@ export async function safeStepInstruction(delve: BluepillDelve, threadId: number
       : plan.why === 'call-unknown'
         ? `a call into code without symbols (${hex(plan.target!)}, e.g. the vDSO)`
         : `code without symbols at ${hex(fromPc)}`;
-  const where = plan.at === fromPc + (plan.instruction?.bytes.length ?? 0) || plan.why === 'in-syscall' ? '' : ` at its return address ${hex(plan.at)}`;
+  const where = plan.past
+    ? ` after the next instruction (${plan.past.text})`
+    : plan.at === fromPc + (plan.instruction?.bytes.length ?? 0) || plan.why === 'in-syscall'
+      ? ''
+      : ` at its return address ${hex(plan.at)}`;
+  // On the syscall's own return address a thread still inside the call has its PC there too.
+  const atSyscallReturn = plan.syscall !== undefined && !plan.past;
   const ran = await runToBreakpoint(delve, threadId, plan.at, {
     ...options,
     gate,
     waitingFor: plan.why === 'leave-unknown' ? `thread ${threadId} to leave ${what}` : `thread ${threadId} to return from ${what}`,
+    ...(atSyscallReturn ? { accept: async (th: { id: number }) => !(await stillInSyscall(delve, p, th.id)) } : {}),
   });
   const kind: SafeStepKind = plan.why === 'in-syscall' ? 'waited-for-syscall' : plan.why === 'syscall' ? 'stepped-over-syscall' : plan.why === 'call-unknown' ? 'stepped-over-call' : 'left-unknown-code';
   if (ran.outcome !== 'arrived') {

@@ -86,12 +86,26 @@ export async function frameByStackScan(
   for (let off = 8; off + p.ucontextReadSize <= stack.length; off += 8) {
     const uc = start + off;
     const mem = stack.subarray(off, off + p.ucontextReadSize);
-    if (!p.looksLikeUcontext(mem)) continue;
+    if (!p.looksLikeUcontext(mem) || !onThreadsSignalStack(mem, uc, sp)) continue;
     const trampoline = await findTrampolineBelow(stack, start, off, p, code);
     if (trampoline === undefined) continue;
     return { ucontextAddress: uc, trampoline, context: p.decodeUcontext(mem), foundBy: 'stack-scan' };
   }
   return undefined;
+}
+
+/**
+ * Whether a ucontext the scan found is this thread's. One on a signal stack (its uc_stack, at
+ * offset 16 on amd64 and arm64, says which) belongs to the thread whose SP is on that stack: the
+ * handler runs there. The scan can run past the end of a thread's own stack into memory next to
+ * it, such as another thread's signal stack with that thread's live handler frame (seen on real
+ * runsc: a thread asleep in futex() on its g0 stack, a vCPU's frame 30 KB above its SP).
+ */
+function onThreadsSignalStack(mem: Buffer, uc: number, sp: number): boolean {
+  const ssSp = Number(mem.readBigUInt64LE(16));
+  const ssSize = Number(mem.readBigUInt64LE(32));
+  const onSignalStack = ssSize > 0 && uc >= ssSp && uc < ssSp + ssSize;
+  return !onSignalStack || (sp >= ssSp && sp < ssSp + ssSize);
 }
 
 async function findTrampolineBelow(stack: Buffer, start: number, ucOff: number, p: ArchProfile, code: CodeReader): Promise<number | undefined> {

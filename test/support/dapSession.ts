@@ -8,7 +8,7 @@ import type { StepOverResponseBody, WireHop } from '../../src/protocol/bluepillM
 export const hex = (n: number): string => `0x${n.toString(16)}`;
 
 /** Stop events over an emulated link, or with a loaded machine, can take minutes. */
-export const STOP_TIMEOUT_MS = 300_000;
+export const STOP_TIMEOUT_MS = Number(process.env.BLUEPILL_TEST_STOP_TIMEOUT_MS ?? 300_000);
 
 export function nextStop(dc: DebugClient, timeoutMs = STOP_TIMEOUT_MS): Promise<DebugProtocol.StoppedEvent> {
   return dc.waitForEvent('stopped', timeoutMs) as Promise<DebugProtocol.StoppedEvent>;
@@ -101,9 +101,10 @@ export async function instructionAt(dc: DebugClient, pc: number): Promise<string
 }
 
 /** A thread whose top `depth + 1` frames (all, when undefined) have one named like `re`. */
-export async function threadInFunction(dc: DebugClient, re: RegExp, depth?: number): Promise<number | undefined> {
+export async function threadInFunction(dc: DebugClient, re: RegExp, depth?: number, unless?: RegExp): Promise<number | undefined> {
   for (const th of (await dc.threadsRequest()).body.threads) {
     const frames = (await dc.stackTraceRequest({ threadId: th.id, startFrame: 0, levels: 30 })).body.stackFrames;
+    if (unless && frames.some((f) => unless.test(f.name))) continue;
     if (frames.slice(0, depth === undefined ? frames.length : depth + 1).some((f) => re.test(f.name))) return th.id;
   }
   return undefined;

@@ -82,8 +82,9 @@ for (const toolchain of TOOLCHAINS) {
       const r = await safeStepInstruction(recordingDelve(s.client, calls), tid);
       assert.equal(r.kind, 'stepped-over-syscall', r.description);
       assert.deepEqual(r.syscall, { number: 9, name: 'mmap' });
-      assert.equal(r.pc, sc + 2);
-      assert.match(r.description, /^stepped over syscall mmap \(9\) with a breakpoint; now at 0x[0-9a-f]+ kvm\.hazardSeccompMmap\+0x[0-9a-f]+$/);
+      // One instruction past the SYSCALL's return address (MOVQ AX, ret(FP): 5 bytes), where no thread can be parked inside the call.
+      assert.equal(r.pc, sc + 2 + 5);
+      assert.match(r.description, /^stepped over syscall mmap \(9\) with a breakpoint after the next instruction \(MOVQ AX, 0x[0-9a-f]+\(SP\)\); now at 0x[0-9a-f]+ kvm\.hazardSeccompMmap\+0x[0-9a-f]+$/);
       save(s, 'safe-step-seccomp', tid, calls, { kind: r.kind, pc: r.pc, description: r.description });
       await runsOn(s, (st) => hazardCounter(st, 'seccomp', 'trapped') > trapped + 2, 'trapped mmaps go on');
     });
@@ -96,8 +97,8 @@ for (const toolchain of TOOLCHAINS) {
       const calls: RecordedCall[] = [];
       const r = await safeStepInstruction(recordingDelve(s.client, calls), tid);
       assert.equal(r.kind, 'stepped-over-syscall', r.description);
-      assert.match(r.description, /^stepped over syscall futex \(202\) with a breakpoint; now at /);
-      assert.equal(r.pc, sc + 2);
+      assert.match(r.description, /^stepped over syscall futex \(202\) with a breakpoint after the next instruction \(MOVQ AX, 0x[0-9a-f]+\(SP\)\); now at /);
+      assert.equal(r.pc, sc + 2 + 5);
       save(s, 'safe-step-futex', tid, calls, { kind: r.kind, pc: r.pc, description: r.description });
       await runsOn(s, (st) => hazardCounter(st, 'futex', 'waits') > waits + 2, 'futex waits go on');
     });
@@ -245,8 +246,8 @@ for (const toolchain of TOOLCHAINS) {
       const r = await safeStepInstruction(recordingDelve(s.client, calls), tid);
       assert.equal(r.kind, 'waited-for-syscall', r.description);
       assert.deepEqual(r.syscall, { number: 202, name: 'futex', restart: 'ERESTARTSYS' }, 'inside the call, which the kernel restarts');
-      assert.equal(r.pc, after);
-      assert.match(r.description, /^the thread was inside syscall futex \(202\): waited for it to return with a breakpoint; now at 0x[0-9a-f]+ kvm\.hazardFutexWait\+0x[0-9a-f]+$/);
+      assert.equal(r.pc, after + 5, 'returned, and ran the MOVQ after the SYSCALL');
+      assert.match(r.description, /^the thread was inside syscall futex \(202\): waited for it to return with a breakpoint after the next instruction \(MOVQ AX, 0x[0-9a-f]+\(SP\)\); now at 0x[0-9a-f]+ kvm\.hazardFutexWait\+0x[0-9a-f]+$/);
       assert.ok(!calls.some((c) => c.method === 'stepInstruction'));
       save(s, 'safe-step-in-futex', tid, calls, { kind: r.kind, pc: r.pc, description: r.description });
       const waits = hazardCounter(await s.sim.status(), 'futex', 'waits');

@@ -22,7 +22,7 @@ import {
   assertLandedOnUcontextPc, instructionAt, nextStop, pause, pcOf, readMemory, registers, stepInstruction, stepOverBluepill,
   stopAt, threadInFunction, type StepOverRun,
 } from '../../support/dapSession';
-import { attach, attachFailure, collectOutput, newDapClient } from '../adapter/dapClient';
+import { attach, attachFailure, collectOutput, failureOf, newDapClient } from '../adapter/dapClient';
 import { listLocalSandboxes } from '../../../src/transport/localSandboxes';
 import { PROGRESS_EVENT, type StepOverResponseBody, type WireHop } from '../../../src/protocol/bluepillMessages';
 
@@ -77,8 +77,9 @@ interface Session {
 async function withSession(t: TestContext, config: Record<string, unknown>, body: (s: Session) => Promise<void>): Promise<void> {
   const dc = newDapClient();
   const output = collectOutput(dc);
+  if (process.env.BLUEPILL_TEST_TRACE) dc.on('output', (e: DebugProtocol.OutputEvent) => process.stderr.write(`[${Date.now() % 1_000_000}] ${e.body.output}`));
   const t0 = Date.now();
-  await attach(dc, { processId: sb.sandboxPid, ...config });
+  await attach(dc, { processId: sb.sandboxPid, ...(process.env.BLUEPILL_TEST_TRACE ? { trace: true } : {}), ...config });
   t.diagnostic(`attach${config.ssh ? ' over SSH' : ''}: ${Date.now() - t0} ms`);
   await dc.configurationDoneRequest();
   let failure: unknown;
@@ -94,6 +95,7 @@ async function withSession(t: TestContext, config: Record<string, unknown>, body
   const health = await sb.assertHealthy(`after the session of "${t.name}"`).then(() => undefined, (e: Error) => e);
   if (failure) {
     if (health) t.diagnostic(health.message);
+    t.diagnostic(`the Debug Console's last lines:\n${output().slice(-4000)}`);
     throw failure;
   }
   if (health) throw health;
@@ -337,6 +339,48 @@ test('a SIGTRAP pending when the user disconnects is consumed first: the sandbox
     assert.ok((pending & 0x10n) !== 0n, `SIGTRAP pending before disconnect (ShdPnd ${pending.toString(16)})`);
     await dc.disconnectRequest({});
     assert.match(output(), /Detach: consumed a pending SIGTRAP before detach/);
+  });
+});
+
+test('-si on a thread inside futex() goes through the guards (waits with a breakpoint, Pause ends it); step over bluepill elsewhere moves nothing', async (t) => {
+  if (skipIfUnavailable(t)) return;
+  await withSession(t, {}, async ({ dc }) => {
+    await pause(dc);
+    const inFutex = await threadInFunction(dc, /^runtime\.futex$/, 0);
+    assert.ok(inFutex !== undefined, 'a thread sleeps in futex()');
+    const pcBefore = await pcOf(dc, inFutex);
+    // Raw Delve would single-step into the wait and never answer again, not even a halt.
+    const progress = new Promise<string>((resolve) => dc.on(PROGRESS_EVENT, (e: DebugProtocol.Event) => {
+      const m = (e.body as { message: string }).message;
+      if (m) resolve(m);
+    }));
+    const stopped = nextStop(dc);
+    await dc.evaluateRequest({ expression: `-si 3 ${inFutex}`, context: 'repl' });
+    const first = await Promise.race([stopped.then(() => 'stopped'), progress]);
+    if (first !== 'stopped') {
+      assert.match(first, /waiting for thread \d+ to return from syscall futex/);
+      await dc.pauseRequest({ threadId: inFutex });
+    }
+    const ev = await stopped;
+    assert.equal(ev.body.threadId, inFutex, 'the stop names the stepped thread');
+    assert.match(ev.body.description ?? '', /instruction step\(s\) on thread \d+/);
+    t.diagnostic(ev.body.description ?? '');
+
+    // Step over bluepill on a thread that is nowhere near a bluepill: refused, no stop, no move.
+    // (The sentry's main thread sleeps in futex() above the signal frame of its first bluepill,
+    // which the stand-in never leaves: step over bluepill would rightly wait for that guest exit.)
+    const calm = await threadInFunction(dc, /^runtime\.futex$/, 0, /signal handler/);
+    assert.ok(calm !== undefined, 'a thread sleeps in futex() with no signal frame on its stack');
+    const calmPc = await pcOf(dc, calm);
+    const events: string[] = [];
+    dc.on('stopped', () => events.push('stopped'));
+    const refused = await failureOf(dc.customRequest('bluepill/stepOver', { threadId: calm }));
+    assert.match(refused, /is not before a faulting instruction, in the bluepill handler or in its trampoline; nothing was done/);
+    await dc.threadsRequest(); // answered after any event the refused request could have sent
+    assert.deepEqual(events, [], 'no stopped event');
+    assert.equal(await pcOf(dc, calm), calmPc, 'the thread did not move');
+    t.diagnostic(`-si thread at ${pcBefore.toString(16)} before; thread ${calm} refused: ${refused}`);
+    await dc.continueRequest({ threadId: calm });
   });
 });
 

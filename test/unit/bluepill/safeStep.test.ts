@@ -11,9 +11,9 @@ import { replayDelve, type Transcript } from './transcript';
 const load = (name: string): Transcript => JSON.parse(readFileSync(join(__dirname, '../../fixtures/transcripts', `${name}.json`), 'utf8')) as Transcript;
 
 for (const [name, kind, text] of [
-  ['safe-step-seccomp', 'stepped-over-syscall', /^stepped over syscall mmap \(9\) with a breakpoint; now at /],
-  ['safe-step-futex', 'stepped-over-syscall', /^stepped over syscall futex \(202\) with a breakpoint; now at /],
-  ['safe-step-in-futex', 'waited-for-syscall', /^the thread was inside syscall futex \(202\): waited for it to return with a breakpoint; now at /],
+  ['safe-step-seccomp', 'stepped-over-syscall', /^stepped over syscall mmap \(9\) with a breakpoint after the next instruction \(MOVQ AX, 0x[0-9a-f]+\(SP\)\); now at /],
+  ['safe-step-futex', 'stepped-over-syscall', /^stepped over syscall futex \(202\) with a breakpoint after the next instruction \(MOVQ AX, 0x[0-9a-f]+\(SP\)\); now at /],
+  ['safe-step-in-futex', 'waited-for-syscall', /^the thread was inside syscall futex \(202\): waited for it to return with a breakpoint after the next instruction \(MOVQ AX, 0x[0-9a-f]+\(SP\)\); now at /],
   ['safe-step-vdso', 'stepped-over-call', /^stepped over a call into code without symbols \(0x[0-9a-f]+, e\.g\. the vDSO\) with a breakpoint; now at /],
 ] as const) {
   test(`${name}: ${kind}, with a breakpoint after the instruction, removed afterwards; no single step`, async () => {
@@ -24,7 +24,10 @@ for (const [name, kind, text] of [
     assert.match(r.description, text);
     assert.equal(r.description, t.expected.description);
     assert.equal(r.pc, t.expected.pc);
-    if (kind === 'waited-for-syscall') assert.equal(r.pc, r.fromPc, 'the syscall returned to the PC the thread had');
+    // After a syscall the breakpoint is one plain instruction (MOVQ AX, ret(FP): 5 bytes) past its
+    // return address, where no other thread can be parked inside the call.
+    if (kind === 'waited-for-syscall') assert.equal(r.pc, r.fromPc + 5, 'the syscall returned to the PC the thread had, and the MOVQ there ran');
+    else if (kind === 'stepped-over-syscall') assert.equal(r.pc, r.fromPc + r.instruction!.bytes.length + 5, 'stopped past the instruction after the SYSCALL');
     else assert.equal(r.pc, r.fromPc + r.instruction!.bytes.length, 'stopped on the next instruction');
     assert.deepEqual(delve.unused().map((c) => c.method), []);
     const methods = t.calls.map((c) => c.method);
