@@ -259,11 +259,11 @@ for (const kind of ['stepIn', 'next'] as const) {
     test(`${h.hazard}: ${kind} (instruction) steps over ${h.what}`, async (t) => {
       if (skipIfUnavailable(t)) return;
       const tid = sim.hazardTids[h.hazard];
-      const site = syscallSite(h.fn);
-      const over = await stepFromHazard(t, tid, site, kind);
       // The breakpoint is one instruction past the SVC's return address, where no thread can be
-      // parked inside the call (safeStep.ts, syscallReturnStop): the thread also ran the MOVD after it.
-      const landed = { ...site, after: site.after + 4n };
+      // parked inside the call (safeStep.ts, syscallReturnStop): the thread also runs the MOVD after it.
+      const svc = syscallSite(h.fn);
+      const landed = { ...svc, after: svc.after + 4n };
+      const over = await stepFromHazard(t, tid, landed, kind);
       const m = /^stepped over syscall (.+) with a breakpoint after the next instruction \((MOVD R0, [^)]*\)?)\); now at (\S+) (\S+)$/.exec(over.description);
       assert.ok(m, over.description);
       assert.deepEqual([m[1], m[3], m[4]], [h.syscall, hex(landed.after), landing(h.fn, landed)], over.description);
