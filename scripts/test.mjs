@@ -44,6 +44,16 @@ function startSharedPi() {
   return started.status === 0 ? state : undefined;
 }
 
+/** `dlv … --headless` processes of this user started during the last `seconds` (the tests start every Delve that way). */
+function leftoverDebuggers(seconds) {
+  const ps = spawnSync('ps', ['-o', 'pid=,etimes=,args=', '-u', String(process.getuid())], { encoding: 'utf8' });
+  return (ps.stdout ?? '')
+    .split('\n')
+    .map((line) => /^\s*(\d+)\s+(\d+)\s+(\S*dlv\s.*--headless.*)$/.exec(line))
+    .filter((m) => m !== null && Number(m[2]) <= seconds)
+    .map((m) => ({ pid: Number(m[1]), text: `${m[1]} ${m[3].slice(0, 200)}` }));
+}
+
 const failedSuites = [];
 const timings = [];
 for (const suite of suites) {
@@ -66,8 +76,9 @@ for (const suite of suites) {
       console.error(`no test files in test/${suite}`);
       status = 1;
     } else {
-      // e2e suites drive real processes (dlv, sshd, the simulator): one file at a time.
-      const concurrency = suite === 'unit' ? [] : ['--test-concurrency=1'];
+      // e2e suites drive real processes (dlv, sshd, the simulator): one file at a time. A test that
+      // hangs fails after 20 minutes, and a process a test leaked cannot keep the run alive.
+      const concurrency = suite === 'unit' ? [] : ['--test-concurrency=1', '--test-timeout=1200000', '--test-force-exit'];
       // The arm64 files share one emulated Pi (with KVM, for real runsc): one boot, not one per file.
       const shared = suite === 'arm64' ? startSharedPi() : undefined;
       try {
@@ -76,6 +87,14 @@ for (const suite of suites) {
         if (shared) spawnSync('bash', ['scripts/pi-vm', 'stop', '--state', shared], { stdio: 'inherit' });
       }
     }
+  }
+  const leaked = leftoverDebuggers(Math.ceil((Date.now() - suiteStart) / 1000) + 1);
+  if (leaked.length) {
+    console.error(`\n${suite}: Delve processes left running after the suite (killed now):\n  ${leaked.map((l) => l.text).join('\n  ')}`);
+    for (const l of leaked) {
+      try { process.kill(l.pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+    status ||= 1;
   }
   if (status) failedSuites.push(suite);
   timings.push(`${suite} ${Math.round((Date.now() - suiteStart) / 1000)} s${status ? ' (failed)' : ''}`);
