@@ -38,7 +38,10 @@ ensureTrixieToolchain();
  */
 function startSharedPi() {
   if (process.env.BLUEPILL_PI_VM_STATE || process.env.BLUEPILL_PI_VM === '0') return undefined;
+  // Waits on the recipe's lock for a build already under way (.ci/run starts one in the background).
+  const t0 = Date.now();
   if (spawnSync('bash', ['scripts/pi-vm', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] }).status !== 0) return undefined;
+  console.log(`arm64: the Pi image is ready (${Math.round((Date.now() - t0) / 1000)} s)`);
   const state = join(tmpdir(), `bluepill-pi-vm-shared-${process.pid}`);
   const started = spawnSync('bash', ['scripts/pi-vm', 'start', '--kvm', '--state', state], { stdio: ['ignore', 'ignore', 'inherit'] });
   return started.status === 0 ? state : undefined;
