@@ -5,84 +5,15 @@
 // - stackTrace / scopes / variables right after a stop (nothing cached), vs the Delve RPC each
 //   one needs, sent raw over an SSH bridge to the same Delve.
 // Standalone: node --import tsx bench/attach.ts
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { once } from 'node:events';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { startSimulator } from '../test/support/simulator';
 import { HOSTS, sshdUnavailable, startSshd } from '../test/support/sshd';
 import { attach, collectOutput, newDapClient } from '../test/e2e/adapter/dapClient';
 import { formatTable, median, type BenchRow } from './benchTable';
+import { BRIDGE, manualAttach, ms, RawRpc, ssh } from './manualDelve';
 
 const ROUNDS = 5;
 const STOPS = 25;
-const BRIDGE = 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1; exec 4<&0; cat <&4 >&3 2>/dev/null & exec cat <&3 4<&-';
-
-function ms(t0: bigint): number {
-  return Number(process.hrtime.bigint() - t0) / 1e6;
-}
-
-/** A raw newline-delimited JSON-RPC line protocol over a child's stdio. */
-class RawRpc {
-  private buf = '';
-  private id = 0;
-  constructor(private readonly child: ChildProcessWithoutNullStreams) {
-    child.stdout.setEncoding('utf8');
-  }
-
-  async call(method: string, params: object): Promise<unknown> {
-    const id = ++this.id;
-    this.child.stdin.write(JSON.stringify({ method: `RPCServer.${method}`, params: [params], id }) + '\n');
-    for (;;) {
-      const nl = this.buf.indexOf('\n');
-      if (nl >= 0) {
-        const line = this.buf.slice(0, nl);
-        this.buf = this.buf.slice(nl + 1);
-        const msg = JSON.parse(line) as { id: number; result: unknown; error: unknown };
-        if (msg.id === id) {
-          if (msg.error) throw new Error(String(msg.error));
-          return msg.result;
-        }
-        continue;
-      }
-      const [chunk] = (await once(this.child.stdout, 'data')) as [string];
-      this.buf += chunk;
-    }
-  }
-
-  close(): void {
-    this.child.kill();
-  }
-}
-
-function ssh(config: string, host: string, command: string): ChildProcessWithoutNullStreams {
-  return spawn('ssh', ['-F', config, '-T', '--', host, command], { stdio: 'pipe' });
-}
-
-/** The manual way: ssh host dlv attach …, read the port, bridge, one RPC. Returns ms. */
-async function rawAttach(config: string, pid: number): Promise<number> {
-  const t0 = process.hrtime.bigint();
-  const dlv = ssh(config, HOSTS.root, `dlv attach ${pid} --headless --api-version=2 --listen=127.0.0.1:0 --accept-multiclient`);
-  let out = '';
-  dlv.stdout.setEncoding('utf8');
-  const port = await new Promise<number>((resolve, reject) => {
-    dlv.stdout.on('data', (d: string) => {
-      out += d;
-      const m = /API server listening at: 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    dlv.once('close', () => reject(new Error(`dlv exited: ${out}`)));
-  });
-  const bridge = spawn('ssh', ['-F', config, '-T', '--', HOSTS.root, `bash -c '${BRIDGE}' bash ${port}`], { stdio: 'pipe' });
-  const rpc = new RawRpc(bridge);
-  await rpc.call('ListThreads', {});
-  const elapsed = ms(t0);
-  await rpc.call('Detach', { Kill: false }).catch(() => undefined);
-  rpc.close();
-  await Promise.race([once(dlv, 'close'), new Promise((r) => setTimeout(r, 5000))]);
-  dlv.kill();
-  return elapsed;
-}
-
 export async function run(): Promise<BenchRow[]> {
   const why = sshdUnavailable();
   if (why) {
@@ -100,7 +31,7 @@ export async function run(): Promise<BenchRow[]> {
     const ours: number[] = [];
     const raw: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
-      raw.push(await rawAttach(sshd.clientConfig, sim.pid));
+      raw.push(await manualAttach(['-F', sshd.clientConfig, '-T', '--', HOSTS.root], sim.pid, { sudo: false, detachWaitMs: 5000 }));
       const dc = newDapClient();
       await dc.start();
       await dc.initializeRequest({ adapterID: 'bluepill', pathFormat: 'path', linesStartAt1: true, columnsStartAt1: true });
@@ -122,7 +53,7 @@ export async function run(): Promise<BenchRow[]> {
     await attach(dc, { ...config, stopOnAttach: true });
     await dc.configurationDoneRequest();
     const port = Number(/"port":(\d+)/.exec(output())?.[1]);
-    const rpc = new RawRpc(ssh(sshd.clientConfig, HOSTS.root, `bash -c '${BRIDGE}' bash ${port}`));
+    const rpc = new RawRpc(ssh(['-F', sshd.clientConfig, '-T', '--', HOSTS.root], `bash -c '${BRIDGE}' bash ${port}`));
     try {
       const first = dc.waitForEvent('stopped') as Promise<DebugProtocol.StoppedEvent>;
       await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name: 'bluepill.sim/pkg/sentry/platform/kvm.CheckGuestCode' }] });

@@ -8,9 +8,8 @@
 //   ssh + sudo dlv attach --headless, the bridge, the first ListThreads. Goal: ≤ 1.1×.
 // Standalone: node --import tsx bench/realRunscPi.ts (BLUEPILL_PI_VM_STATE=DIR reuses a VM started
 // with `scripts/pi-vm start --kvm --state DIR`).
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
-import { once } from 'node:events';
 import { DelveClient } from '../src/delve/delveClient';
 import { GuardedEngine } from '../src/bluepill/guardedEngine';
 import type { EngineDelve } from '../src/bluepill/guardedEngine';
@@ -22,15 +21,14 @@ import { runscBinaries } from '../test/support/runsc';
 import { repoRoot, textSymbolAddress } from '../test/support/simulator';
 import { attach, newDapClient } from '../test/e2e/adapter/dapClient';
 import { formatTable, median, type BenchRow } from './benchTable';
+import { manualAttach, ms } from './manualDelve';
 
 const HOPS = 5;
 const ATTACHES = 5;
 const SIGHANDLER = 'gvisor.dev/gvisor/pkg/sentry/platform/kvm.sighandler';
 /** arm64: X2 = &ucontext at the handler's entry; the trampoline's SVC is 4 bytes past its start. */
 const UCONTEXT_BYTES = 0x1c0 + 8;
-const BRIDGE = 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1; exec 4<&0; cat <&4 >&3 2>/dev/null & exec cat <&3 4<&-';
 
-const ms = (t0: bigint): number => Number(process.hrtime.bigint() - t0) / 1e6;
 
 /** Counts the Delve calls made through it; `timed` also sums the time spent in continue. */
 function counting(client: DelveClient): { delve: EngineDelve; calls(): number; continueMs(): number; reset(): void } {
@@ -125,34 +123,6 @@ async function hops(vm: PiVm, sb: RunscInVm, handler: number): Promise<BenchRow[
   }
 }
 
-/** By hand: ssh + sudo dlv attach, the bridge, one ListThreads; then detach. */
-async function handAttach(vm: PiVm, pid: number): Promise<number> {
-  const t0 = process.hrtime.bigint();
-  const dlv = spawn('ssh', ['-F', vm.sshConfigPath, '-T', vm.hostAlias, '--', `sudo -n dlv attach ${pid} --headless --api-version=2 --listen=127.0.0.1:0 --accept-multiclient`], { stdio: 'pipe' });
-  let out = '';
-  dlv.stdout.setEncoding('utf8');
-  const port = await new Promise<number>((resolve, reject) => {
-    dlv.stdout.on('data', (d: string) => {
-      out += d;
-      const m = /API server listening at: 127\.0\.0\.1:(\d+)/.exec(out);
-      if (m) resolve(Number(m[1]));
-    });
-    dlv.once('close', () => reject(new Error(`dlv exited: ${out}`)));
-  });
-  const bridge = spawn('ssh', ['-F', vm.sshConfigPath, '-T', vm.hostAlias, '--', `sudo -n bash -c '${BRIDGE}' bash ${port}`], { stdio: 'pipe' });
-  // Raw newline-delimited JSON-RPC: one ListThreads.
-  bridge.stdin.write(JSON.stringify({ method: 'RPCServer.ListThreads', params: [{}], id: 1 }) + '\n');
-  bridge.stdout.setEncoding('utf8');
-  let reply = '';
-  while (!reply.includes('\n')) reply += ((await once(bridge.stdout, 'data')) as [string])[0];
-  const elapsed = ms(t0);
-  bridge.stdin.write(JSON.stringify({ method: 'RPCServer.Detach', params: [{ Kill: false }], id: 2 }) + '\n');
-  await Promise.race([once(dlv, 'close'), new Promise((r) => setTimeout(r, 30_000))]);
-  bridge.kill();
-  dlv.kill();
-  return elapsed;
-}
-
 async function productAttach(vm: PiVm, pid: number): Promise<number> {
   // The adapter as shipped (the bundle), not compiled from TypeScript on every start.
   const dc = withEnv({ BLUEPILL_ADAPTER: 'dist' }, () => newDapClient());
@@ -191,7 +161,7 @@ export async function run(): Promise<BenchRow[]> {
     const hand: number[] = [];
     // Interleaved, so that both see the same load.
     for (let i = 0; i < ATTACHES; i++) {
-      hand.push(await handAttach(vm, sb.pid));
+      hand.push(await manualAttach(['-F', vm.sshConfigPath, '-T', vm.hostAlias, '--'], sb.pid, { sudo: true, detachWaitMs: 30_000 }));
       ours.push(await productAttach(vm, sb.pid));
     }
     rows.push({

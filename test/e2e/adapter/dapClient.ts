@@ -4,7 +4,7 @@
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { join } from 'node:path';
-import { repoRoot } from '../../support/simulator';
+import { repoRoot, startSimulator, type RunningSimulator, type SimStatus, type StartOptions } from '../../support/simulator';
 
 export function newDapClient(): DebugClient {
   const choice = process.env.BLUEPILL_ADAPTER;
@@ -26,6 +26,19 @@ export async function attach(dc: DebugClient, config: Record<string, unknown>): 
   const res = await dc.attachRequest({ type: 'bluepill', request: 'attach', name: 'test', ...config } as DebugProtocol.AttachRequestArguments);
   await initialized;
   return res;
+}
+
+/**
+ * A simulator that has made `progress` round trips, and a DAP session attached to it with
+ * configuration done (the shared `before` of the files that drive one session on one simulator).
+ */
+export async function simulatorSession(options: StartOptions, progress: number, timeoutMs: number): Promise<{ sim: RunningSimulator; dc: DebugClient; status: SimStatus }> {
+  const sim = await startSimulator(options);
+  const status = await sim.waitForProgress(progress, timeoutMs);
+  const dc = newDapClient();
+  await attach(dc, { processId: sim.pid });
+  await dc.configurationDoneRequest();
+  return { sim, dc, status };
 }
 
 /** Collects output events so tests can assert on messages. */

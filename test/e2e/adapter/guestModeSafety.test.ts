@@ -9,9 +9,9 @@ import assert from 'node:assert/strict';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { execFileSync } from 'node:child_process';
-import { resolveToolchain, startSimulator, type RunningSimulator, type SimStatus } from '../../support/simulator';
+import { resolveToolchain, type RunningSimulator, type SimStatus } from '../../support/simulator';
 import { hex, nextStop, pcOf, stepInstruction, stepOverBluepill } from '../../support/dapSession';
-import { attach, newDapClient } from './dapClient';
+import { attach, newDapClient, simulatorSession } from './dapClient';
 
 let sim: RunningSimulator;
 let dc: DebugClient;
@@ -22,12 +22,9 @@ before(async () => {
   // trips back to back on three vCPUs: the others enter the handler (and check guest-only code)
   // often, also during the short runs of a step. (With the simulator of before, which took
   // kvm.guestExitSyscall for guest-only code, the two landing tests failed 4 runs in 4 so.)
-  sim = await startSimulator({ vcpus: 3, hops: 'two', interval: '1ms', guestSpin: '50us' });
-  const st = await sim.waitForProgress(5, 30_000);
+  let st: SimStatus;
+  ({ sim, dc, status: st } = await simulatorSession({ vcpus: 3, hops: 'two', interval: '1ms', guestSpin: '50us' }, 5, 30_000));
   symbols = Object.fromEntries(Object.entries(st.symbols as Record<string, string>).map(([k, v]) => [k, Number(v)]));
-  dc = newDapClient();
-  await attach(dc, { processId: sim.pid });
-  await dc.configurationDoneRequest();
 });
 
 after(async () => {

@@ -5,19 +5,15 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
-import { startSimulator, textSymbolAddress, type RunningSimulator } from '../../support/simulator';
-import { attach, newDapClient } from './dapClient';
+import { textSymbolAddress, type RunningSimulator } from '../../support/simulator';
+import { simulatorSession } from './dapClient';
 import type { HopsEventBody, LocationEventBody, StepOverResponseBody } from '../../../src/protocol/bluepillMessages';
 
 let sim: RunningSimulator;
 let dc: DebugClient;
 
 before(async () => {
-  sim = await startSimulator({ vcpus: 2, hops: 'two' });
-  await sim.waitForProgress(5, 20_000);
-  dc = newDapClient();
-  await attach(dc, { processId: sim.pid });
-  await dc.configurationDoneRequest();
+  ({ sim, dc } = await simulatorSession({ vcpus: 2, hops: 'two' }, 5, 20_000));
 });
 
 after(async () => {
