@@ -39,21 +39,12 @@ export interface DelveLaunchOptions {
   judge?: (facts: ProcessFacts) => { error?: string; warning?: string };
   /** Told the judge's warning. */
   onWarning?: (message: string) => void;
-  /**
-   * checkDelve's answer when the caller needed it before starting Delve. Otherwise no check runs
-   * first (over a slow link, and with a second dlv competing for the target's CPUs, it costs
-   * seconds): a launch that fails runs it then, for its clearer message (no Delve, sudo wants a
-   * password), and the version comes from Delve's GetVersion once connected.
-   */
-  version?: string;
 }
 
 export interface LaunchedDelve {
   readonly address: DelveListenAddress;
   /** Delve's pid on the target (for diagnostics and tests). */
   readonly dlvPid: number;
-  /** undefined until known: see DelveLaunchOptions.version. */
-  readonly version: string | undefined;
   output(): string;
   exited(): boolean;
   onExit(listener: (output: string) => void): void;
@@ -204,18 +195,19 @@ export async function launchDelve(runner: CommandRunner, options: DelveLaunchOpt
   try {
     started = await starting;
   } catch (launchError) {
-    // The check's message says what to do; Delve's own output after a failed exec does not.
-    if (options.version === undefined && !(launchError instanceof DelveLaunchError && (launchError.kind === 'attach-refused' || launchError.kind === 'refused'))) {
+    // No check runs before the launch (over a slow link, with a second dlv competing for the
+    // target's CPUs, it costs seconds; the version comes from GetVersion once connected). A failed
+    // launch runs it now: its message says what to do (no Delve, sudo wants a password), Delve's
+    // own output after a failed exec does not.
+    if (!(launchError instanceof DelveLaunchError && (launchError.kind === 'attach-refused' || launchError.kind === 'refused'))) {
       await checkDelve(runner, options.dlvPath, options.sudo);
     }
     throw launchError;
   }
   const { address, dlvPid } = started;
-  const version = options.version;
   return {
     address,
     dlvPid,
-    version,
     output: () => output,
     exited: () => exited,
     onExit: (listener) => { if (exited) listener(output); else exitListeners.push(listener); },
