@@ -2,7 +2,7 @@
 import { connect } from 'node:net';
 import { once } from 'node:events';
 import { DelveClient } from '../src/delve/delveClient';
-import { startLocalDelve } from '../src/transport/localDelve';
+import { startLocalDelve } from '../src/target/localDelve';
 import { startSimulator } from '../test/support/simulator';
 import { formatTable, median, type BenchRow } from './benchTable';
 

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync, closeSync, existsSync, openSync, readSync, rmSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LIST_SYMBOL_FILES_REQUEST, type ListSymbolFilesResult } from '../src/language/protocol';
+import { ListSymbolFilesRequest, type ListSymbolFilesResult } from '../src/protocol/languageMessages';
 import { hoverText, LanguageServerProcess } from '../test/e2e/language/languageServerProcess';
 import { formatTable, median, type BenchRow } from './benchTable';
 
@@ -98,7 +98,7 @@ async function bigDumpRows(): Promise<BenchRow[]> {
   try {
     const t0 = process.hrtime.bigint();
     await server.configure({ bluepill: { symbolFiles: [dump] } });
-    await server.connection.sendRequest<ListSymbolFilesResult>(LIST_SYMBOL_FILES_REQUEST);
+    await server.connection.sendRequest<ListSymbolFilesResult>(ListSymbolFilesRequest.method);
     await server.open('file:///bench/first.md', 'markdown', `at 0x${addresses[0].toString(16)}`);
     await server.hover('file:///bench/first.md', 0, 5);
     const loadAndFirst = ms(t0);

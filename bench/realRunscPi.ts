@@ -14,7 +14,7 @@ import { DelveClient } from '../src/delve/delveClient';
 import { GuardedEngine } from '../src/bluepill/guardedEngine';
 import type { EngineDelve } from '../src/bluepill/guardedEngine';
 import { resolveAttachConfig } from '../src/config/attachConfig';
-import { attachTarget, type AttachedTarget } from '../src/transport/attachTarget';
+import { attachTarget, type AttachedTarget } from '../src/target/attachTarget';
 import { startPiVm, type PiVm } from '../test/support/piVm';
 import { startRunscInVm, type RunscInVm } from '../test/support/runscInPi';
 import { runscBinaries } from '../test/support/runsc';

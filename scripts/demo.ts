@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { startSimulator } from '../test/support/simulator';
 import { ensureCodeServer, startCodeServer } from '../test/support/codeServer';
 import { writeDemoWorkspace } from '../test/support/demoWorkspace';
-import { startLocalDelve } from '../src/transport/localDelve';
+import { startLocalDelve } from '../src/target/localDelve';
 import { DelveClient } from '../src/delve/delveClient';
 import { AsmFlavour } from '../src/delve/delveTypes';
 

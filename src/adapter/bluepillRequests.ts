@@ -9,11 +9,13 @@ import type { GuardedEngine } from '../bluepill/guardedEngine';
 import { hopsToMarkdown } from '../bluepill/hop';
 import { locationText } from '../bluepill/hop';
 import {
-  HOPS_EVENT,
-  HOPS_REQUEST,
-  LOCATION_EVENT,
-  PROGRESS_EVENT,
-  STEP_OVER_REQUEST,
+  HopsEvent,
+  DisassembleFunctionRequest,
+  HopsRequest,
+  SymbolizeDapRequest,
+  LocationEvent,
+  ProgressEvent,
+  StepOverRequest,
   type HopsEventBody,
   type LocationEventBody,
   type LocationKind,
@@ -21,22 +23,18 @@ import {
   type StepOverResponseBody,
   type WireHop,
 } from '../protocol/bluepillMessages';
-import { hopToWire, unfinishedToWire } from '../protocol/hopToWire';
+import { hopToWire, unfinishedToWire } from './hopToWire';
 import { classifyLocation } from './bluepillLocation';
 import type { TaskResult } from './execution';
-
-/** Requests of the objdump language server (src/language/protocol.ts), answered from Delve. */
-export const SYMBOLIZE_REQUEST = 'bluepill/symbolize';
-export const DISASSEMBLE_FUNCTION_REQUEST = 'bluepill/disassemble';
 
 /** Most hops kept for the views. */
 const HOP_HISTORY = 200;
 
 export interface BluepillHost {
-  readonly delve: DelveClient | undefined;
-  readonly engine: GuardedEngine | undefined;
+  readonly delve: DelveClient;
+  readonly engine: GuardedEngine;
   /** The target is stopped (Delve answers queries). */
-  readonly stopped: boolean;
+  stopped(): boolean;
   runEngineTask(task: (signal: AbortSignal) => Promise<TaskResult>): void;
   sendEvent(event: DebugProtocol.Event): void;
 }
@@ -49,31 +47,27 @@ export class BluepillRequests {
   constructor(private readonly host: BluepillHost) {}
 
   static handles(command: string): boolean {
-    return [STEP_OVER_REQUEST, HOPS_REQUEST, SYMBOLIZE_REQUEST, DISASSEMBLE_FUNCTION_REQUEST].includes(command);
+    return [StepOverRequest.command, HopsRequest.command, SymbolizeDapRequest.command, DisassembleFunctionRequest.command].includes(command);
   }
 
   private delve(): DelveClient {
-    const d = this.host.delve;
-    if (!d) throw new Error('not attached');
-    return d;
+    return this.host.delve;
   }
 
   private engine(): GuardedEngine {
-    const e = this.host.engine;
-    if (!e) throw new Error('not attached');
-    return e;
+    return this.host.engine;
   }
 
   /** Answers a custom request; resolves with the response body. */
   handle(command: string, args: unknown): Promise<unknown> {
     switch (command) {
-      case STEP_OVER_REQUEST:
+      case StepOverRequest.command:
         return this.stepOver(args as StepOverArguments);
-      case HOPS_REQUEST:
+      case HopsRequest.command:
         return Promise.resolve({ hops: this.hops, latest: [], description: '' } satisfies HopsEventBody);
-      case SYMBOLIZE_REQUEST:
+      case SymbolizeDapRequest.command:
         return this.symbolize((args as { addresses?: number[] }).addresses ?? []);
-      case DISASSEMBLE_FUNCTION_REQUEST:
+      case DisassembleFunctionRequest.command:
         return this.disassembleFunction(String((args as { function?: string }).function ?? ''));
       default:
         return Promise.reject(new Error(`unknown request ${command}`));
@@ -81,7 +75,7 @@ export class BluepillRequests {
   }
 
   private async stepOver(args: StepOverArguments): Promise<StepOverResponseBody> {
-    if (!this.host.stopped) throw new Error('the target is running: pause it or stop at a breakpoint first');
+    if (!this.host.stopped()) throw new Error('the target is running: pause it or stop at a breakpoint first');
     if (typeof args?.threadId !== 'number') throw new Error('"threadId" is required');
     const engine = this.engine();
     // Nothing moves (and no stop is reported) for a thread that is nowhere near a bluepill.
@@ -93,7 +87,7 @@ export class BluepillRequests {
     return new Promise<StepOverResponseBody>((resolve, reject) => {
       this.host.runEngineTask(async (signal) => {
         const progress = (message: string, done = false): void =>
-          this.host.sendEvent(new Event(PROGRESS_EVENT, { threadId: args.threadId, message, done }) as DebugProtocol.Event);
+          this.host.sendEvent(new Event(ProgressEvent.event, { threadId: args.threadId, message, done }) as DebugProtocol.Event);
         try {
           const result = await engine.stepOverBluepill(args.threadId, { maxHops: args.maxHops ?? this.defaultMaxHops, signal });
           progress('', true);
@@ -115,7 +109,7 @@ export class BluepillRequests {
             ? unfinishedToWire(result.unfinished, arch, result.unfinished.hostContext ? await symbolizeContext(result.unfinished.hostContext, engine.symbolizer) : undefined)
             : undefined;
           if (wire.length || unfinished) {
-            this.host.sendEvent(new Event(HOPS_EVENT, { hops: this.hops, latest, description: result.description, ...(unfinished ? { unfinished } : {}) } satisfies HopsEventBody) as DebugProtocol.Event);
+            this.host.sendEvent(new Event(HopsEvent.event, { hops: this.hops, latest, description: result.description, ...(unfinished ? { unfinished } : {}) } satisfies HopsEventBody) as DebugProtocol.Event);
           }
           resolve({
             description: result.description,
@@ -143,11 +137,11 @@ export class BluepillRequests {
     } catch {
       kind = 'other';
     }
-    this.host.sendEvent(new Event(LOCATION_EVENT, { threadId, kind } satisfies LocationEventBody) as DebugProtocol.Event);
+    this.host.sendEvent(new Event(LocationEvent.event, { threadId, kind } satisfies LocationEventBody) as DebugProtocol.Event);
   }
 
   private async symbolize(addresses: number[]): Promise<{ symbols: Array<{ function: string; entry: number; file: string; line: number } | null> }> {
-    if (!this.host.stopped || !this.host.delve) return { symbols: addresses.map(() => null) };
+    if (!this.host.stopped()) return { symbols: addresses.map(() => null) };
     const delve = this.delve();
     const symbols = [];
     for (const a of addresses.slice(0, 256)) {
@@ -158,7 +152,7 @@ export class BluepillRequests {
   }
 
   private async disassembleFunction(name: string): Promise<{ listing: string }> {
-    if (!this.host.stopped) throw new Error('the target is running: pause it to read its code');
+    if (!this.host.stopped()) throw new Error('the target is running: pause it to read its code');
     const delve = this.delve();
     const loc = (await delve.findLocation(name))[0];
     if (!loc?.function) throw new Error(`Delve knows no function ${name}`);

@@ -20,6 +20,8 @@ export interface ConsoleContext {
   threads(): Promise<Thread[]>;
   currentThreadId(): number | undefined;
   stack(threadId: number, depth: number): Promise<Stackframe[]>;
+  /** Starts `count` guarded instruction steps on a thread as one user action (one stop at the end). */
+  stepInstructions(threadId: number, count: number): void;
 }
 
 export function isConsoleCommand(text: string): boolean {
@@ -62,6 +64,13 @@ export async function runConsoleCommand(line: string, ctx: ConsoleContext): Prom
       // The stack may run deeper than asked (the frames unwound through a signal frame).
       const frames = (await ctx.stack(tid, depth)).slice(0, depth);
       return frames.map((f, i) => `#${String(i).padEnd(4)} ${hex(f.pc).padEnd(14)} ${f.function?.name ?? '?'}${f.file ? `  ${f.file}:${f.line}` : ''}`).join('\n');
+    }
+    case '-si': {
+      const count = int(args[0], 1, 10_000);
+      const tid = args[1] !== undefined ? int(args[1], 0, 2 ** 31) : ctx.currentThreadId();
+      if (tid === undefined) throw new Error('no current thread: -si N TID');
+      ctx.stepInstructions(tid, count);
+      return `stepping ${count} instruction(s) on thread ${tid}…`;
     }
     case '-regs': {
       const tid = args[0] !== undefined ? int(args[0], 0, 2 ** 31) : ctx.currentThreadId() ?? 0;

@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { DlvFlagError, validateDlvFlags } from '../transport/dlvCommandLine';
+import { DlvFlagError, validateDlvFlags } from './dlvFlags';
 
 export class ConfigError extends Error {
   constructor(readonly field: string, message: string) {
@@ -41,10 +41,12 @@ export interface ResolvedAttachConfig {
 /** Hard cap on frames we ever ask Delve for (a runaway morestack recursion shows over 10000). */
 export const MAX_STACK_FRAMES = 2000;
 
-const KNOWN_FIELDS = new Set([
+/** Every launch-configuration field the resolver reads (package.json's configurationAttributes list the same). */
+export const ATTACH_FIELDS: readonly string[] = [
   'ssh', 'sshConfigFile', 'processId', 'sandbox', 'sudo', 'dlvPath', 'dlvFlags', 'substitutePath',
   'symbolFile', 'stopOnAttach', 'trace', 'stackTraceDepth',
-]);
+];
+const KNOWN_FIELDS = new Set(ATTACH_FIELDS);
 
 // A user or host name part: letters, digits and . _ - (never first "-"). This covers user@host,
 // Host aliases and DNS names; nothing here can become an option or a shell word.

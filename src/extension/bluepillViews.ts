@@ -2,10 +2,10 @@
 // fed by the adapter's custom events, plus the commands that act on them.
 import * as vscode from 'vscode';
 import {
-  HOPS_EVENT,
-  LOCATION_EVENT,
-  PROGRESS_EVENT,
-  STEP_OVER_REQUEST,
+  HopsEvent,
+  LocationEvent,
+  ProgressEvent,
+  StepOverRequest,
   type HopsEventBody,
   type LocationEventBody,
   type ProgressEventBody,
@@ -14,9 +14,9 @@ import {
 } from '../protocol/bluepillMessages';
 import { contextRows, hopRow, type ContextRow } from './contextItems';
 import { hopsMarkdown } from './hopsMarkdown';
+import { DEBUG_TYPE, COMMANDS, VIEWS, CONTEXT_KEYS } from './ids';
+import { readSettings } from './config';
 
-const DEBUG_TYPE = 'bluepill';
-export const IN_BLUEPILL_CONTEXT_KEY = 'bluepill.stoppedInBluepill';
 
 class ContextItem extends vscode.TreeItem {
   constructor(readonly row: ContextRow) {
@@ -68,7 +68,7 @@ class HopsView implements vscode.TreeDataProvider<HopNode> {
       item.description = row.description;
       item.contextValue = 'bluepillHop';
       item.iconPath = new vscode.ThemeIcon('debug-step-over');
-      item.command = { command: 'bluepill.showHop', title: 'Show hop contexts', arguments: [node.hop.index] };
+      item.command = { command: COMMANDS.showHop, title: 'Show hop contexts', arguments: [node.hop.index] };
       return item;
     }
     const item = new vscode.TreeItem(node.label, vscode.TreeItemCollapsibleState.None);
@@ -105,20 +105,20 @@ export function registerBluepillViews(context: vscode.ExtensionContext): void {
   };
 
   context.subscriptions.push(
-    vscode.window.registerTreeDataProvider('bluepill.hostContext', host),
-    vscode.window.registerTreeDataProvider('bluepill.guestContext', guest),
-    vscode.window.registerTreeDataProvider('bluepill.hops', hops),
+    vscode.window.registerTreeDataProvider(VIEWS.hostContext, host),
+    vscode.window.registerTreeDataProvider(VIEWS.guestContext, guest),
+    vscode.window.registerTreeDataProvider(VIEWS.hops, hops),
 
     vscode.debug.onDidReceiveDebugSessionCustomEvent((e) => {
       if (e.session.type !== DEBUG_TYPE) return;
-      if (e.event === HOPS_EVENT) {
+      if (e.event === HopsEvent.event) {
         const body = e.body as HopsEventBody;
         hops.set(body.hops);
         show(body.hops[body.hops.length - 1]);
-      } else if (e.event === LOCATION_EVENT) {
+      } else if (e.event === LocationEvent.event) {
         const body = e.body as LocationEventBody;
-        void vscode.commands.executeCommand('setContext', IN_BLUEPILL_CONTEXT_KEY, body.kind !== 'other');
-      } else if (e.event === PROGRESS_EVENT) {
+        void vscode.commands.executeCommand('setContext', CONTEXT_KEYS.stoppedInBluepill, body.kind !== 'other');
+      } else if (e.event === ProgressEvent.event) {
         const body = e.body as ProgressEventBody;
         if (body.done) return endProgress();
         if (!progress) {
@@ -139,10 +139,10 @@ export function registerBluepillViews(context: vscode.ExtensionContext): void {
     vscode.debug.onDidTerminateDebugSession((s) => {
       if (s.type !== DEBUG_TYPE) return;
       endProgress();
-      void vscode.commands.executeCommand('setContext', IN_BLUEPILL_CONTEXT_KEY, false);
+      void vscode.commands.executeCommand('setContext', CONTEXT_KEYS.stoppedInBluepill, false);
     }),
 
-    vscode.commands.registerCommand('bluepill.stepOverBluepill', async () => {
+    vscode.commands.registerCommand(COMMANDS.stepOverBluepill, async () => {
       const session = vscode.debug.activeDebugSession;
       if (!session || session.type !== DEBUG_TYPE) {
         void vscode.window.showErrorMessage('Step over bluepill needs a stopped "bluepill" debug session.');
@@ -154,26 +154,26 @@ export function registerBluepillViews(context: vscode.ExtensionContext): void {
         return;
       }
       try {
-        const body = (await session.customRequest(STEP_OVER_REQUEST, { threadId, maxHops: vscode.workspace.getConfiguration('bluepill').get<number>('maxHops', 8) })) as StepOverResponseBody;
+        const body = (await session.customRequest(StepOverRequest.command, { threadId, maxHops: readSettings(vscode.workspace).maxHops })) as StepOverResponseBody;
         void vscode.window.setStatusBarMessage(body.description, 10_000);
       } catch (err) {
         void vscode.window.showErrorMessage(`Step over bluepill: ${(err as Error).message}`);
       }
     }),
-    vscode.commands.registerCommand('bluepill.showHop', (index: number) => {
+    vscode.commands.registerCommand(COMMANDS.showHop, (index: number) => {
       show(hops.hops.find((h) => h.index === index));
     }),
-    vscode.commands.registerCommand('bluepill.exportHops', async () => {
+    vscode.commands.registerCommand(COMMANDS.exportHops, async () => {
       const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: hopsMarkdown(hops.hops) });
       await vscode.window.showTextDocument(doc);
     }),
-    vscode.commands.registerCommand('bluepill.copyValue', async (item?: ContextItem) => {
+    vscode.commands.registerCommand(COMMANDS.copyValue, async (item?: ContextItem) => {
       if (item?.row) await vscode.env.clipboard.writeText(item.row.value);
     }),
-    vscode.commands.registerCommand('bluepill.openDisassemblyAt', async (item?: ContextItem | { address?: string }) => {
+    vscode.commands.registerCommand(COMMANDS.openDisassemblyAt, async (item?: ContextItem | { address?: string }) => {
       const address = item instanceof ContextItem ? item.row.value : item?.address;
       if (!address) return;
-      await vscode.commands.executeCommand('bluepill.openDisassembly', address);
+      await vscode.commands.executeCommand(COMMANDS.openDisassembly, address);
     }),
   );
 }

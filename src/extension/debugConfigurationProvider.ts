@@ -4,11 +4,12 @@
 import * as vscode from 'vscode';
 import { ConfigError, resolveAttachConfig } from '../config/attachConfig';
 import { chooseSandboxInteractively, listSandboxesOn, pickSandboxCommand } from './sandboxPicker';
+import { DEBUG_TYPE, COMMANDS } from './ids';
 
 export const INITIAL_CONFIGURATIONS: vscode.DebugConfiguration[] = [
   {
     name: 'Attach to runsc-sandbox on a Pi (SSH)',
-    type: 'bluepill',
+    type: DEBUG_TYPE,
     request: 'attach',
     ssh: 'pi@raspberrypi',
     processId: '${command:bluepill.pickSandbox}',
@@ -17,7 +18,7 @@ export const INITIAL_CONFIGURATIONS: vscode.DebugConfiguration[] = [
   },
   {
     name: 'Attach to a local runsc-sandbox',
-    type: 'bluepill',
+    type: DEBUG_TYPE,
     request: 'attach',
     processId: '${command:bluepill.pickSandbox}',
     sudo: false,
@@ -33,7 +34,7 @@ class BluepillConfigurationProvider implements vscode.DebugConfigurationProvider
   resolveDebugConfiguration(_folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): vscode.DebugConfiguration {
     // F5 with no launch.json: attach to the local sandbox.
     if (!config.type && !config.request && !config.name) return { ...INITIAL_CONFIGURATIONS[1], processId: undefined };
-    return { ...config, type: config.type || 'bluepill', request: config.request || 'attach', name: config.name || 'Bluepill attach' };
+    return { ...config, type: config.type || DEBUG_TYPE, request: config.request || 'attach', name: config.name || 'Bluepill attach' };
   }
 
   async resolveDebugConfigurationWithSubstitutedVariables(_folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): Promise<vscode.DebugConfiguration | undefined> {
@@ -61,8 +62,8 @@ class BluepillConfigurationProvider implements vscode.DebugConfigurationProvider
 export function registerDebugConfiguration(context: vscode.ExtensionContext): void {
   const provider = new BluepillConfigurationProvider();
   context.subscriptions.push(
-    vscode.debug.registerDebugConfigurationProvider('bluepill', provider),
-    vscode.debug.registerDebugConfigurationProvider('bluepill', { provideDebugConfigurations: () => INITIAL_CONFIGURATIONS }, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
-    vscode.commands.registerCommand('bluepill.pickSandbox', pickSandboxCommand),
+    vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, provider),
+    vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, { provideDebugConfigurations: () => INITIAL_CONFIGURATIONS }, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
+    vscode.commands.registerCommand(COMMANDS.pickSandbox, pickSandboxCommand),
   );
 }

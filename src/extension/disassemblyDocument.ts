@@ -3,6 +3,7 @@
 import * as vscode from 'vscode';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { formatDisassembly } from './disassemblyText';
+import { DEBUG_TYPE, COMMANDS } from './ids';
 
 export const DISASSEMBLY_SCHEME = 'bluepill-disasm';
 
@@ -11,7 +12,7 @@ export function registerDisassemblyDocuments(context: vscode.ExtensionContext): 
     async provideTextDocumentContent(uri: vscode.Uri): Promise<string> {
       const address = uri.path.replace(/^\//, '').replace(/\.objdump$/, '');
       const session = vscode.debug.activeDebugSession;
-      if (!session || session.type !== 'bluepill') return `// no bluepill debug session: cannot disassemble ${address}\n`;
+      if (!session || session.type !== DEBUG_TYPE) return `// no bluepill debug session: cannot disassemble ${address}\n`;
       const args: DebugProtocol.DisassembleArguments = { memoryReference: address, instructionOffset: -24, instructionCount: 96, resolveSymbols: true };
       const body = (await session.customRequest('disassemble', args)) as DebugProtocol.DisassembleResponse['body'];
       return formatDisassembly(body?.instructions ?? [], address);
@@ -19,7 +20,7 @@ export function registerDisassemblyDocuments(context: vscode.ExtensionContext): 
   };
   context.subscriptions.push(
     vscode.workspace.registerTextDocumentContentProvider(DISASSEMBLY_SCHEME, provider),
-    vscode.commands.registerCommand('bluepill.openDisassembly', async (address?: string) => {
+    vscode.commands.registerCommand(COMMANDS.openDisassembly, async (address?: string) => {
       const addr = address ?? (await vscode.window.showInputBox({ prompt: 'Address to disassemble', placeHolder: '0x95c6d8', validateInput: (v) => (/^(0x)?[0-9a-fA-F]+$/.test(v.trim()) ? undefined : 'a hex address, e.g. 0x95c6d8') }));
       if (!addr) return;
       const norm = '0x' + BigInt(addr.trim().startsWith('0x') ? addr.trim() : '0x' + addr.trim()).toString(16);

@@ -3,7 +3,9 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
-import { SYMBOLIZE_REQUEST, type LanguageInitOptions, type SymbolizeParams, type SymbolizeResult } from '../language/protocol';
+import { SymbolizeRequest, type LanguageInitOptions, type SymbolizeParams, type SymbolizeResult } from '../protocol/languageMessages';
+import { DEBUG_TYPE } from './ids';
+import { readSettings, SETTINGS_SECTION } from './config';
 
 export interface StoppableClient {
   stop(): Promise<void>;
@@ -24,16 +26,16 @@ export function startLanguageClient(context: vscode.ExtensionContext): LanguageC
     debug: { module, transport: TransportKind.ipc },
   };
   const initializationOptions: LanguageInitOptions = {
-    settings: { symbolFiles: vscode.workspace.getConfiguration('bluepill').get<string[]>('symbolFiles') ?? [] },
+    settings: { symbolFiles: readSettings(vscode.workspace).symbolFiles },
     liveSymbolize: true,
   };
   const clientOptions: LanguageClientOptions = {
     documentSelector: HOVER_DOCUMENTS,
-    synchronize: { configurationSection: 'bluepill' },
+    synchronize: { configurationSection: SETTINGS_SECTION },
     initializationOptions,
   };
   const client = new LanguageClient('bluepill.objdump', 'Go objdump', serverOptions, clientOptions);
-  client.onRequest(SYMBOLIZE_REQUEST, (params: SymbolizeParams) => symbolizeInSession(params));
+  client.onRequest(SymbolizeRequest.method, (params: SymbolizeParams) => symbolizeInSession(params));
   void client.start();
   return client;
 }
@@ -43,9 +45,9 @@ async function symbolizeInSession(params: SymbolizeParams): Promise<SymbolizeRes
   const addresses = Array.isArray(params?.addresses) ? params.addresses : [];
   const none: SymbolizeResult = { symbols: addresses.map(() => null) };
   const session = vscode.debug.activeDebugSession;
-  if (session?.type !== 'bluepill' || addresses.length === 0) return none;
+  if (session?.type !== DEBUG_TYPE || addresses.length === 0) return none;
   try {
-    const body = (await session.customRequest(SYMBOLIZE_REQUEST, { addresses } satisfies SymbolizeParams)) as SymbolizeResult | undefined;
+    const body = (await session.customRequest(SymbolizeRequest.method, { addresses } satisfies SymbolizeParams)) as SymbolizeResult | undefined;
     return Array.isArray(body?.symbols) && body.symbols.length === addresses.length ? body : none;
   } catch {
     return none;

@@ -4,20 +4,20 @@
 
 import * as vscode from 'vscode';
 import {
-  ADD_SYMBOL_FILE_REQUEST,
+  AddSymbolFileRequest,
   functionDocumentUri,
-  LIST_FUNCTIONS_REQUEST,
-  LIST_SYMBOL_FILES_REQUEST,
+  ListFunctionsRequest,
+  ListSymbolFilesRequest,
   type AddSymbolFileParams,
   type FunctionSummary,
   type ListFunctionsParams,
   type ListFunctionsResult,
   type ListSymbolFilesResult,
   type SymbolFileInfo,
-} from '../language/protocol';
+} from '../protocol/languageMessages';
 import { registerFunctionDocuments, showFunctionDocument, type ObjdumpServer } from './objdumpDocuments';
+import { COMMANDS } from './ids';
 
-export const OPEN_FUNCTION_COMMAND = 'bluepill.openFunction';
 
 /** Optional arguments: open that function directly (other commands, tests). */
 export interface OpenFunctionArgs {
@@ -29,7 +29,7 @@ export interface OpenFunctionArgs {
 export function registerObjdumpCommands(context: vscode.ExtensionContext, client: ObjdumpServer): void {
   registerFunctionDocuments(context, client);
   context.subscriptions.push(
-    vscode.commands.registerCommand(OPEN_FUNCTION_COMMAND, async (args?: OpenFunctionArgs) => {
+    vscode.commands.registerCommand(COMMANDS.openFunction, async (args?: OpenFunctionArgs) => {
       try {
         return await openFunction(client, args ?? {});
       } catch (e) {
@@ -43,7 +43,7 @@ export function registerObjdumpCommands(context: vscode.ExtensionContext, client
 async function openFunction(server: ObjdumpServer, args: OpenFunctionArgs): Promise<vscode.TextEditor | undefined> {
   const file = args.file ?? (await pickFile(server));
   if (file === undefined) return undefined;
-  const info = await server.sendRequest<SymbolFileInfo>(ADD_SYMBOL_FILE_REQUEST, { path: file } satisfies AddSymbolFileParams);
+  const info = await server.sendRequest<SymbolFileInfo>(AddSymbolFileRequest.method, { path: file } satisfies AddSymbolFileParams);
   if (info.skipped) {
     void vscode.window.showErrorMessage(`Go objdump: ${file}: ${info.problem ?? 'cannot be read'}`);
     return undefined;
@@ -59,7 +59,7 @@ interface FileItem extends vscode.QuickPickItem {
 }
 
 async function pickFile(server: ObjdumpServer): Promise<string | undefined> {
-  const { files } = await server.sendRequest<ListSymbolFilesResult>(LIST_SYMBOL_FILES_REQUEST, {});
+  const { files } = await server.sendRequest<ListSymbolFilesResult>(ListSymbolFilesRequest.method, {});
   const usable = files.filter((f) => !f.skipped);
   const other: FileItem = { label: '$(folder-opened) Choose a binary or dump…' };
   if (usable.length > 0) {
@@ -78,7 +78,7 @@ async function pickFile(server: ObjdumpServer): Promise<string | undefined> {
 }
 
 async function pickFunction(server: ObjdumpServer, path: string): Promise<string | undefined> {
-  const { functions } = await server.sendRequest<ListFunctionsResult>(LIST_FUNCTIONS_REQUEST, { path } satisfies ListFunctionsParams);
+  const { functions } = await server.sendRequest<ListFunctionsResult>(ListFunctionsRequest.method, { path } satisfies ListFunctionsParams);
   const items = functions.map((f: FunctionSummary) => ({
     label: f.name,
     description: `0x${f.start.toString(16)}${f.size > 0 ? ` (${f.size} bytes)` : ''}`,

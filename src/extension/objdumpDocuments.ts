@@ -5,16 +5,16 @@
 
 import * as vscode from 'vscode';
 import { GoNotFoundError, goObjdumpFunction } from '../language/goObjdump';
+import { DisassembleFunctionRequest, type DisassembleArguments, type DisassembleResponseBody } from '../protocol/bluepillMessages';
 import {
-  DISASSEMBLE_REQUEST,
   FUNCTION_DOCUMENT_SCHEME,
-  FUNCTION_LISTING_REQUEST,
+  FunctionListingRequest,
   parseFunctionDocumentQuery,
-  type DisassembleArguments,
-  type DisassembleResponseBody,
   type FunctionListingParams,
   type FunctionListingResult,
-} from '../language/protocol';
+} from '../protocol/languageMessages';
+import { DEBUG_TYPE } from './ids';
+import { readSettings } from './config';
 
 /** What the documents need from the language client. */
 export interface ObjdumpServer {
@@ -31,7 +31,7 @@ export class FunctionDocumentProvider implements vscode.TextDocumentContentProvi
 
     try {
       const params: FunctionListingParams = { path: target.file, name: target.name };
-      const fromDump = await this.server.sendRequest<FunctionListingResult>(FUNCTION_LISTING_REQUEST, params);
+      const fromDump = await this.server.sendRequest<FunctionListingResult>(FunctionListingRequest.method, params);
       if (fromDump?.listing) return fromDump.listing;
     } catch (e) {
       problems.push(`language server: ${messageOf(e)}`);
@@ -40,7 +40,7 @@ export class FunctionDocumentProvider implements vscode.TextDocumentContentProvi
     const abort = new AbortController();
     const cancel = token.onCancellationRequested(() => abort.abort());
     try {
-      const goPath = vscode.workspace.getConfiguration('bluepill').get<string>('goExecutable') || 'go';
+      const goPath = readSettings(vscode.workspace).goExecutable;
       return await goObjdumpFunction(target.file, target.name, { goPath, signal: abort.signal });
     } catch (e) {
       problems.push(e instanceof GoNotFoundError ? e.message : messageOf(e));
@@ -49,10 +49,10 @@ export class FunctionDocumentProvider implements vscode.TextDocumentContentProvi
     }
 
     const session = vscode.debug.activeDebugSession;
-    if (session?.type === 'bluepill') {
+    if (session?.type === DEBUG_TYPE) {
       try {
         const args: DisassembleArguments = { function: target.name };
-        const body = (await session.customRequest(DISASSEMBLE_REQUEST, args)) as DisassembleResponseBody | undefined;
+        const body = (await session.customRequest(DisassembleFunctionRequest.command, args)) as DisassembleResponseBody | undefined;
         if (typeof body?.listing === 'string' && body.listing !== '') return body.listing;
         problems.push('the debug session returned no listing');
       } catch (e) {

@@ -3,7 +3,7 @@
 // `${command:bluepill.pickSandbox}` needs, or undefined when cancelled.
 import * as vscode from 'vscode';
 import { resolveAttachConfig } from '../config/attachConfig';
-import { listSandboxes, openRunner } from '../transport/attachTarget';
+import { listSandboxes, openRunner } from '../transport/sandboxListing';
 import { describeSandbox, formatUptime, type SandboxProcess } from '../transport/sandboxProcess';
 
 interface SandboxItem extends vscode.QuickPickItem {

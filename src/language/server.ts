@@ -29,11 +29,11 @@ import { addressAt } from './addressAtPosition';
 import { hoverMarkdown, symbolOffset, type HoverFacts } from './hoverMarkdown';
 import { jumpTargetAt } from './jumpTarget';
 import {
-  ADD_SYMBOL_FILE_REQUEST,
-  FUNCTION_LISTING_REQUEST,
-  LIST_FUNCTIONS_REQUEST,
-  LIST_SYMBOL_FILES_REQUEST,
-  SYMBOLIZE_REQUEST,
+  AddSymbolFileRequest,
+  FunctionListingRequest,
+  ListFunctionsRequest,
+  ListSymbolFilesRequest,
+  SymbolizeRequest,
   type AddSymbolFileParams,
   type FunctionListingParams,
   type FunctionListingResult,
@@ -44,7 +44,7 @@ import {
   type SymbolFileInfo,
   type SymbolizeParams,
   type SymbolizeResult,
-} from './protocol';
+} from '../protocol/languageMessages';
 import { WRONG_TOOLCHAIN_ADVICE } from './symbolFiles';
 import { SymbolStore } from './symbolStore';
 import { DumpSource, type FunctionEntry, type TextLocation } from './symbolSources';
@@ -60,7 +60,7 @@ const store = new SymbolStore();
 /** Document versions the store's index was built from. */
 const indexedVersions = new Map<string, number>();
 const indexTimers = new Map<string, ReturnType<typeof setTimeout>>();
-/** Files added through ADD_SYMBOL_FILE_REQUEST: kept across settings changes. */
+/** Files added through AddSymbolFileRequest: kept across settings changes. */
 const addedFiles = new Set<string>();
 let roots: string[] = [];
 let linkSupport = false;
@@ -140,7 +140,7 @@ async function symbolizeThroughClient(addresses: number[]): Promise<SymbolizeRes
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), LIVE_TIMEOUT_MS)));
   try {
-    const result = await Promise.race([connection.sendRequest<SymbolizeResult | null>(SYMBOLIZE_REQUEST, params), timeout]);
+    const result = await Promise.race([connection.sendRequest<SymbolizeResult | null>(SymbolizeRequest.method, params), timeout]);
     return Array.isArray(result?.symbols) ? result.symbols : undefined;
   } catch {
     return undefined;
@@ -364,25 +364,25 @@ function containerOf(label: string): string {
 
 // ---- requests of the extension (the "Open function…" command)
 
-connection.onRequest(ADD_SYMBOL_FILE_REQUEST, async (params: AddSymbolFileParams): Promise<SymbolFileInfo> => {
+connection.onRequest(AddSymbolFileRequest.method, async (params: AddSymbolFileParams): Promise<SymbolFileInfo> => {
   const path = resolveUserPath(String(params?.path ?? ''));
   addedFiles.add(path);
   return store.addFile(path);
 });
 
-connection.onRequest(LIST_SYMBOL_FILES_REQUEST, async (): Promise<ListSymbolFilesResult> => {
+connection.onRequest(ListSymbolFilesRequest.method, async (): Promise<ListSymbolFilesResult> => {
   await store.settled();
   return { files: store.fileInfos() };
 });
 
-connection.onRequest(LIST_FUNCTIONS_REQUEST, async (params: ListFunctionsParams): Promise<ListFunctionsResult> => {
+connection.onRequest(ListFunctionsRequest.method, async (params: ListFunctionsParams): Promise<ListFunctionsResult> => {
   await store.settled();
   const source = store.fileSource(resolveUserPath(String(params?.path ?? '')));
   if (source === undefined) return { functions: [] };
   return { functions: source.functions().filter((f) => f.start >= 0).map((f) => ({ name: f.name, start: f.start, size: f.size })) };
 });
 
-connection.onRequest(FUNCTION_LISTING_REQUEST, async (params: FunctionListingParams): Promise<FunctionListingResult> => {
+connection.onRequest(FunctionListingRequest.method, async (params: FunctionListingParams): Promise<FunctionListingResult> => {
   await store.settled();
   const source = store.fileSource(resolveUserPath(String(params?.path ?? '')));
   if (!(source instanceof DumpSource)) return { listing: null };

@@ -5,7 +5,7 @@
 
 import { stat } from 'node:fs/promises';
 import { BinarySource, DumpSource, isElfFile, type SymbolSource } from './symbolSources';
-import type { SymbolFileInfo } from './protocol';
+import type { SymbolFileInfo } from '../protocol/languageMessages';
 
 export interface LoadedFile {
   info: SymbolFileInfo;

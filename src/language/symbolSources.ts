@@ -7,7 +7,7 @@ import { open } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { loadBinarySymbols, type BinarySymbols } from '../symbols/binarySymbols';
 import { ObjdumpIndex, parseInstructionLine, type ObjdumpFunction, type ObjdumpInstruction, type ObjdumpWarning } from '../symbols/objdumpIndex';
-import { functionDocumentUri } from './protocol';
+import { functionDocumentUri } from '../protocol/languageMessages';
 
 export { parseInstructionLine, type ObjdumpInstruction };
 

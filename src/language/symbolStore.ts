@@ -5,7 +5,7 @@
 import { unwatchFile, watchFile } from 'node:fs';
 import { fileStamp, loadSymbolFile, type LoadedFile } from './symbolFiles';
 import { DumpSource, type FunctionEntry, type ResolvedAddress, type SymbolSource, type TextLocation } from './symbolSources';
-import type { LiveSymbol, SymbolFileInfo } from './protocol';
+import type { LiveSymbol, SymbolFileInfo } from '../protocol/languageMessages';
 
 /** Asks the debug session; undefined when there is none or it did not answer. */
 export type LiveSymbolizer = (addresses: number[]) => Promise<(LiveSymbol | null)[] | undefined>;

@@ -1,22 +1,55 @@
-// Custom DAP requests and events between the adapter and the extension's bluepill views.
-// Values travel as strings (`0x…`): 64-bit register values do not fit a JSON number.
+// Custom DAP requests and events between the adapter and the extension. Each message is defined
+// here once, with its argument and body types. Values travel as strings (`0x…`): 64-bit register
+// values do not fit a JSON number.
+import { dapEvent, dapRequest } from './messageTypes';
+import type { SymbolizeParams, SymbolizeResult } from './languageMessages';
+import { SymbolizeRequest } from './languageMessages';
 
 /** Request: step over bluepill on a thread. */
-export const STEP_OVER_REQUEST = 'bluepill/stepOver';
-/** Request: trampoline-aware instruction step on a thread. */
-export const STEP_INSTRUCTION_REQUEST = 'bluepill/stepInstruction';
+export const StepOverRequest = dapRequest<StepOverArguments, StepOverResponseBody>('bluepill/stepOver');
 /** Request: the hops recorded so far in this session. */
-export const HOPS_REQUEST = 'bluepill/hops';
-/** Event: hops were recorded (body: HopsEventBody). */
-export const HOPS_EVENT = 'bluepill/hops';
+export const HopsRequest = dapRequest<void, HopsEventBody>('bluepill/hops');
+/** Event: hops were recorded. */
+export const HopsEvent = dapEvent<HopsEventBody>('bluepill/hops');
 /** Event: the stopped thread's location kind, for the toolbar button's `when` clause. */
-export const LOCATION_EVENT = 'bluepill/location';
-/** Event: attach finished (body: { pid, where }). */
-export const ATTACHED_EVENT = 'bluepill/attached';
-/** Request: the sandbox's binary as a local file (body: { path, buildId, cached, bytes }). */
-export const FETCH_BINARY_REQUEST = 'bluepill/fetchBinary';
-/** Event: progress of a long wait (body: ProgressEventBody). */
-export const PROGRESS_EVENT = 'bluepill/progress';
+export const LocationEvent = dapEvent<LocationEventBody>('bluepill/location');
+/** Event: attach finished. */
+export const AttachedEvent = dapEvent<AttachedEventBody>('bluepill/attached');
+/** Request: the sandbox's binary as a local file. */
+export const FetchBinaryRequest = dapRequest<void, FetchBinaryResponseBody>('bluepill/fetchBinary');
+/** Event: progress of a long wait. */
+export const ProgressEvent = dapEvent<ProgressEventBody>('bluepill/progress');
+/**
+ * Request: live symbols for the objdump language server's hovers. The extension forwards the
+ * server's LSP request of the same name to the debug session unchanged.
+ */
+export const SymbolizeDapRequest = dapRequest<SymbolizeParams, SymbolizeResult>(SymbolizeRequest.method);
+/**
+ * Request: the disassembly of one function of the debugged program as a `go tool objdump`-style
+ * listing (a `TEXT name(SB) path` line, then instruction lines), for when no Go toolchain is installed.
+ */
+export const DisassembleFunctionRequest = dapRequest<DisassembleArguments, DisassembleResponseBody>('bluepill/disassemble');
+
+export interface DisassembleArguments {
+  /** Function name, as in the symbol table (e.g. `main.main`). */
+  function: string;
+}
+
+export interface DisassembleResponseBody {
+  listing: string;
+}
+
+export interface AttachedEventBody {
+  pid: number;
+  where: string;
+}
+
+export interface FetchBinaryResponseBody {
+  path: string;
+  buildId: string | undefined;
+  cached: boolean;
+  bytes: number;
+}
 
 export interface StepOverArguments {
   threadId: number;

@@ -10,8 +10,18 @@ export interface CommandResult {
   stderr: string;
 }
 
-export interface RunOptions {
+export interface SpawnOptions {
+  /** Run as root through `sudo -n --` (never prompts: a password request fails the command). */
+  asRoot?: boolean;
+}
+
+export interface RunOptions extends SpawnOptions {
   timeoutMs?: number;
+}
+
+/** The one spelling of "as root" on a target: non-interactive sudo, argv unchanged after `--`. */
+export function withRoot(argv: readonly string[], asRoot: boolean | undefined): string[] {
+  return asRoot ? ['sudo', '-n', '--', ...argv] : [...argv];
 }
 
 export interface CommandRunner {
@@ -19,7 +29,7 @@ export interface CommandRunner {
   readonly where: string;
   readonly isLocal: boolean;
   /** Starts argv on the target with piped stdio. A leading "~/" in a word means the login user's home. */
-  spawn(argv: readonly string[]): ChildProcessWithoutNullStreams;
+  spawn(argv: readonly string[], options?: SpawnOptions): ChildProcessWithoutNullStreams;
   /** Runs argv to completion and collects its output. */
   run(argv: readonly string[], options?: RunOptions): Promise<CommandResult>;
   /** Releases what the runner holds (the SSH control connection). */

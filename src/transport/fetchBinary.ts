@@ -21,9 +21,9 @@ export function binaryCacheDir(): string {
   return join(process.env.BLUEPILL_CACHE ?? join(homedir(), '.cache', 'bluepill-debug'), 'binaries');
 }
 
-function readAll(runner: CommandRunner, argv: string[], limit?: number): Promise<Buffer> {
+function readAll(runner: CommandRunner, argv: string[], asRoot: boolean, limit?: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = runner.spawn(argv);
+    const child = runner.spawn(argv, { asRoot });
     const parts: Buffer[] = [];
     let size = 0;
     let stderr = '';
@@ -44,19 +44,18 @@ function readAll(runner: CommandRunner, argv: string[], limit?: number): Promise
 /** `/proc/PID/exe` of the target: the local file itself, or a cached copy of the remote one. */
 export async function fetchSandboxBinary(runner: CommandRunner, pid: number, sudo: boolean): Promise<FetchedBinary> {
   const exe = `/proc/${pid}/exe`;
-  const prefix = sudo ? ['sudo', '-n', '--'] : [];
   if (runner.isLocal && !sudo) {
-    const head = await readAll(runner, ['head', '-c', String(BUILD_ID_PREFIX_BYTES), exe], BUILD_ID_PREFIX_BYTES);
+    const head = await readAll(runner, ['head', '-c', String(BUILD_ID_PREFIX_BYTES), exe], false, BUILD_ID_PREFIX_BYTES);
     return { path: exe, buildId: goBuildIdFromPrefix(head), cached: true, bytes: 0 };
   }
-  const head = await readAll(runner, [...prefix, 'head', '-c', String(BUILD_ID_PREFIX_BYTES), exe], BUILD_ID_PREFIX_BYTES);
+  const head = await readAll(runner, ['head', '-c', String(BUILD_ID_PREFIX_BYTES), exe], sudo, BUILD_ID_PREFIX_BYTES);
   const buildId = goBuildIdFromPrefix(head);
   const dir = binaryCacheDir();
   mkdirSync(dir, { recursive: true });
   const key = buildId ? createHash('sha256').update(buildId).digest('hex').slice(0, 32) : undefined;
   const target = key ? join(dir, `${key}.elf`) : undefined;
   if (target && existsSync(target)) return { path: target, buildId, cached: true, bytes: 0 };
-  const data = await readAll(runner, [...prefix, 'cat', exe]);
+  const data = await readAll(runner, ['cat', exe], sudo);
   const path = target ?? join(dir, `${createHash('sha256').update(data).digest('hex').slice(0, 32)}.elf`);
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, data);

@@ -5,7 +5,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtempSync, rmSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { collect, type CommandResult, type CommandRunner, type RunOptions } from './commandRunner';
+import { collect, withRoot, type CommandResult, type CommandRunner, type RunOptions, type SpawnOptions } from './commandRunner';
 import { describeSshFailure } from './sshErrors';
 import { shellQuoteHomePath } from './shellQuote';
 
@@ -72,12 +72,12 @@ export class SshRunner implements CommandRunner {
     return spawn(this.options.sshPath ?? 'ssh', [...this.baseArgs(), '--', this.options.destination, remoteCommand], { stdio: 'pipe' });
   }
 
-  spawn(argv: readonly string[]): ChildProcessWithoutNullStreams {
-    return this.sshProcess(argv.map(shellQuoteHomePath).join(' '));
+  spawn(argv: readonly string[], options: SpawnOptions = {}): ChildProcessWithoutNullStreams {
+    return this.sshProcess(withRoot(argv, options.asRoot).map(shellQuoteHomePath).join(' '));
   }
 
   async run(argv: readonly string[], options: RunOptions = {}): Promise<CommandResult> {
-    const r = await collect(this.spawn(argv), this.where, argv[0], options.timeoutMs ?? 30_000);
+    const r = await collect(this.spawn(argv, options), this.where, argv[0], options.timeoutMs ?? 30_000);
     // 255 is ssh's own failure (the remote command's 255 is rare); map it to a clear message.
     if (r.code === 255 && /^(ssh|mux_client|Control socket|kex_|Connection|Host key|Permission denied|Could not resolve)/m.test(r.stderr)) {
       throw describeSshFailure(r.stderr, this.where);

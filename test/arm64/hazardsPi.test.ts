@@ -16,7 +16,7 @@ import { startPiVmOrReason, vmOutput, type PiVm } from '../support/piVm';
 import { startSimulatorInVm, type HazardName, type SimulatorInVm } from '../support/piSimulator';
 import { countersOf, type HazardCounters } from '../support/simulator';
 import { attach, collectOutput, newDapClient } from '../e2e/adapter/dapClient';
-import { PROGRESS_EVENT } from '../../src/protocol/bluepillMessages';
+import { ProgressEvent } from '../../src/protocol/bluepillMessages';
 
 const CONTAINER_ID = 'bluepill-sim-hazards-pi';
 /** While this file exists in the VM the futex waiter is not woken. */
@@ -302,7 +302,7 @@ function progressFor(tid: number, timeoutMs: number): Promise<string> {
     const onStop = (e: DebugProtocol.StoppedEvent): void => void seen.push(`stopped ${e.body.threadId} ${e.body.reason}: ${e.body.description ?? ''}`);
     dc!.on('stopped', onStop);
     const timer = setTimeout(() => {
-      dc!.removeListener(PROGRESS_EVENT, on);
+      dc!.removeListener(ProgressEvent.event, on);
       dc!.removeListener('stopped', onStop);
       reject(new Error(`no progress event for thread ${tid} within ${timeoutMs} ms; seen: ${seen.join(' | ')}\noutput: ${output().slice(-1500)}`));
     }, timeoutMs);
@@ -311,11 +311,11 @@ function progressFor(tid: number, timeoutMs: number): Promise<string> {
       seen.push(`progress ${JSON.stringify(body)}`);
       if (body.threadId !== tid || body.done || !body.message) return;
       clearTimeout(timer);
-      dc!.removeListener(PROGRESS_EVENT, on);
+      dc!.removeListener(ProgressEvent.event, on);
       dc!.removeListener('stopped', onStop);
       resolve(body.message);
     };
-    dc!.on(PROGRESS_EVENT, on);
+    dc!.on(ProgressEvent.event, on);
   });
 }
 

@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { resolveAttachConfig } from '../../src/config/attachConfig';
 import { stepWithTimeout } from '../../src/bluepill/safeStep';
 import type { DelveClient } from '../../src/delve/delveClient';
-import { attachTarget, type AttachedTarget } from '../../src/transport/attachTarget';
+import { attachTarget, type AttachedTarget } from '../../src/target/attachTarget';
 import { startPiVmOrReason, vmOutput, type PiVm } from '../support/piVm';
 import { hazardCounter } from '../support/simulator';
 import { assertStepNeverReturns, runToAddress } from '../support/rawDelve';

@@ -14,13 +14,26 @@ import { startRunscInVm, type RunscInVm } from '../support/runscInPi';
 import { runscBinaries, RunscUnavailableError } from '../support/runsc';
 import { textSymbolAddress } from '../support/simulator';
 import { attach, collectOutput, newDapClient } from '../e2e/adapter/dapClient';
-import { PROGRESS_EVENT, type WireHop } from '../../src/protocol/bluepillMessages';
+import { ProgressEvent, type WireHop } from '../../src/protocol/bluepillMessages';
 import {
-  assertLandedOnUcontextPc, hex, instructionAt, nextStop, pause, pcOf, readMemory, registers, STOP_TIMEOUT_MS, stepInstruction,
-  stepOverBluepill, stopAt, threadInFunction, type StepOverRun,
+  assertLandedOnUcontextPc,
+  hex,
+  instructionAt,
+  nextStop,
+  pause,
+  pcOf,
+  readMemory,
+  registers,
+  STOP_TIMEOUT_MS,
+  stepInstruction,
+  stepOverBluepill,
+  stopAt,
+  threadInFunction,
+  type StepOverRun,
 } from '../support/dapSession';
 import { SshRunner } from '../../src/transport/sshTransport';
-import { attachTarget, listSandboxes, type AttachedTarget } from '../../src/transport/attachTarget';
+import { attachTarget, type AttachedTarget } from '../../src/target/attachTarget';
+import { listSandboxes } from '../../src/transport/sandboxListing';
 import { resolveAttachConfig } from '../../src/config/attachConfig';
 
 const KVM = 'gvisor.dev/gvisor/pkg/sentry/platform/kvm';
@@ -266,7 +279,7 @@ test('hazards on real runsc: a thread inside futex() and a call into the vDSO ar
     const inFutex = await threadInFunction(dc, /^runtime\.futex$/, 0);
     assert.ok(inFutex !== undefined, 'a sentry thread sleeps in futex()');
     assert.equal(Number((await registers(dc, inFutex)).get('X8')), SYS_FUTEX, 'its X8 is futex');
-    const progress = new Promise<string>((resolve) => dc.on(PROGRESS_EVENT, (e: DebugProtocol.Event) => {
+    const progress = new Promise<string>((resolve) => dc.on(ProgressEvent.event, (e: DebugProtocol.Event) => {
       const m = (e.body as { message: string }).message;
       if (m) resolve(m);
     }));

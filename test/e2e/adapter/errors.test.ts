@@ -4,7 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSimulator, type RunningSimulator } from '../../support/simulator';
 import { HOSTS, sshdUnavailable, startSshd, type TestSshd } from '../../support/sshd';
-import { startLocalDelve } from '../../../src/transport/localDelve';
+import { startLocalDelve } from '../../../src/target/localDelve';
 import { processStateLetter } from '../../../src/transport/processState';
 import { attachFailure } from './dapClient';
 

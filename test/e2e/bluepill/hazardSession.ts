@@ -8,7 +8,7 @@ import { after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { DelveClient } from '../../../src/delve/delveClient';
 import { AsmFlavour, type DebuggerState } from '../../../src/delve/delveTypes';
-import { startLocalDelve, type RunningDelve } from '../../../src/transport/localDelve';
+import { startLocalDelve, type RunningDelve } from '../../../src/target/localDelve';
 import { localMapsReader, type MapsReader } from '../../../src/linux/processMaps';
 import { ThreadRegisters } from '../../../src/bluepill/threadRegisters';
 import { VdsoSymbolizer } from '../../../src/bluepill/vdsoSymbolizer';

@@ -4,7 +4,7 @@ import { test, type TestContext } from 'node:test';
 import { DelveClient } from '../../../src/delve/delveClient';
 import type { DebuggerState, Thread } from '../../../src/delve/delveTypes';
 import { AsmFlavour } from '../../../src/delve/delveTypes';
-import { startLocalDelve, type RunningDelve } from '../../../src/transport/localDelve';
+import { startLocalDelve, type RunningDelve } from '../../../src/target/localDelve';
 import { runToAddress as runThreadToAddress } from '../../support/rawDelve';
 import { resolveToolchain, startSimulator, toolchainUnavailable, type RunningSimulator, type StartOptions, type Toolchain } from '../../support/simulator';
 

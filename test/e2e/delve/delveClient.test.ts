@@ -2,7 +2,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startSimulator, type RunningSimulator } from '../../support/simulator';
-import { startLocalDelve, type RunningDelve } from '../../../src/transport/localDelve';
+import { startLocalDelve, type RunningDelve } from '../../../src/target/localDelve';
 import { DelveClient } from '../../../src/delve/delveClient';
 import { DelveConnectionClosedError, DelveError, DelveTimeoutError } from '../../../src/delve/delveErrors';
 import { AsmFlavour } from '../../../src/delve/delveTypes';

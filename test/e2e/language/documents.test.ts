@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DocumentSymbol, SymbolInformation } from 'vscode-languageserver-protocol';
-import { SYMBOLIZE_REQUEST, type SymbolizeParams, type SymbolizeResult } from '../../../src/language/protocol';
+import { SymbolizeRequest, type SymbolizeParams, type SymbolizeResult } from '../../../src/protocol/languageMessages';
 import { FIXTURES, firstLocation, hoverText, LanguageServerProcess, positionOf } from './languageServerProcess';
 
 const fixture = (name: string): string => readFileSync(join(FIXTURES, name), 'utf8');
@@ -246,7 +246,7 @@ describe('go-objdump language server: the live debug session', () => {
   test('addresses no file knows are asked of the session through the client', async () => {
     const server = await LanguageServerProcess.start({ initializationOptions: { liveSymbolize: true } });
     const asked: number[][] = [];
-    server.connection.onRequest(SYMBOLIZE_REQUEST, (p: SymbolizeParams): SymbolizeResult => {
+    server.connection.onRequest(SymbolizeRequest.method, (p: SymbolizeParams): SymbolizeResult => {
       asked.push(p.addresses);
       return {
         symbols: p.addresses.map((a) =>

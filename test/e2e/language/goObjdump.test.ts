@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GoNotFoundError, goObjdumpFunction } from '../../../src/language/goObjdump';
-import { functionDocumentUri, parseFunctionDocumentUri } from '../../../src/language/protocol';
+import { functionDocumentUri, parseFunctionDocumentUri } from '../../../src/protocol/languageMessages';
 import { firstLocation, hoverText, LanguageServerProcess, positionOf } from './languageServerProcess';
 import { buildPanicdemo, goVersion, nmAddress } from './panicdemoBinary';
 

@@ -8,16 +8,16 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { SymbolInformation } from 'vscode-languageserver-protocol';
 import {
-  ADD_SYMBOL_FILE_REQUEST,
-  FUNCTION_LISTING_REQUEST,
-  LIST_FUNCTIONS_REQUEST,
-  LIST_SYMBOL_FILES_REQUEST,
+  AddSymbolFileRequest,
+  FunctionListingRequest,
+  ListFunctionsRequest,
+  ListSymbolFilesRequest,
   parseFunctionDocumentUri,
   type FunctionListingResult,
   type ListFunctionsResult,
   type ListSymbolFilesResult,
   type SymbolFileInfo,
-} from '../../../src/language/protocol';
+} from '../../../src/protocol/languageMessages';
 import { FIXTURES, firstLocation, hoverText, LanguageServerProcess, positionOf } from './languageServerProcess';
 import { addr2line, buildPanicdemo, goVersion, nmAddress } from './panicdemoBinary';
 
@@ -67,7 +67,7 @@ describe('bluepill.symbolFiles: a dump on disk', () => {
         [['main.index', dumpUri, 0]],
       );
 
-      const listing = await server.connection.sendRequest<FunctionListingResult>(FUNCTION_LISTING_REQUEST, { path: dump, name: 'main.index' });
+      const listing = await server.connection.sendRequest<FunctionListingResult>(FunctionListingRequest.method, { path: dump, name: 'main.index' });
       assert.equal(listing.listing, PANIC_DUMP.slice(0, PANIC_DUMP.indexOf('TEXT main.main')));
     } finally {
       await server.stop();
@@ -170,12 +170,12 @@ describe('bluepill.symbolFiles: a Go binary', () => {
       const loc = firstLocation(await server.definition('file:///work/caller.objdump', call.line, call.character));
       assert.deepEqual(parseFunctionDocumentUri(loc?.uri ?? ''), { file: bin, name: 'main.index' });
 
-      const files = await server.connection.sendRequest<ListSymbolFilesResult>(LIST_SYMBOL_FILES_REQUEST);
+      const files = await server.connection.sendRequest<ListSymbolFilesResult>(ListSymbolFilesRequest.method);
       assert.deepEqual(
         files.files.map((f) => [f.path, f.kind, f.skipped]),
         [[bin, 'binary', false]],
       );
-      const fns = await server.connection.sendRequest<ListFunctionsResult>(LIST_FUNCTIONS_REQUEST, { path: bin });
+      const fns = await server.connection.sendRequest<ListFunctionsResult>(ListFunctionsRequest.method, { path: bin });
       assert.deepEqual(
         fns.functions.find((f) => f.name === 'main.index'),
         { name: 'main.index', start: entry, size: fns.functions.find((f) => f.name === 'main.index')?.size },
@@ -230,7 +230,7 @@ describe('bad input never crashes the server', () => {
       assert.match(server.messages.find((m) => m.includes(files.notElf)) ?? '', /neither an ELF binary nor a Go disassembly listing/);
       assert.match(server.messages.find((m) => m.includes(files.truncated)) ?? '', /not a usable ELF binary: truncated/);
       assert.match(server.messages.find((m) => m.includes(files.garbage)) ?? '', /binary data/);
-      const infos = await server.connection.sendRequest<ListSymbolFilesResult>(LIST_SYMBOL_FILES_REQUEST);
+      const infos = await server.connection.sendRequest<ListSymbolFilesResult>(ListSymbolFilesRequest.method);
       const good = infos.files.find((f) => f.path === files.longLine);
       assert.equal(good?.skipped, false);
       assert.equal(good?.functionCount, 2);
@@ -239,7 +239,7 @@ describe('bad input never crashes the server', () => {
       const at = positionOf(MD, '0x460631', 2);
       assert.match(hoverText(await server.hover('file:///work/crash.md', at.line, at.character)), /main\.index\+0x31/);
 
-      const added = await server.connection.sendRequest<SymbolFileInfo>(ADD_SYMBOL_FILE_REQUEST, { path: files.truncated });
+      const added = await server.connection.sendRequest<SymbolFileInfo>(AddSymbolFileRequest.method, { path: files.truncated });
       assert.equal(added.skipped, true);
       assert.match(added.problem ?? '', /truncated/);
     } finally {

@@ -14,17 +14,27 @@ import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { startRunscUnderStandin, type RunscSandbox } from '../../support/kvmStandin';
 import { parseProcStatus, runscBinaries, RunscUnavailableError } from '../../support/runsc';
-import { attachTarget } from '../../../src/transport/attachTarget';
+import { attachTarget } from '../../../src/target/attachTarget';
 import { resolveAttachConfig } from '../../../src/config/attachConfig';
 import { textSymbolAddress } from '../../support/simulator';
 import { SUDO_USER, HOSTS, sshdUnavailable, startSshd, type TestSshd } from '../../support/sshd';
 import {
-  assertLandedOnUcontextPc, instructionAt, nextStop, pause, pcOf, readMemory, registers, stepInstruction, stepOverBluepill,
-  stopAt, threadInFunction, type StepOverRun,
+  assertLandedOnUcontextPc,
+  instructionAt,
+  nextStop,
+  pause,
+  pcOf,
+  readMemory,
+  registers,
+  stepInstruction,
+  stepOverBluepill,
+  stopAt,
+  threadInFunction,
+  type StepOverRun,
 } from '../../support/dapSession';
 import { attach, attachFailure, collectOutput, failureOf, newDapClient } from '../adapter/dapClient';
 import { listLocalSandboxes } from '../../../src/transport/localSandboxes';
-import { PROGRESS_EVENT, type StepOverResponseBody, type WireHop } from '../../../src/protocol/bluepillMessages';
+import { ProgressEvent, type StepOverResponseBody, type WireHop } from '../../../src/protocol/bluepillMessages';
 
 const KVM = 'gvisor.dev/gvisor/pkg/sentry/platform/kvm';
 /** amd64 ucontext: gregs from offset 40, RIP at gVisor's CONTEXT_RIP 0xa8. */
@@ -203,7 +213,7 @@ test('a guest that never exits: step over bluepill shows progress, Pause cancels
   await withSession(t, {}, async ({ dc }) => {
     const tid = await stopAt(dc, sym.sighandler);
     await sb.setMode('never');
-    const progress = new Promise<string>((resolve) => dc.on(PROGRESS_EVENT, (e: DebugProtocol.Event) => {
+    const progress = new Promise<string>((resolve) => dc.on(ProgressEvent.event, (e: DebugProtocol.Event) => {
       const m = (e.body as { message: string }).message;
       if (/waiting for the guest to exit/.test(m)) resolve(m);
     }));
@@ -279,7 +289,7 @@ test('hazards on real runsc: a thread inside futex() and a call into the vDSO ar
     await pause(dc);
     const inFutex = await threadInFunction(dc, /^runtime\.futex$/, 0);
     assert.ok(inFutex !== undefined, 'a thread sleeps in futex()');
-    const progress = new Promise<string>((resolve) => dc.on(PROGRESS_EVENT, (e: DebugProtocol.Event) => {
+    const progress = new Promise<string>((resolve) => dc.on(ProgressEvent.event, (e: DebugProtocol.Event) => {
       const m = (e.body as { message: string }).message;
       if (m) resolve(m);
     }));
@@ -350,7 +360,7 @@ test('-si on a thread inside futex() goes through the guards (waits with a break
     assert.ok(inFutex !== undefined, 'a thread sleeps in futex()');
     const pcBefore = await pcOf(dc, inFutex);
     // Raw Delve would single-step into the wait and never answer again, not even a halt.
-    const progress = new Promise<string>((resolve) => dc.on(PROGRESS_EVENT, (e: DebugProtocol.Event) => {
+    const progress = new Promise<string>((resolve) => dc.on(ProgressEvent.event, (e: DebugProtocol.Event) => {
       const m = (e.body as { message: string }).message;
       if (m) resolve(m);
     }));

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startSimulator, type RunningSimulator } from '../../support/simulator';
 import { HOSTS, sshdUnavailable, startSshd, type TestSshd } from '../../support/sshd';
 import { SshRunner } from '../../../src/transport/sshTransport';
-import { listSandboxes } from '../../../src/transport/attachTarget';
+import { listSandboxes } from '../../../src/transport/sandboxListing';
 import { isAlive } from '../../../src/transport/processState';
 
 const skip = sshdUnavailable();

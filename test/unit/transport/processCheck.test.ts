@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { judgeProcess } from '../../../src/transport/processCheck';
-import { parseSupervisorFacts } from '../../../src/transport/delveLauncher';
+import { parseSupervisorFacts } from '../../../src/target/delveLauncher';
 
 /** What Delve's supervisor prints of the target before it starts Delve. */
 const out = (argv: string[], tracer: number, comm = ''): string =>

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeSshFailure } from '../../../src/transport/sshErrors';
-import { describeDlvCheckFailure, parseDlvVersion } from '../../../src/transport/delveLauncher';
+import { describeDlvCheckFailure, parseDlvVersion } from '../../../src/target/delveLauncher';
 
 test('each OpenSSH failure maps to its kind', () => {
   const cases: Array<[string, string]> = [

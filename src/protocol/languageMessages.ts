@@ -1,14 +1,15 @@
-// Messages shared by the language server, the extension and the debug adapter. Plain data
-// only (no VS Code or LSP imports) so all three processes can use this file.
+// Custom LSP requests between the objdump language server and the extension, each defined once
+// with its types. Plain data only (no VS Code or LSP imports) so every process can use this file.
 //
 // Addresses are JSON numbers: every code address a Go program runs at is below 2^53
 // (see src/symbols/symbolTable.ts).
+import { lspRequest } from './messageTypes';
 
 /**
  * Server → client request (LSP), forwarded by the extension to the active `bluepill` debug
  * session as the DAP custom request of the same name with the same arguments and body.
  */
-export const SYMBOLIZE_REQUEST = 'bluepill/symbolize';
+export const SymbolizeRequest = lspRequest<SymbolizeParams, SymbolizeResult>('bluepill/symbolize');
 
 export interface SymbolizeParams {
   addresses: number[];
@@ -30,24 +31,8 @@ export interface SymbolizeResult {
   symbols: (LiveSymbol | null)[];
 }
 
-/**
- * Extension → debug adapter DAP custom request: the disassembly of one function of the
- * debugged program as a `go tool objdump`-style listing (a `TEXT name(SB) path` line, then
- * instruction lines), for when no Go toolchain is installed.
- */
-export const DISASSEMBLE_REQUEST = 'bluepill/disassemble';
-
-export interface DisassembleArguments {
-  /** Function name, as in the symbol table (e.g. `main.main`). */
-  function: string;
-}
-
-export interface DisassembleResponseBody {
-  listing: string;
-}
-
 /** Client → server request: load (or reload) one binary or dump from disk, e.g. a file picked in the command. */
-export const ADD_SYMBOL_FILE_REQUEST = 'bluepill/addSymbolFile';
+export const AddSymbolFileRequest = lspRequest<AddSymbolFileParams, SymbolFileInfo>('bluepill/addSymbolFile');
 
 export interface AddSymbolFileParams {
   path: string;
@@ -64,14 +49,14 @@ export interface SymbolFileInfo {
 }
 
 /** Client → server request: every file loaded from disk (settings and added files). */
-export const LIST_SYMBOL_FILES_REQUEST = 'bluepill/listSymbolFiles';
+export const ListSymbolFilesRequest = lspRequest<void, ListSymbolFilesResult>('bluepill/listSymbolFiles');
 
 export interface ListSymbolFilesResult {
   files: SymbolFileInfo[];
 }
 
 /** Client → server request: the functions of one loaded file, for the quick pick. */
-export const LIST_FUNCTIONS_REQUEST = 'bluepill/listFunctions';
+export const ListFunctionsRequest = lspRequest<ListFunctionsParams, ListFunctionsResult>('bluepill/listFunctions');
 
 export interface ListFunctionsParams {
   path: string;
@@ -88,7 +73,7 @@ export interface ListFunctionsResult {
 }
 
 /** Client → server request: the text of one function's block from a loaded dump (null for binaries). */
-export const FUNCTION_LISTING_REQUEST = 'bluepill/functionListing';
+export const FunctionListingRequest = lspRequest<FunctionListingParams, FunctionListingResult>('bluepill/functionListing');
 
 export interface FunctionListingParams {
   path: string;

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { amd64Profile } from '../../../src/bluepill/archAmd64';
 import type { Hop } from '../../../src/bluepill/hop';
 import type { MachineContext } from '../../../src/bluepill/machineContext';
-import { hopToWire } from '../../../src/protocol/hopToWire';
+import { hopToWire } from '../../../src/adapter/hopToWire';
 
 function ctx(pc: number, rbx: bigint, flags: bigint): MachineContext {
   return {

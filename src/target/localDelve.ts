@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { dlvAttachArgv } from './dlvCommandLine';
 import { isLoopback, parseListeningLine, type DelveListenAddress } from './listeningLine';
-import { isAlive, processStateLetter } from './processState';
+import { isAlive, processStateLetter } from '../transport/processState';
 
 export class DelveStartError extends Error {
   constructor(message: string, readonly output: string) {

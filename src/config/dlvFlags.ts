@@ -1,5 +1,6 @@
-// The argv of the headless Delve we start. Users may add flags; the ones that would widen who
-// can reach Delve or change what we rely on are refused, and the message names the flag.
+// The dlv flags a launch configuration may add to the Delve we start. The ones that would widen
+// who can reach Delve or change what the adapter relies on are refused, and the message names the
+// flag. No imports: the config resolver and the Delve launcher both read this table.
 
 /** Flags we set ourselves or that would break the safety of the session. */
 const REFUSED_FLAGS: Record<string, string> = {
@@ -59,25 +60,4 @@ export function validateDlvFlags(flags: readonly string[]): string[] {
     }
   }
   return out;
-}
-
-export interface DlvAttachArgs {
-  pid: number;
-  /** 'tcp' listens on 127.0.0.1:0; a path listens on that unix socket (Delve >= 1.22.1). */
-  listen: 'tcp' | { unixSocket: string };
-  extraFlags?: readonly string[];
-}
-
-export function dlvAttachArgv(args: DlvAttachArgs): string[] {
-  if (!Number.isInteger(args.pid) || args.pid <= 0) throw new DlvFlagError(`process id ${String(args.pid)} is not a positive integer`);
-  const listen = args.listen === 'tcp' ? '127.0.0.1:0' : `unix:${args.listen.unixSocket}`;
-  return [
-    'attach',
-    String(args.pid),
-    '--headless',
-    '--api-version=2',
-    `--listen=${listen}`,
-    '--accept-multiclient',
-    ...validateDlvFlags(args.extraFlags ?? []),
-  ];
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { functionDocumentUri, parseFunctionDocumentQuery, parseFunctionDocumentUri } from '../../../src/language/protocol';
+import { functionDocumentUri, parseFunctionDocumentQuery, parseFunctionDocumentUri } from '../../../src/protocol/languageMessages';
 
 test('function document URIs carry any file and function name', () => {
   const target = { file: '/srv/runsc & co/runsc?#%', name: 'gvisor.dev/gvisor/pkg/sentry/platform/kvm.(*machine).Get' };

@@ -5,7 +5,7 @@ import { locationText, type CodeLocation, type Hop } from '../bluepill/hop';
 import type { MachineContext } from '../bluepill/machineContext';
 import { formatSymbol, shortFunctionName, type SymbolRef } from '../bluepill/symbolizer';
 import type { UnfinishedHop } from '../bluepill/stepOverBluepill';
-import type { WireContext, WireHop, WireLocation, WireUnfinishedHop } from './bluepillMessages';
+import type { WireContext, WireHop, WireLocation, WireUnfinishedHop } from '../protocol/bluepillMessages';
 
 /** Symbols of register values, looked up by the caller (one map per context). */
 export type RegisterSymbols = ReadonlyMap<string, SymbolRef>;

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dlvAttachArgv, DlvFlagError, validateDlvFlags } from '../../../src/transport/dlvCommandLine';
+import { DlvFlagError, validateDlvFlags } from '../../../src/config/dlvFlags';
+import { dlvAttachArgv } from '../../../src/target/dlvCommandLine';
 
 test('attach argv listens on loopback only, headless, API v2, multiclient', () => {
   assert.deepEqual(dlvAttachArgv({ pid: 4989, listen: 'tcp' }), [

@@ -4,16 +4,15 @@
 import type { ResolvedAttachConfig } from '../config/attachConfig';
 import { DelveClient } from '../delve/delveClient';
 import type { RpcTraceEvent } from '../delve/jsonRpcConnection';
-import { chooseSandbox } from './chooseSandbox';
-import { judgeProcess } from './processCheck';
-import type { CommandRunner } from './commandRunner';
+import { chooseSandbox } from '../transport/chooseSandbox';
+import { judgeProcess } from '../transport/processCheck';
+import type { CommandRunner } from '../transport/commandRunner';
 import { describeLaunchExit, launchDelve, parseDlvVersion, type LaunchedDelve } from './delveLauncher';
-import { LocalRunner } from './localRunner';
-import { listLocalSandboxes } from './localSandboxes';
 import { ensureNotStopped } from './localDelve';
-import { LIST_SANDBOXES_SCRIPT, parseSandboxListing } from './remoteSandboxes';
-import type { SandboxProcess } from './sandboxProcess';
-import { SshRunner } from './sshTransport';
+import type { SandboxProcess } from '../transport/sandboxProcess';
+import { SshRunner } from '../transport/sshTransport';
+import { listSandboxes, openRunner } from '../transport/sandboxListing';
+import { ProcFiles } from '../transport/procFiles';
 
 export interface AttachedTarget {
   readonly client: DelveClient;
@@ -24,6 +23,8 @@ export interface AttachedTarget {
   /** "this machine" or the SSH destination. */
   readonly where: string;
   readonly runner: CommandRunner;
+  /** The sandbox's /proc files, read as Delve's user (root when "sudo" is set). */
+  readonly procFiles: ProcFiles;
   readonly delve: LaunchedDelve;
   /** Called once if Delve or the link goes away while we did not ask for it. */
   onLost(listener: (message: string) => void): void;
@@ -37,23 +38,11 @@ export interface AttachOptions {
   rpcTimeoutMs?: number;
 }
 
-export async function openRunner(config: Pick<ResolvedAttachConfig, 'ssh' | 'sshConfigFile'>): Promise<CommandRunner> {
-  if (config.ssh === undefined) return new LocalRunner();
-  return SshRunner.open({ destination: config.ssh, configFile: config.sshConfigFile });
-}
-
-export async function listSandboxes(runner: CommandRunner): Promise<SandboxProcess[]> {
-  if (runner.isLocal) return listLocalSandboxes();
-  const r = await runner.run(['sh', '-c', LIST_SANDBOXES_SCRIPT], { timeoutMs: 30_000 });
-  if (r.code !== 0) throw new Error(`Listing sandboxes on ${runner.where} failed (exit ${r.code}): ${r.stderr.trim().slice(0, 300)}`);
-  return parseSandboxListing(r.stdout);
-}
-
 // Leaves the target not stopped: a tracer that vanished can leave it in group-stop.
 const CONTINUE_IF_STOPPED = 'for i in 1 2 3 4 5; do s=$(sed -n "s/^State:[[:space:]]*\\(.\\).*/\\1/p" "/proc/$1/status" 2>/dev/null); case "$s" in T|t) kill -CONT "$1" 2>/dev/null; sleep 0.1;; *) exit 0;; esac; done';
 
 async function continueIfStopped(runner: CommandRunner, pid: number, sudo: boolean): Promise<void> {
-  await runner.run([...(sudo ? ['sudo', '-n', '--'] : []), 'sh', '-c', CONTINUE_IF_STOPPED, 'sh', String(pid)], { timeoutMs: 10_000 }).catch(() => undefined);
+  await runner.run(['sh', '-c', CONTINUE_IF_STOPPED, 'sh', String(pid)], { timeoutMs: 10_000, asRoot: sudo }).catch(() => undefined);
 }
 
 export async function attachTarget(config: ResolvedAttachConfig, options: AttachOptions = {}): Promise<AttachedTarget> {
@@ -130,6 +119,7 @@ function connected(runner: CommandRunner, delve: LaunchedDelve, client: DelveCli
     sandbox,
     where: runner.where,
     runner,
+    procFiles: new ProcFiles(runner, sudo),
     delve,
     onLost: (listener) => {
       if (lostMessage !== undefined) listener(lostMessage);

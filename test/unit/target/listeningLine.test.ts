@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isLoopback, parseListeningLine } from '../../../src/transport/listeningLine';
+import { isLoopback, parseListeningLine } from '../../../src/target/listeningLine';
 
 test('parses the tcp and unix forms of the listening line', () => {
   assert.deepEqual(parseListeningLine('API server listening at: 127.0.0.1:33787\n'), { kind: 'tcp', host: '127.0.0.1', port: 33787 });

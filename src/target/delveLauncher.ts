@@ -13,10 +13,10 @@ import type { ChildProcessWithoutNullStreams } from 'node:child_process';
 import { dlvAttachArgv } from './dlvCommandLine';
 import { isLoopback, parseListeningLine, type DelveListenAddress } from './listeningLine';
 import { describeAttachFailure } from './localDelve';
-import type { CommandRunner } from './commandRunner';
-import { SshError, describeSshFailure } from './sshErrors';
-import type { ProcessFacts } from './processCheck';
-import { argvFromCmdline } from './sandboxProcess';
+import type { CommandRunner } from '../transport/commandRunner';
+import { SshError, describeSshFailure } from '../transport/sshErrors';
+import type { ProcessFacts } from '../transport/processCheck';
+import { argvFromCmdline } from '../transport/sandboxProcess';
 
 export type DelveStartFailureKind = 'no-dlv' | 'sudo-password' | 'no-sudo' | 'attach-refused' | 'refused' | 'not-loopback' | 'timeout' | 'ssh' | 'other';
 
@@ -82,10 +82,6 @@ const SUPERVISOR = [
 // $1 = port. Joins our stdio to Delve's loopback port; ends when Delve closes the connection.
 const BRIDGE = 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1; exec 4<&0; cat <&4 >&3 2>/dev/null & exec cat <&3 4<&-';
 
-function sudoPrefix(sudo: boolean): string[] {
-  return sudo ? ['sudo', '-n', '--'] : [];
-}
-
 /** Maps the output of a failed `[sudo -n] dlv version` to what the user should do. */
 export function describeDlvCheckFailure(code: number | null, output: string, dlvPath: string, where: string, sudo: boolean): DelveLaunchError {
   if (/a password is required|a terminal is required|no tty present/i.test(output)) {
@@ -120,17 +116,15 @@ export function describeLaunchExit(output: string, pid: number, where: string): 
  * Delve, sudo wants a password…). Cheap enough to run alongside the other checks before attach.
  */
 export async function checkDelve(runner: CommandRunner, dlvPath: string, sudo: boolean): Promise<string> {
-  const check = await runner.run([...sudoPrefix(sudo), dlvPath, 'version'], { timeoutMs: 30_000 });
+  const check = await runner.run([dlvPath, 'version'], { timeoutMs: 30_000, asRoot: sudo });
   const version = check.code === 0 ? parseDlvVersion(check.stdout) : undefined;
   if (!version) throw describeDlvCheckFailure(check.code, check.stdout + check.stderr, dlvPath, runner.where, sudo);
   return version;
 }
 
 export async function launchDelve(runner: CommandRunner, options: DelveLaunchOptions): Promise<LaunchedDelve> {
-  const sudo = sudoPrefix(options.sudo);
-
-  const argv = [...sudo, 'sh', '-c', SUPERVISOR, 'sh', String(options.pid), options.dlvPath, ...dlvAttachArgv({ pid: options.pid, listen: 'tcp', extraFlags: options.dlvFlags })];
-  const supervisor = runner.spawn(argv);
+  const argv = ['sh', '-c', SUPERVISOR, 'sh', String(options.pid), options.dlvPath, ...dlvAttachArgv({ pid: options.pid, listen: 'tcp', extraFlags: options.dlvFlags })];
+  const supervisor = runner.spawn(argv, { asRoot: options.sudo });
   const bridges = new Set<ChildProcessWithoutNullStreams>();
   let output = '';
   let stderr = '';
@@ -218,7 +212,7 @@ export async function launchDelve(runner: CommandRunner, options: DelveLaunchOpt
         await new Promise<void>((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
         return sock;
       }
-      const bridge = runner.spawn([...sudo, 'bash', '-c', BRIDGE, 'bash', String(address.port)]);
+      const bridge = runner.spawn(['bash', '-c', BRIDGE, 'bash', String(address.port)], { asRoot: options.sudo });
       bridges.add(bridge);
       let bridgeErr = '';
       bridge.stderr.setEncoding('utf8').on('data', (d: string) => { bridgeErr += d; });

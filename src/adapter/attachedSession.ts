@@ -1,0 +1,289 @@
+// Everything a DAP session has once attached: the target and its Delve, the guarded engine (one
+// code reader, one symbolizer), breakpoints, execution, the bluepill requests, threads and stacks.
+// Built once by `AttachedSession.attach`; the DAP session's handlers call into it.
+import { OutputEvent, StoppedEvent, Event } from '@vscode/debugadapter';
+import type { DebugProtocol } from '@vscode/debugprotocol';
+import type { ResolvedAttachConfig } from '../config/attachConfig';
+import type { DelveClient } from '../delve/delveClient';
+import type { EvalScope, Thread } from '../delve/delveTypes';
+import { GuardedEngine } from '../bluepill/guardedEngine';
+import type { SymbolRef } from '../bluepill/symbolizer';
+import { VdsoSymbolizer } from '../bluepill/vdsoSymbolizer';
+import { attachTarget, type AttachedTarget } from '../target/attachTarget';
+import { fetchSandboxBinary, type FetchedBinary } from '../transport/fetchBinary';
+import { AttachedEvent, ProgressEvent, type FetchBinaryResponseBody } from '../protocol/bluepillMessages';
+import { BluepillRequests } from './bluepillRequests';
+import { BreakpointBook } from './breakpoints';
+import { runConsoleCommand } from './consoleCommands';
+import { Execution, type StopInfo, type StopVerdict, type TaskResult } from './execution';
+import { Inspection } from './inspection';
+import { renderLogMessage } from './logMessage';
+import { StackCache } from './stackCache';
+import { sortThreads, threadName } from './threadNames';
+import { formatValue } from './variableView';
+
+/** What the attached state needs from the DAP session around it. */
+export interface SessionHost {
+  sendEvent(event: DebugProtocol.Event): void;
+  console(text: string, category?: 'console' | 'stderr'): void;
+  /** The session is over without the user asking (Delve or the link gone, the sandbox exited). */
+  terminated(message: string): void;
+}
+
+type LineStep = 'next' | 'step' | 'stepOut';
+
+export class AttachedSession {
+  readonly engine: GuardedEngine;
+  readonly book: BreakpointBook;
+  readonly execution: Execution;
+  readonly bluepill: BluepillRequests;
+  readonly stacks: StackCache;
+  readonly inspection: Inspection;
+  private threads: Thread[] = [];
+  private currentThread: number;
+  private ended = false;
+  private binary: Promise<FetchedBinary> | undefined;
+  private vdsoSymbols: VdsoSymbolizer | undefined;
+
+  /** Reaches the target, starts Delve there and connects; the session is ready for configurationDone. */
+  static async attach(config: ResolvedAttachConfig, host: SessionHost): Promise<AttachedSession> {
+    const target = await attachTarget(config, {
+      log: (line) => host.console(line),
+      // "trace": Delve RPC traffic goes to the Debug Console.
+      trace: config.trace ? (e) => host.console(`[rpc ${e.direction}] ${e.body.slice(0, 2000)}`) : undefined,
+    });
+    let currentThread: number;
+    try {
+      const state = await target.client.state(false, { timeoutMs: 30_000 });
+      currentThread = state.currentThread?.id ?? target.pid;
+    } catch (err) {
+      await target.disconnect();
+      throw new Error(`Attached, but Delve did not answer: ${(err as Error).message}`, { cause: err });
+    }
+    const session = new AttachedSession(config, target, host, currentThread);
+    try {
+      await session.refreshThreads();
+    } catch (err) {
+      await target.disconnect();
+      throw new Error(`Attached, but Delve did not answer: ${(err as Error).message}`, { cause: err });
+    }
+    const where = target.sandbox ? `sandbox ${target.sandbox.containerId} (pid ${target.pid})` : `pid ${target.pid}`;
+    host.console(`Attached to ${where} on ${target.where} with Delve ${target.delveVersion}. Type -help in the Debug Console for commands.`);
+    return session;
+  }
+
+  private constructor(
+    readonly config: ResolvedAttachConfig,
+    readonly target: AttachedTarget,
+    private readonly host: SessionHost,
+    currentThread: number,
+  ) {
+    this.currentThread = currentThread;
+    target.onLost((message) => this.lose(message));
+    this.engine = new GuardedEngine(target.client, {
+      symbolFallback: { symbolize: (addr) => this.vdsoSymbol(addr) },
+      onProgress: (threadId, message) => host.sendEvent(new Event(ProgressEvent.event, { threadId, message, done: false }) as DebugProtocol.Event),
+      pendingSignals: () => target.procFiles.pendingSignals(target.pid),
+    });
+    const engine = this.engine;
+    this.book = new BreakpointBook(target.client, config.substitutePath, (addr) => engine.breakpointVerdict(addr, target.pid));
+    this.execution = new Execution(
+      { engine, state: () => target.client.state(true, { timeoutMs: 5_000 }) },
+      (info) => this.onStop(info),
+      (message) => host.console(message, 'stderr'),
+    );
+    this.stacks = new StackCache(target.client, engine.code, engine.symbolizer, () => this.threads);
+    this.inspection = new Inspection({
+      client: target.client,
+      config,
+      stacks: this.stacks,
+      symbolizer: engine.symbolizer,
+      threads: () => this.threads,
+      currentThreadId: () => this.currentThread,
+    });
+    this.bluepill = new BluepillRequests({
+      delve: target.client,
+      engine,
+      stopped: () => !this.execution.running,
+      runEngineTask: (task) => this.runEngineTask(task),
+      sendEvent: (ev) => host.sendEvent(ev),
+    });
+  }
+
+  get client(): DelveClient {
+    return this.target.client;
+  }
+
+  get running(): boolean {
+    return this.execution.running;
+  }
+
+  /** The event the extension waits for to fetch the sandbox's binary. */
+  attachedEvent(): DebugProtocol.Event {
+    return new Event(AttachedEvent.event, { pid: this.target.pid, where: this.target.where }) as DebugProtocol.Event;
+  }
+
+  configurationDone(): void {
+    if (this.config.stopOnAttach) {
+      void this.reportStop(this.currentThread, 'entry', 'Attached (stopOnAttach)');
+    } else {
+      this.host.console('The sandbox keeps running; press Pause to stop it.');
+      this.execution.continue();
+    }
+  }
+
+  /** Stops what runs (one halt), leaves no SIGTRAP of ours pending, detaches: the sandbox keeps running. */
+  async disconnect(): Promise<void> {
+    this.ended = true;
+    try {
+      if (this.execution.running) {
+        await this.execution.pause().catch(() => undefined);
+        await this.execution.settle().catch(() => undefined);
+      }
+      const note = await this.engine.quiesceForDetach().catch((e: Error) => e.message);
+      if (note) this.host.console(`Detach: ${note}`);
+      await this.target.disconnect();
+    } catch (err) {
+      this.host.console(`Detach: ${(err as Error).message}`, 'stderr');
+    }
+  }
+
+  /** The sandbox's binary as a local file (copied once over SSH, cached by Go build ID). */
+  async fetchBinary(): Promise<FetchBinaryResponseBody> {
+    if (this.config.symbolFile) return { path: this.config.symbolFile, buildId: undefined, cached: true, bytes: 0 };
+    this.binary ??= fetchSandboxBinary(this.target.runner, this.target.pid, this.config.sudo);
+    try {
+      return await this.binary;
+    } catch (err) {
+      this.binary = undefined;
+      throw new Error(`Copying the sandbox's binary: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  // ---- running and stopping ----
+
+  /**
+   * Runs an engine operation (a sequence of Delve calls) as one user action: the target counts as
+   * running, Pause aborts `signal` (the engine halts once), and the state it returns is reported as
+   * the stop, with its thread, reason and description.
+   */
+  runEngineTask(task: (signal: AbortSignal) => Promise<TaskResult>): void {
+    this.execution.runTask(task);
+  }
+
+  continue(): void {
+    this.execution.continue();
+  }
+
+  /** Pauses; resolves with what is left to do once the UI has its answer (report a stopped target's stop). */
+  async pause(): Promise<() => Promise<void>> {
+    const wasRunning = await this.execution.pause();
+    return wasRunning ? async () => undefined : () => this.reportStop(this.currentThread, 'pause');
+  }
+
+  /**
+   * A step through the engine's guards: never single-step a syscall, a blocking wait or the vDSO,
+   * and no breakpoint of Delve's in code that runs only in guest mode.
+   */
+  step(threadId: number, granularity: DebugProtocol.SteppingGranularity | undefined, line: LineStep, instruction: 'stepInstruction' | 'nextInstruction' | undefined): void {
+    const engine = this.engine;
+    this.runEngineTask(async (signal) => {
+      try {
+        const r = granularity === 'instruction' && instruction
+          ? await engine.instructionStep(threadId, instruction === 'nextInstruction', signal)
+          : await engine.lineStep(threadId, line, signal);
+        return { state: r.state, threadId: r.threadId, reason: 'step', description: r.description || undefined };
+      } finally {
+        this.host.sendEvent(new Event(ProgressEvent.event, { threadId, message: '', done: true }) as DebugProtocol.Event);
+      }
+    });
+  }
+
+  /** A Debug Console command (`-threads`, `-si`, …); see ./consoleCommands.ts. */
+  consoleCommand(line: string): Promise<string> {
+    return runConsoleCommand(line, {
+      client: this.client,
+      threads: async () => {
+        await this.refreshThreads();
+        return this.threads;
+      },
+      currentThreadId: () => this.currentThread,
+      stack: async (tid, depth) => (await this.stacks.get(tid, depth)).frames,
+      stepInstructions: (tid, count) =>
+        this.runEngineTask(async (signal) => {
+          const r = await this.engine.stepInstructions(tid, count, signal);
+          return { state: r.state, threadId: tid, reason: 'step', description: r.description };
+        }),
+    });
+  }
+
+  /** The threads for the UI: fresh while stopped; while running Delve cannot list them, so the last stop's. */
+  async threadsForUi(): Promise<DebugProtocol.Thread[]> {
+    if (!this.execution.running) await this.refreshThreads().catch(() => undefined);
+    return this.threads.map((t) => ({ id: t.id, name: threadName(t) }));
+  }
+
+  /** Tells the UI the target stopped on `threadId`, with our own reason text. */
+  async reportStop(threadId: number, reason: string, description?: string): Promise<void> {
+    this.currentThread = threadId;
+    this.stacks.clear();
+    this.inspection.reset();
+    await this.refreshThreads().catch(() => undefined);
+    // Before the stopped event: once the UI knows the target stopped it may resume it, and Delve
+    // answers no query while the target runs.
+    await this.bluepill.reportLocation(threadId);
+    const ev = new StoppedEvent(reason, threadId) as DebugProtocol.StoppedEvent;
+    ev.body.allThreadsStopped = true;
+    if (description) ev.body.description = description;
+    this.host.sendEvent(ev);
+  }
+
+  private async onStop(info: StopInfo): Promise<StopVerdict> {
+    const { state } = info;
+    if (this.ended) return 'reported';
+    if (state.exited) {
+      this.lose(`The sandbox process exited (status ${state.exitStatus}).`);
+      return 'reported';
+    }
+    const th = state.currentThread;
+    const bp = th?.breakPoint;
+    if (th && bp && bp.id > 0 && !info.paused) {
+      const parts = this.book.logpoint(bp.id);
+      if (parts) {
+        const scope: EvalScope = th.goroutineID > 0 ? { GoroutineID: th.goroutineID, Frame: 0 } : { GoroutineID: -1, Frame: 0 };
+        const text = await renderLogMessage(parts, async (expr) => formatValue(await this.client.eval(expr, scope)));
+        this.host.sendEvent(new OutputEvent(text + '\n', 'console'));
+        if (info.kind === 'continue') return 'resume';
+      }
+    }
+    const tid = info.threadId ?? th?.id ?? this.currentThread;
+    let reason = info.reason ?? 'step';
+    let description: string | undefined = info.description;
+    if (info.paused) reason = 'pause';
+    else if (bp && bp.id < 0) {
+      reason = 'exception';
+      description = bp.name || 'runtime error';
+    } else if (bp && bp.id > 0) {
+      reason = this.book.isInstruction(bp.id) ? 'instruction breakpoint' : this.book.isFunction(bp.id) ? 'function breakpoint' : 'breakpoint';
+      description = `Breakpoint ${bp.id} on thread ${tid}`;
+    } else if (info.kind === 'continue') reason = 'pause';
+    await this.reportStop(tid, reason, description);
+    return 'reported';
+  }
+
+  private lose(message: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.host.terminated(message);
+  }
+
+  private async refreshThreads(): Promise<void> {
+    this.threads = sortThreads(await this.client.listThreads(), this.target.pid);
+  }
+
+  /** Names addresses Delve knows nothing of, such as the vDSO trampoline (`[vdso]+0x7bc`). */
+  private vdsoSymbol(addr: number): Promise<SymbolRef | undefined> {
+    this.vdsoSymbols ??= new VdsoSymbolizer(this.target.procFiles.mapsReader(), this.target.pid);
+    return this.vdsoSymbols.symbolize(addr);
+  }
+}
