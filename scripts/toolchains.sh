@@ -5,6 +5,8 @@
 #   scripts/toolchains.sh trixie     -> Debian 13's Go 1.24 and Delve 1.24, unpacked privately
 #   scripts/toolchains.sh debian13   -> same as trixie
 #   scripts/toolchains.sh all        -> both, each block headed by "[name]"
+#   scripts/toolchains.sh trixie-dlv-arm64 -> DLV_ARM64=: Debian 13's Delve for arm64 (for the
+#                                     emulated Pi, whose Raspberry Pi OS ships Delve 1.20)
 #
 # Output: shell-sourceable KEY=VALUE lines: TOOLCHAIN, GOROOT, GO, DLV, GOVERSION, DLVVERSION.
 #
@@ -107,9 +109,47 @@ print_trixie() {
   echo "DLVVERSION=$("$TRIXIE_DIR/usr/bin/dlv" version | sed -n 's/^Version: //p')"
 }
 
+# Debian 13's arm64 Delve, unpacked privately: a private apt state (trixie's arm64 index only), so
+# the system gains no foreign architecture, no source and no package.
+DLV_ARM64_RECIPE="trixie|delve:arm64|v1"
+DLV_ARM64_DIR="$CACHE/trixie-dlv-arm64-$(printf '%s' "$DLV_ARM64_RECIPE" | sha256sum | cut -c1-12)"
+
+install_trixie_dlv_arm64() {
+  local tmp state deb
+  tmp="$(mktemp -d "$DLV_ARM64_DIR.tmp.XXXXXX")"
+  state="$tmp/apt"
+  mkdir -p "$state/lists/partial" "$state/cache/archives/partial" "$state/parts"
+  echo "deb http://deb.debian.org/debian trixie main" > "$state/sources.list"
+  local -a opts=(-o "APT::Architecture=arm64" -o "APT::Architectures::=arm64" -o "Dir::State::Lists=$state/lists"
+    -o "Dir::Cache=$state/cache" -o "Dir::State::status=/dev/null" -o "Debug::NoLocking=1" -o "APT::Sandbox::User=root"
+    -o "Dir::Etc::SourceList=$state/sources.list" -o "Dir::Etc::SourceParts=$state/parts" -o "Dir::Etc::Preferences=/dev/null"
+    -o "Dir::Etc::PreferencesParts=$state/parts")
+  apt-get "${opts[@]}" update -qq >&2 || { rm -rf "$tmp"; die "apt-get update (trixie, arm64) failed"; }
+  (cd "$tmp" && apt-get "${opts[@]}" download "delve:arm64" >&2) || { rm -rf "$tmp"; die "apt-get download delve:arm64 failed"; }
+  deb="$(ls "$tmp"/delve_*_arm64.deb)"
+  dpkg-deb -x "$deb" "$tmp/root"
+  basename "$deb" > "$tmp/root/PACKAGES"
+  rm -rf "$DLV_ARM64_DIR"
+  mv "$tmp/root" "$DLV_ARM64_DIR"
+  rm -rf "$tmp"
+}
+
+print_trixie_dlv_arm64() {
+  if [ ! -x "$DLV_ARM64_DIR/usr/bin/dlv" ]; then
+    mkdir -p "$CACHE"
+    exec 9>"$DLV_ARM64_DIR.lock"
+    flock 9
+    if [ ! -x "$DLV_ARM64_DIR/usr/bin/dlv" ]; then install_trixie_dlv_arm64; fi
+    flock -u 9
+  fi
+  echo "DLV_ARM64=$DLV_ARM64_DIR/usr/bin/dlv"
+  echo "DLV_ARM64_PACKAGE=$(cat "$DLV_ARM64_DIR/PACKAGES")"
+}
+
 case "${1:-all}" in
   debian12|bookworm|system) print_debian12 ;;
   debian13|trixie) print_trixie ;;
+  trixie-dlv-arm64) print_trixie_dlv_arm64 ;;
   all) echo "[debian12]"; print_debian12; echo "[debian13]"; print_trixie ;;
-  *) die "usage: $0 [debian12|debian13|trixie|all]" ;;
+  *) die "usage: $0 [debian12|debian13|trixie|trixie-dlv-arm64|all]" ;;
 esac

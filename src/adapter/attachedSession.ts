@@ -42,6 +42,8 @@ export class AttachedSession {
   private threads: Thread[] = [];
   private currentThread: number;
   private ended = false;
+  /** The thread of the last Pause request, until the stop it caused is reported. */
+  private pausedThread: number | undefined;
   private binary: Promise<FetchedBinary> | undefined;
   private vdsoSymbols: VdsoSymbolizer | undefined;
 
@@ -98,6 +100,7 @@ export class AttachedSession {
       config,
       stacks: this.stacks,
       symbolizer: engine.symbolizer,
+      strippedBinary: target.binary?.stripped ? target.binary.path.split('/').pop() : undefined,
       threads: () => this.threads,
       currentThreadId: () => this.currentThread,
     });
@@ -175,10 +178,14 @@ export class AttachedSession {
     this.execution.continue();
   }
 
-  /** Pauses; resolves with what is left to do once the UI has its answer (report a stopped target's stop). */
-  async pause(): Promise<() => Promise<void>> {
+  /**
+   * Pauses; resolves with what is left to do once the UI has its answer (report a stopped target's
+   * stop). The stop is reported on `threadId`, the thread the user paused, unless a step names its own.
+   */
+  async pause(threadId: number | undefined): Promise<() => Promise<void>> {
+    this.pausedThread = threadId;
     const wasRunning = await this.execution.pause();
-    return wasRunning ? async () => undefined : () => this.reportStop(this.currentThread, 'pause');
+    return wasRunning ? async () => undefined : () => this.reportStop(threadId ?? this.currentThread, 'pause');
   }
 
   /**
@@ -256,7 +263,9 @@ export class AttachedSession {
         if (info.kind === 'continue') return 'resume';
       }
     }
-    const tid = info.threadId ?? th?.id ?? this.currentThread;
+    const paused = info.paused ? this.pausedThread : undefined;
+    this.pausedThread = undefined;
+    const tid = info.threadId ?? (paused !== undefined && this.threads.some((t) => t.id === paused) ? paused : undefined) ?? th?.id ?? this.currentThread;
     let reason = info.reason ?? 'step';
     let description: string | undefined = info.description;
     if (info.paused) reason = 'pause';

@@ -98,12 +98,12 @@ export class BluepillDebugSession extends LoggingDebugSession {
     return this.answer(response, 'any', (s) => (s.continue(), { allThreadsContinued: true }));
   }
 
-  protected override async pauseRequest(response: DebugProtocol.PauseResponse): Promise<void> {
+  protected override async pauseRequest(response: DebugProtocol.PauseResponse, args: DebugProtocol.PauseArguments): Promise<void> {
     const s = this.ready(response, 'any');
     if (!s) return;
     let reportStop: () => Promise<void>;
     try {
-      reportStop = await s.pause();
+      reportStop = await s.pause(args.threadId);
     } catch (err) {
       return this.fail(response, `Pause failed: ${(err as Error).message}`);
     }

@@ -116,12 +116,29 @@ export class BreakpointBook {
 
   setFunctions(wanted: readonly DebugProtocol.FunctionBreakpoint[]): Promise<DebugProtocol.Breakpoint[]> {
     return this.replace('function', wanted, async (b) => {
-      const locs = await this.client.findLocation(b.name);
+      const locs = await this.findFunction(b.name);
       if (!locs.length) return `no function "${b.name}"`;
       const loc = locs[0];
       const addrs = loc.pcs?.length ? loc.pcs : [loc.pc];
       return { spec: { addrs, Cond: b.condition || undefined, HitCond: toDelveHitCond(b.hitCondition) }, addrs };
     }, (b) => b.name);
+  }
+
+  /**
+   * Delve's locations of a function, by its name with or without the `.abi0` suffix of assembly
+   * functions: on a stripped binary Delve knows only one of the two spellings.
+   */
+  private async findFunction(name: string): Promise<Awaited<ReturnType<DelveClient['findLocation']>>> {
+    const other = name.endsWith('.abi0') ? name.slice(0, -'.abi0'.length) : `${name}.abi0`;
+    try {
+      const locs = await this.client.findLocation(name);
+      if (locs.length) return locs;
+    } catch (err) {
+      const alt = await this.client.findLocation(other).catch(() => []);
+      if (alt.length) return alt;
+      throw err;
+    }
+    return this.client.findLocation(other).catch(() => []);
   }
 
   setInstructions(wanted: readonly DebugProtocol.InstructionBreakpoint[]): Promise<DebugProtocol.Breakpoint[]> {

@@ -10,6 +10,7 @@ import { formatSymbol, type Symbolizer } from '../bluepill/symbolizer';
 import type { MachineContext } from '../bluepill/machineContext';
 import { hex, parseAddress } from './addresses';
 import { errorText } from './errorText';
+import { evaluateMachineExpression, parseMachineExpression } from './machineExpression';
 import type { StackCache } from './stackCache';
 import { childrenOf, formatValue, hexOfDecimal, isCompound, isUnsignedInteger, memoryReferenceOf, needsReload } from './variableView';
 
@@ -24,6 +25,8 @@ export interface InspectionContext {
   readonly config: ResolvedAttachConfig;
   readonly stacks: StackCache;
   readonly symbolizer: Symbolizer;
+  /** The binary's name when it is stripped (no DWARF: Delve has no variables), else undefined. */
+  readonly strippedBinary: string | undefined;
   threads(): readonly Thread[];
   currentThreadId(): number | undefined;
 }
@@ -84,6 +87,15 @@ export class Inspection {
       return { scopes: [{ name, presentationHint: 'registers', variablesReference: this.varHandles.create({ kind: 'ucontext', context: made.context }), expensive: false }] };
     }
     const registers = ref.frame === 0 ? `Registers (thread ${ref.threadId})` : `Registers (frame ${ref.frame}, unwound)`;
+    if (this.ctx.strippedBinary) {
+      // No DWARF, so no variables: one line that says so, instead of Delve's error per scope.
+      return {
+        scopes: [
+          { name: `No variables: ${this.ctx.strippedBinary} is stripped (registers and memory are available)`, variablesReference: 0, expensive: false },
+          { name: registers, presentationHint: 'registers', variablesReference: mk('registers'), expensive: false },
+        ],
+      };
+    }
     return {
       scopes: [
         { name: 'Locals', presentationHint: 'locals', variablesReference: mk('locals'), expensive: false },
@@ -156,12 +168,16 @@ export class Inspection {
     }
   }
 
-  /** A Go expression, evaluated by Delve in the frame's (or the current thread's) scope. */
+  /**
+   * A Go expression, evaluated by Delve in the frame's (or the current thread's) scope. Registers by
+   * name and typed memory reads are answered without Delve's types when Delve cannot (./machineExpression.ts).
+   */
   async evaluate(args: DebugProtocol.EvaluateArguments): Promise<DebugProtocol.EvaluateResponse['body']> {
+    const ref = args.frameId !== undefined ? this.frameHandles.get(args.frameId) : undefined;
+    const threadId = ref?.threadId ?? this.ctx.currentThreadId();
+    let scope: EvalScope = { GoroutineID: -1, Frame: 0 };
     try {
-      const ref = args.frameId !== undefined ? this.frameHandles.get(args.frameId) : undefined;
-      const current = this.ctx.currentThreadId();
-      const scope = ref ? await this.evalScope(ref.threadId, ref.frame) : current !== undefined ? await this.evalScope(current, 0) : { GoroutineID: -1, Frame: 0 };
+      if (threadId !== undefined) scope = await this.evalScope(threadId, ref?.frame ?? 0);
       const v = await this.ctx.client.eval(args.expression, scope);
       const dap = this.toDapVariable(args.expression, v, args.expression, scope);
       // A number that points into code is a PC: shown in hex, as disassembly and stacks show PCs.
@@ -171,6 +187,9 @@ export class Inspection {
       }
       return { result: dap.value, type: dap.type, variablesReference: dap.variablesReference, memoryReference: dap.memoryReference };
     } catch (err) {
+      const machine = parseMachineExpression(args.expression);
+      const own = machine && threadId !== undefined ? await evaluateMachineExpression(this.ctx.client, machine, threadId, scope).catch(() => undefined) : undefined;
+      if (own) return { ...own, variablesReference: 0 };
       throw new Error(errorText(err), { cause: err });
     }
   }

@@ -62,8 +62,8 @@ const MACHINES: Record<number, string> = {
   258: 'loong64',
 };
 
-/** Random access to the bytes of a file or a buffer. */
-interface ByteSource {
+/** Random access to the bytes of a file or a buffer (or of the ranges of a remote file read so far). */
+export interface ByteSource {
   readonly size: number;
   read(offset: number, length: number): Buffer;
 }
@@ -169,6 +169,11 @@ export class ElfFile {
   /** Parses an ELF image held in memory. Throws ElfError. */
   static fromBuffer(buf: Buffer): ElfFile {
     return new ElfFile(new BufferSource(buf));
+  }
+
+  /** Parses an ELF image read through `source`; only the headers are read now. Throws ElfError or the source's own error. */
+  static fromSource(source: ByteSource): ElfFile {
+    return new ElfFile(source);
   }
 
   /** Opens an ELF file on disk; only the headers are read now, sections when asked for. */

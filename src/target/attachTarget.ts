@@ -7,12 +7,14 @@ import type { RpcTraceEvent } from '../delve/jsonRpcConnection';
 import { chooseSandbox } from '../transport/chooseSandbox';
 import { judgeProcess } from '../transport/processCheck';
 import type { CommandRunner } from '../transport/commandRunner';
-import { describeLaunchExit, launchDelve, parseDlvVersion, type LaunchedDelve } from './delveLauncher';
+import { DelveLaunchError, describeLaunchExit, launchDelve, parseDlvVersion, type LaunchedDelve } from './delveLauncher';
 import { ensureNotStopped } from './localDelve';
 import type { SandboxProcess } from '../transport/sandboxProcess';
 import { SshRunner } from '../transport/sshTransport';
 import { listSandboxes, openRunner } from '../transport/sandboxListing';
 import { ProcFiles } from '../transport/procFiles';
+import { checkBinaryAndDelve, versionAtLeast, type BinaryCheck } from './strippedBinary';
+import { STRIPPED_MIN_DELVE, strippedMessage } from './strippedMessage';
 
 export interface AttachedTarget {
   readonly client: DelveClient;
@@ -23,6 +25,8 @@ export interface AttachedTarget {
   /** "this machine" or the SSH destination. */
   readonly where: string;
   readonly runner: CommandRunner;
+  /** What the sandbox's binary is (read before Delve started); undefined when its headers were unreadable. */
+  readonly binary: BinaryCheck['binary'];
   /** The sandbox's /proc files, read as Delve's user (root when "sudo" is set). */
   readonly procFiles: ProcFiles;
   readonly delve: LaunchedDelve;
@@ -51,11 +55,19 @@ export async function attachTarget(config: ResolvedAttachConfig, options: Attach
   if (runner instanceof SshRunner) log(`SSH connection to ${runner.where} (control socket ${runner.controlPath})`);
   let delve: LaunchedDelve | undefined;
   let delveVersion: string;
+  let binary: BinaryCheck['binary'];
   try {
     const found = config.processId === undefined ? await listSandboxes(runner) : [];
     const chosen = chooseSandbox(found, { processId: config.processId, sandbox: config.sandbox }, runner.where);
     const sandbox = 'containerId' in chosen ? chosen : undefined;
     log(`attaching to pid ${chosen.pid}${sandbox ? ` (container ${sandbox.containerId})` : ''} on ${runner.where}`);
+    const check = await checkBinaryAndDelve(runner, chosen.pid, config.dlvPath, config.sudo);
+    binary = check.binary;
+    if (binary) log(`the sandbox's binary: ${binary.path}${binary.stripped ? ' (stripped: no DWARF)' : ''}; Delve ${check.delveVersion}`);
+    if (binary?.stripped && !versionAtLeast(check.delveVersion, STRIPPED_MIN_DELVE)) {
+      const text = strippedMessage({ binaryPath: binary.path, hasSymtab: binary.hasSymtab, delveVersion: check.delveVersion, dlvPath: config.dlvPath, where: runner.where });
+      throw new DelveLaunchError('stripped-binary', text, '');
+    }
     delve = await launchDelve(runner, {
       pid: chosen.pid,
       dlvPath: config.dlvPath,
@@ -77,7 +89,7 @@ export async function attachTarget(config: ResolvedAttachConfig, options: Attach
       if (started.exited()) throw describeLaunchExit(started.output(), chosen.pid, runner.where);
       throw err;
     }
-    return connected(runner, delve, client, chosen.pid, sandbox, config.sudo, delveVersion);
+    return connected(runner, delve, client, chosen.pid, sandbox, config.sudo, delveVersion, binary);
   } catch (err) {
     await delve?.stop().catch(() => undefined);
     await runner.close().catch(() => undefined);
@@ -85,7 +97,7 @@ export async function attachTarget(config: ResolvedAttachConfig, options: Attach
   }
 }
 
-function connected(runner: CommandRunner, delve: LaunchedDelve, client: DelveClient, pid: number, sandbox: SandboxProcess | undefined, sudo: boolean, delveVersion: string): AttachedTarget {
+function connected(runner: CommandRunner, delve: LaunchedDelve, client: DelveClient, pid: number, sandbox: SandboxProcess | undefined, sudo: boolean, delveVersion: string, binary: BinaryCheck['binary']): AttachedTarget {
   let disconnecting = false;
   let lostMessage: string | undefined;
   const lostListeners: Array<(message: string) => void> = [];
@@ -120,6 +132,7 @@ function connected(runner: CommandRunner, delve: LaunchedDelve, client: DelveCli
     where: runner.where,
     runner,
     procFiles: new ProcFiles(runner, sudo),
+    binary,
     delve,
     onLost: (listener) => {
       if (lostMessage !== undefined) listener(lostMessage);

@@ -17,8 +17,9 @@ import type { CommandRunner } from '../transport/commandRunner';
 import { SshError, describeSshFailure } from '../transport/sshErrors';
 import type { ProcessFacts } from '../transport/processCheck';
 import { argvFromCmdline } from '../transport/sandboxProcess';
+import { strippedMessage } from './strippedMessage';
 
-export type DelveStartFailureKind = 'no-dlv' | 'sudo-password' | 'no-sudo' | 'attach-refused' | 'refused' | 'not-loopback' | 'timeout' | 'ssh' | 'other';
+export type DelveStartFailureKind = 'no-dlv' | 'sudo-password' | 'no-sudo' | 'attach-refused' | 'stripped-binary' | 'refused' | 'not-loopback' | 'timeout' | 'ssh' | 'other';
 
 export class DelveLaunchError extends Error {
   constructor(readonly kind: DelveStartFailureKind, message: string, readonly output: string) {
@@ -107,6 +108,11 @@ export function parseDlvVersion(output: string): string | undefined {
 /** Why Delve exited during start-up, from what it printed. */
 export function describeLaunchExit(output: string, pid: number, where: string): DelveLaunchError {
   const own = output.split('\n').filter((l) => !l.startsWith('bluepill-dlv-')).join('\n');
+  // Delve < 1.21 on a stripped binary, when its headers could not be read before the start.
+  if (/could not open debug info/.test(own)) {
+    const text = strippedMessage({ binaryPath: `/proc/${pid}/exe`, hasSymtab: false, delveVersion: undefined, dlvPath: 'dlv', where }).replace('Nothing was started.', 'Delve exited.');
+    return new DelveLaunchError('stripped-binary', text, output);
+  }
   const refused = /could not attach|operation not permitted|no such process/i.test(own);
   return new DelveLaunchError(refused ? 'attach-refused' : 'other', describeAttachFailure(own, pid).replace(/^Delve/, `Delve on ${where}`), output);
 }

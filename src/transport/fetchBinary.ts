@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { BUILD_ID_PREFIX_BYTES, goBuildIdFromPrefix } from '../symbols/goBuildIdPrefix';
 import type { CommandRunner } from './commandRunner';
+import { readBytes } from './readBytes';
 
 export interface FetchedBinary {
   /** Local path of the copy (or of the binary itself on this machine). */
@@ -21,41 +22,21 @@ export function binaryCacheDir(): string {
   return join(process.env.BLUEPILL_CACHE ?? join(homedir(), '.cache', 'bluepill-debug'), 'binaries');
 }
 
-function readAll(runner: CommandRunner, argv: string[], asRoot: boolean, limit?: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const child = runner.spawn(argv, { asRoot });
-    const parts: Buffer[] = [];
-    let size = 0;
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => {
-      parts.push(b);
-      size += b.length;
-      if (limit !== undefined && size >= limit) child.kill();
-    });
-    child.stderr.on('data', (b: Buffer) => (stderr += b.toString('utf8')));
-    child.once('error', reject);
-    child.once('close', (code) => {
-      if (code === 0 || (limit !== undefined && size >= limit)) resolve(Buffer.concat(parts));
-      else reject(new Error(`${argv.join(' ')} on ${runner.where} failed (exit ${code}): ${stderr.trim().slice(0, 300)}`));
-    });
-  });
-}
-
 /** `/proc/PID/exe` of the target: the local file itself, or a cached copy of the remote one. */
 export async function fetchSandboxBinary(runner: CommandRunner, pid: number, sudo: boolean): Promise<FetchedBinary> {
   const exe = `/proc/${pid}/exe`;
   if (runner.isLocal && !sudo) {
-    const head = await readAll(runner, ['head', '-c', String(BUILD_ID_PREFIX_BYTES), exe], false, BUILD_ID_PREFIX_BYTES);
+    const head = await readBytes(runner, ['head', '-c', String(BUILD_ID_PREFIX_BYTES), exe], false, BUILD_ID_PREFIX_BYTES);
     return { path: exe, buildId: goBuildIdFromPrefix(head), cached: true, bytes: 0 };
   }
-  const head = await readAll(runner, ['head', '-c', String(BUILD_ID_PREFIX_BYTES), exe], sudo, BUILD_ID_PREFIX_BYTES);
+  const head = await readBytes(runner, ['head', '-c', String(BUILD_ID_PREFIX_BYTES), exe], sudo, BUILD_ID_PREFIX_BYTES);
   const buildId = goBuildIdFromPrefix(head);
   const dir = binaryCacheDir();
   mkdirSync(dir, { recursive: true });
   const key = buildId ? createHash('sha256').update(buildId).digest('hex').slice(0, 32) : undefined;
   const target = key ? join(dir, `${key}.elf`) : undefined;
   if (target && existsSync(target)) return { path: target, buildId, cached: true, bytes: 0 };
-  const data = await readAll(runner, ['cat', exe], sudo);
+  const data = await readBytes(runner, ['cat', exe], sudo);
   const path = target ?? join(dir, `${createHash('sha256').update(data).digest('hex').slice(0, 32)}.elf`);
   const tmp = `${path}.${process.pid}.tmp`;
   writeFileSync(tmp, data);
