@@ -11,7 +11,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { startPiVmOrReason, vmOutput, type PiVm } from '../support/piVm';
 import { startSimulatorInVm, type SimulatorInVm } from '../support/piSimulator';
 import { textSymbolAddress } from '../support/simulator';
-import { attach, collectOutput, newDapClient } from '../e2e/adapter/dapClient';
+import { attach, collectOutput, newDapClient } from '../support/dapClient';
 import type { StepOverResponseBody } from '../../src/protocol/bluepillMessages';
 
 const CONTAINER_ID = 'bluepill-sim-adapter-pi';

@@ -15,7 +15,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { startPiVmOrReason, vmOutput, type PiVm } from '../support/piVm';
 import { startSimulatorInVm, type HazardName, type SimulatorInVm } from '../support/piSimulator';
 import { countersOf, type HazardCounters } from '../support/simulator';
-import { attach, collectOutput, newDapClient } from '../e2e/adapter/dapClient';
+import { attach, collectOutput, newDapClient } from '../support/dapClient';
 import { PROGRESS_EVENT } from '../../src/protocol/bluepillMessages';
 
 const CONTAINER_ID = 'bluepill-sim-hazards-pi';

@@ -13,7 +13,7 @@ import { startPiVmOrReason, type PiVm } from '../support/piVm';
 import { startRunscInVm, type RunscInVm } from '../support/runscInPi';
 import { runscBinaries, RunscUnavailableError } from '../support/runsc';
 import { textSymbolAddress } from '../support/simulator';
-import { attach, collectOutput, newDapClient } from '../e2e/adapter/dapClient';
+import { attach, collectOutput, newDapClient } from '../support/dapClient';
 import { PROGRESS_EVENT, type WireHop } from '../../src/protocol/bluepillMessages';
 import {
   assertLandedOnUcontextPc, hex, instructionAt, nextStop, pause, pcOf, readMemory, registers, STOP_TIMEOUT_MS, stepInstruction,

@@ -10,7 +10,7 @@ import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { startSimulator, simulatorSourceDir, type RunningSimulator } from '../../support/simulator';
 import { processStateLetter } from '../../../src/transport/processState';
-import { attach, collectOutput, failureOf, newDapClient } from './dapClient';
+import { attach, collectOutput, failureOf, newDapClient } from '../../support/dapClient';
 
 const MACHINE_GO_REAL = join(simulatorSourceDir, 'pkg', 'sentry', 'platform', 'kvm', 'machine.go');
 // The UI sees the sources under a different root: substitutePath maps it to the binary's paths.

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { startSimulator, type RunningSimulator } from '../../support/simulator';
 import { isAlive, processStateLetter } from '../../../src/transport/processState';
-import { attach, collectOutput, newDapClient } from './dapClient';
+import { attach, collectOutput, newDapClient } from '../../support/dapClient';
 
 const skip = !existsSync('/usr/bin/sudo') ? 'sudo is not installed (apt install sudo)' : process.getuid?.() !== 0 ? 'needs root for passwordless sudo -n' : undefined;
 let sim: RunningSimulator;

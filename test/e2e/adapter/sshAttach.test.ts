@@ -9,7 +9,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { startSimulator, type RunningSimulator } from '../../support/simulator';
 import { HOSTS, SUDO_USER, sshdUnavailable, startSshd, type TestSshd } from '../../support/sshd';
 import { processStateLetter, isAlive } from '../../../src/transport/processState';
-import { attach, collectOutput, newDapClient } from './dapClient';
+import { attach, collectOutput, newDapClient } from '../../support/dapClient';
 
 const skip = sshdUnavailable();
 let sshd: TestSshd;

@@ -11,8 +11,8 @@ import { ThreadRegisters } from '../../../src/bluepill/threadRegisters';
 import { DelveTimeoutError } from '../../../src/delve/delveErrors';
 import { AsmFlavour } from '../../../src/delve/delveTypes';
 import { hazardCounter, type Toolchain } from '../../support/simulator';
-import { recordingDelve, type RecordedCall, type Transcript } from '../../unit/bluepill/transcript';
-import { runToAddress, testWithSession, toolchainUnavailable, type Session, type SessionOptions } from './session';
+import { recordingDelve, type RecordedCall, type Transcript } from '../../support/transcript';
+import { runToAddress, testWithSession, toolchainUnavailable, type Session, type SessionOptions } from '../../support/delveSession';
 
 const RECORD = process.env.BLUEPILL_RECORD_TRANSCRIPTS === '1';
 const TOOLCHAINS = (process.env.BLUEPILL_TOOLCHAINS ?? 'debian12,debian13').split(',') as Toolchain[];

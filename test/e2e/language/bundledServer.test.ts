@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FIXTURES, hoverText, LanguageServerProcess, positionOf, REPO } from './languageServerProcess';
+import { FIXTURES, hoverText, LanguageServerProcess, positionOf, REPO } from '../../support/languageServerProcess';
 
 test('dist/languageServer.js --stdio: hover on an address', async (t) => {
   // A fresh clone has no dist/: bundle it the way `npm run build` does.

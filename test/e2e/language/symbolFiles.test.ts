@@ -18,7 +18,7 @@ import {
   type ListSymbolFilesResult,
   type SymbolFileInfo,
 } from '../../../src/language/protocol';
-import { FIXTURES, firstLocation, hoverText, LanguageServerProcess, positionOf } from './languageServerProcess';
+import { FIXTURES, firstLocation, hoverText, LanguageServerProcess, positionOf } from '../../support/languageServerProcess';
 import { addr2line, buildPanicdemo, goVersion, nmAddress } from './panicdemoBinary';
 
 const PANIC_DUMP = readFileSync(join(FIXTURES, 'objdump_panicdemo_amd64_go1.19.txt'), 'utf8');

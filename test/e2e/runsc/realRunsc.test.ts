@@ -22,7 +22,7 @@ import {
   assertLandedOnUcontextPc, instructionAt, nextStop, pause, pcOf, readMemory, registers, stepInstruction, stepOverBluepill,
   stopAt, threadInFunction, type StepOverRun,
 } from '../../support/dapSession';
-import { attach, attachFailure, collectOutput, failureOf, newDapClient } from '../adapter/dapClient';
+import { attach, attachFailure, collectOutput, failureOf, newDapClient } from '../../support/dapClient';
 import { listLocalSandboxes } from '../../../src/transport/localSandboxes';
 import { PROGRESS_EVENT, type StepOverResponseBody, type WireHop } from '../../../src/protocol/bluepillMessages';
 

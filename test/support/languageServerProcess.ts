@@ -36,7 +36,7 @@ import {
   type WorkspaceSymbol,
 } from 'vscode-languageserver-protocol/node';
 
-export const REPO = join(__dirname, '..', '..', '..');
+export const REPO = join(__dirname, '..', '..');
 export const FIXTURES = join(REPO, 'test', 'fixtures', 'language');
 
 export interface StartOptions {

@@ -1,12 +1,12 @@
 // A simulator with real Delve attached, and ways to park a vCPU thread at each starting point of
 // step-over-bluepill without ever planting a breakpoint in guest code (kvm.bluepill, the guest exit).
 import { test, type TestContext } from 'node:test';
-import { DelveClient } from '../../../src/delve/delveClient';
-import type { DebuggerState, Thread } from '../../../src/delve/delveTypes';
-import { AsmFlavour } from '../../../src/delve/delveTypes';
-import { startLocalDelve, type RunningDelve } from '../../../src/transport/localDelve';
-import { runToAddress as runThreadToAddress } from '../../support/rawDelve';
-import { resolveToolchain, startSimulator, toolchainUnavailable, type RunningSimulator, type StartOptions, type Toolchain } from '../../support/simulator';
+import { DelveClient } from '../../src/delve/delveClient';
+import type { DebuggerState, Thread } from '../../src/delve/delveTypes';
+import { AsmFlavour } from '../../src/delve/delveTypes';
+import { startLocalDelve, type RunningDelve } from '../../src/transport/localDelve';
+import { runToAddress as runThreadToAddress } from './rawDelve';
+import { resolveToolchain, startSimulator, toolchainUnavailable, type RunningSimulator, type StartOptions, type Toolchain } from './simulator';
 
 export interface Session {
   sim: RunningSimulator;
