@@ -5,12 +5,12 @@ import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { Dirent, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Browser, Page, chromium } from 'playwright-core';
+import { repoRoot } from './repoRoot';
 
-export const REPO_ROOT = resolve(__dirname, '..', '..');
 export const CHROMIUM_PATH = '/usr/bin/chromium';
-export const SCREENSHOT_DIR = join(REPO_ROOT, 'test', 'ui', 'screenshots');
+export const SCREENSHOT_DIR = join(repoRoot, 'test', 'ui', 'screenshots');
 
 // Slow machines (2 shared cores) take tens of seconds to start code-server and the workbench.
 const START_TIMEOUT_MS = 180_000;
@@ -38,7 +38,7 @@ const BASE_SETTINGS: Record<string, unknown> = {
 
 /** Path of code-server's entry.js when scripts/code-server has installed it, else undefined. */
 export function findCodeServer(): string | undefined {
-  const r = spawnSync(join(REPO_ROOT, 'scripts', 'code-server'), ['path'], { encoding: 'utf8' });
+  const r = spawnSync(join(repoRoot, 'scripts', 'code-server'), ['path'], { encoding: 'utf8' });
   const line = r.status === 0 ? r.stdout.split('\n').find((l) => l.startsWith('CODE_SERVER=')) : undefined;
   return line?.slice('CODE_SERVER='.length);
 }
@@ -51,7 +51,7 @@ export function findCodeServer(): string | undefined {
 export function ensureCodeServer(): { entry: string } | { reason: string } {
   const found = findCodeServer();
   if (found) return { entry: found };
-  const r = spawnSync(join(REPO_ROOT, 'scripts', 'code-server'), ['install'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = spawnSync(join(repoRoot, 'scripts', 'code-server'), ['install'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const entry = findCodeServer();
   if (entry) return { entry };
   const failure = `scripts/code-server install failed (exit ${r.status ?? r.signal}); its output is above`;

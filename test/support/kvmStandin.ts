@@ -11,7 +11,8 @@ import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { debuggerProcesses, healthProblems, parseProcStatus } from './runsc';
-import { repoRoot, resolveToolchain } from './simulator';
+import { repoRoot } from './repoRoot';
+import { resolveToolchain } from './simulator';
 
 export const kvmStandinSourceDir = join(repoRoot, 'test', 'fixtures', 'kvm-standin');
 

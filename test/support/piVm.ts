@@ -5,11 +5,10 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { repoRoot } from './repoRoot';
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const PI_VM_SCRIPT = resolve(here, '..', '..', 'scripts', 'pi-vm');
+export const PI_VM_SCRIPT = join(repoRoot, 'scripts', 'pi-vm');
 /** scripts/pi-vm exits with this when the VM cannot be had on this machine (not a failure). */
 export const PI_VM_UNAVAILABLE_EXIT = 77;
 /** Setting this to 0 skips the VM suites (a cold image build takes several minutes). */

@@ -6,8 +6,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative } from 'node:path';
+import { repoRoot } from './repoRoot';
 
 export type SimArch = 'amd64' | 'arm64';
 export type Toolchain = 'debian12' | 'debian13';
@@ -69,8 +69,6 @@ export interface ToolchainPaths {
   dlvVersion: string;
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const repoRoot = resolve(here, '..', '..');
 export const simulatorSourceDir = join(repoRoot, 'test', 'fixtures', 'bluepill-sim');
 const toolchainsScript = join(repoRoot, 'scripts', 'toolchains.sh');
 

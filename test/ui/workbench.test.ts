@@ -9,7 +9,6 @@ import { after, before, describe, test } from 'node:test';
 import { Session, describeFailures, packagedExtension, startSession } from '../ext-tests/harness';
 import { EXTENSION_UNDER_TEST_ID } from '../ext-tests/src/results';
 import {
-  REPO_ROOT,
   cursorPosition,
   ensureCodeServer,
   goToDefinition,
@@ -22,13 +21,14 @@ import {
   uiPrerequisiteProblem,
   waitFor,
 } from '../support/codeServer';
+import { repoRoot } from '../support/repoRoot';
 
 // `go tool objdump -s 'main\.'` of a tiny demo (Go 1.19, amd64), exact bytes with trailing tabs.
 const SAMPLE = join(__dirname, 'fixtures', 'sample.objdump');
 // A debugging note that mentions an address of the sample.
 const NOTE = join(__dirname, 'fixtures', 'note.md');
 const NOTE_LINE = 'the thread stopped at';
-const GRAMMAR = join(REPO_ROOT, 'syntaxes', 'go-objdump.tmLanguage.json');
+const GRAMMAR = join(repoRoot, 'syntaxes', 'go-objdump.tmLanguage.json');
 const INSTRUCTION = 'CMPQ 0x10(R14), SP';
 // A branch inside main.(*Counter).Add, whose target is the function's last instruction.
 const BRANCH = 'JBE 0x48470f';
