@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { DelveClient } from '../../src/delve/delveClient';
+import { shellQuote } from '../../src/transport/shellQuote';
 import {
   PiVmUnavailableError,
   piVmUnavailableReason,
   processAlive,
   qemuProcesses,
-  shellQuote,
   startPiVm,
   vmOutput,
   type PiVm,

@@ -6,6 +6,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { shellQuote } from '../../src/transport/shellQuote';
 import { repoRoot } from './repoRoot';
 
 export const PI_VM_SCRIPT = join(repoRoot, 'scripts', 'pi-vm');
@@ -74,11 +75,6 @@ export function piVmUnavailableReason(): string | undefined {
 
 function onPath(cmd: string): boolean {
   return (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, cmd)));
-}
-
-/** POSIX single-quoting: the remote shell sees exactly this one word. */
-export function shellQuote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 interface ScriptResult {

@@ -3,7 +3,8 @@
 // MRS → SIGILL → kvm.sighandler → KVM_RUN → the vDSO's rt_sigreturn → the guest exit PC. The
 // workload's newest pid, read with `runsc ps`, tells that the sandbox still makes progress.
 import { debuggerProcesses, healthProblems, highestPid, parseProcStatus, sandboxIdentity, type ProcessHealth } from './runsc';
-import { shellQuote, vmOutput, type PiVm } from './piVm';
+import { shellQuote } from '../../src/transport/shellQuote';
+import { vmOutput, type PiVm } from './piVm';
 
 export interface RunscInVm {
   /** The `runsc-sandbox … boot` process. */
