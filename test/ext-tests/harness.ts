@@ -4,8 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CodeServer, Workbench, openWorkbench, removeOnExit, startCodeServer, waitFor } from '../support/codeServer';
+import { CodeServer, Workbench, openWorkbench, removeOnExit, startCodeServer } from '../support/codeServer';
 import { repoRoot } from '../support/repoRoot';
+import { waitFor } from '../support/waitFor';
 import { buildTestExtensions } from './build';
 import { RESULTS_SETTING, TestResults } from './src/results';
 
@@ -73,8 +74,10 @@ export async function startSession(options: SessionOptions): Promise<Session> {
     // The extension host starts when a window connects: the browser is what starts the suites.
     workbench = await openWorkbench(server.url, options.workspaceFolder);
     const live = server;
-    const results = await waitFor('the runner extension to write its results', RESULTS_TIMEOUT_MS, () =>
-      existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as TestResults) : undefined,
+    const results = await waitFor(
+      'the runner extension to write its results',
+      () => (existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as TestResults) : undefined),
+      { timeoutMs: RESULTS_TIMEOUT_MS, intervalMs: 250 },
     ).catch((err: unknown) => {
       throw new Error(`${String(err)}\n${live.logs()}`);
     });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shellQuote } from '../../src/transport/shellQuote';
 import { repoRoot } from './repoRoot';
+import { waitFor } from './waitFor';
 
 export const PI_VM_SCRIPT = join(repoRoot, 'scripts', 'pi-vm');
 /** scripts/pi-vm exits with this when the VM cannot be had on this machine (not a failure). */
@@ -296,12 +297,13 @@ export async function vmOutput(vm: PiVm, cmd: string[]): Promise<string> {
 
 /** Polls a file in the VM until `re` matches it. */
 export async function vmWaitForMatch(vm: PiVm, file: string, re: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await vm.ssh(['cat', file]);
-    const m = re.exec(r.stdout);
-    if (m) return m;
-    if (Date.now() > deadline) throw new Error(`no ${re} in ${file} after ${timeoutMs} ms:\n${r.stdout}\n${r.stderr}`);
-    await new Promise((res) => setTimeout(res, 500));
-  }
+  let last = { stdout: '', stderr: '' };
+  return waitFor(
+    () => `${re} in ${file}:\n${last.stdout}\n${last.stderr}`,
+    async () => {
+      last = await vm.ssh(['cat', file]);
+      return re.exec(last.stdout) ?? undefined;
+    },
+    { timeoutMs, intervalMs: 500 },
+  );
 }
