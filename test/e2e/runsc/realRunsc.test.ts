@@ -18,6 +18,7 @@ import { attachTarget } from '../../../src/transport/attachTarget';
 import { resolveAttachConfig } from '../../../src/config/attachConfig';
 import { textSymbolAddress } from '../../support/simulator';
 import { SUDO_USER, HOSTS, sshdUnavailable, startSshd, type TestSshd } from '../../support/sshd';
+import { waitFor } from '../../support/waitFor';
 import {
   assertLandedOnUcontextPc, instructionAt, nextStop, pause, pcOf, readMemory, registers, stepInstruction, stepOverBluepill,
   stopAt, threadInFunction, type StepOverRun,
@@ -323,7 +324,7 @@ test('control: raw Delve, continue and two halts leave a SIGTRAP pending, and th
     } finally {
       await target.disconnect();
     }
-    await untilTrue('the sandbox to die of the SIGTRAP', () => !victim.alive(), 30_000);
+    await waitFor('the sandbox to die of the SIGTRAP', () => !victim.alive(), { timeoutMs: 30_000, intervalMs: 50 });
   } finally {
     await victim.stop();
   }
@@ -395,15 +396,6 @@ test('pause, continue, disconnect and re-attach leave the sandbox running', asyn
     });
   }
 });
-
-/** Polls `ok` until it holds; fails naming what it waited for. */
-async function untilTrue(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function objdump(bin: string, fn: string): string {
   return execFileSync('go', ['tool', 'objdump', '-s', `^${fn.replace(/[.*()]/g, '\\$&')}(\\.abi0)?$`, bin], { encoding: 'utf8', maxBuffer: 16 << 20 });
