@@ -8,7 +8,7 @@
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { startSimulator } from '../test/support/simulator';
 import { HOSTS, sshdUnavailable, startSshd } from '../test/support/sshd';
-import { attach, collectOutput, newDapClient } from '../test/e2e/adapter/dapClient';
+import { attach, collectOutput, newDapClient } from '../test/support/dapClient';
 import { formatTable, median, type BenchRow } from './benchTable';
 import { BRIDGE, manualAttach, ms, RawRpc, ssh } from './manualDelve';
 

@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRegistry, GO_OBJDUMP_SCOPE, loadLineTokenizer, repoRoot } from '../test/grammar/tokenizer.mjs';
+import { createRegistry, GO_OBJDUMP_SCOPE, loadLineTokenizer } from '../test/grammar/tokenizer.mjs';
+import { repoRoot } from '../test/support/repoRoot';
 import { formatTable, type BenchRow } from './benchTable';
 
 /** Lines per dump: about what VS Code still tokenizes (300k-line limit), quick enough to repeat. */

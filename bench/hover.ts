@@ -12,7 +12,7 @@ import { appendFileSync, closeSync, existsSync, openSync, readSync, rmSync, mkdi
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ListSymbolFilesRequest, type ListSymbolFilesResult } from '../src/protocol/languageMessages';
-import { hoverText, LanguageServerProcess } from '../test/e2e/language/languageServerProcess';
+import { hoverText, LanguageServerProcess } from '../test/support/languageServerProcess';
 import { formatTable, median, type BenchRow } from './benchTable';
 
 const GO = 'go';

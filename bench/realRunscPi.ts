@@ -18,8 +18,9 @@ import { attachTarget, type AttachedTarget } from '../src/target/attachTarget';
 import { startPiVm, type PiVm } from '../test/support/piVm';
 import { startRunscInVm, type RunscInVm } from '../test/support/runscInPi';
 import { runscBinaries } from '../test/support/runsc';
-import { repoRoot, textSymbolAddress } from '../test/support/simulator';
-import { attach, newDapClient } from '../test/e2e/adapter/dapClient';
+import { repoRoot } from '../test/support/repoRoot';
+import { textSymbolAddress } from '../test/support/simulator';
+import { attach, newDapClient } from '../test/support/dapClient';
 import { formatTable, median, type BenchRow } from './benchTable';
 import { manualAttach, ms } from './manualDelve';
 

@@ -4,7 +4,7 @@
 import { DelveClient } from '../src/delve/delveClient';
 import { stepOverBluepill } from '../src/bluepill/stepOverBluepill';
 import type { BluepillDelve } from '../src/bluepill/bluepillDelve';
-import { openSession, parkAtFault, type Session } from '../test/e2e/bluepill/session';
+import { openSession, parkAtFault, type Session } from '../test/support/delveSession';
 import { formatTable, median, type BenchRow } from './benchTable';
 
 const OURS_RUNS = 5;

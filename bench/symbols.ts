@@ -10,13 +10,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { ElfFile } from '../src/symbols/elfFile';
 import { GoPclntab } from '../src/symbols/gopclntab';
 import { loadBinarySymbols } from '../src/symbols/binarySymbols';
 import { formatTable, median, type BenchRow } from './benchTable';
+import { repoRoot } from '../test/support/repoRoot';
 
-const REPO = resolve(__dirname, '..');
 const GO = '/usr/bin/go';
 const ADDRS = 100_000;
 const MIN_DUMP_BYTES = 300 * 1000 * 1000;
@@ -80,13 +80,13 @@ const PEAK_RSS_JS = "Number(/VmHWM:\\s*(\\d+)/.exec(require('fs').readFileSync('
 /** Indexes in a fresh process, so its peak RSS is the indexer's alone. */
 function indexInChild(file: string): { cpuMs: number; peakRssMiB: number; functions: number } {
   const script = `
-    const { ObjdumpIndex } = require(${JSON.stringify(join(REPO, 'src/symbols/objdumpIndex.ts'))});
+    const { ObjdumpIndex } = require(${JSON.stringify(join(repoRoot, 'src/symbols/objdumpIndex.ts'))});
     const t0 = process.cpuUsage();
     ObjdumpIndex.fromFile(${JSON.stringify(file)}).then((ix) => {
       const d = process.cpuUsage(t0);
       process.stdout.write(JSON.stringify({ cpuMs: (d.user + d.system) / 1000, peakRssMiB: ${PEAK_RSS_JS}, functions: ix.functions.length }));
     });`;
-  return JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: REPO, encoding: 'utf8' })) as {
+  return JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: repoRoot, encoding: 'utf8' })) as {
     cpuMs: number;
     peakRssMiB: number;
     functions: number;
@@ -94,7 +94,7 @@ function indexInChild(file: string): { cpuMs: number; peakRssMiB: number; functi
 }
 
 function idleRssMiB(): number {
-  return Number(execFileSync(process.execPath, ['--import', 'tsx', '-e', `process.stdout.write(String(${PEAK_RSS_JS}))`], { cwd: REPO, encoding: 'utf8' }));
+  return Number(execFileSync(process.execPath, ['--import', 'tsx', '-e', `process.stdout.write(String(${PEAK_RSS_JS}))`], { cwd: repoRoot, encoding: 'utf8' }));
 }
 
 function indexRows(dumpOnce: string): BenchRow[] {

@@ -1,5 +1,5 @@
-// `npm test`: prepares the machine (scripts/setup.mjs), lints, then runs the test suites with
-// node's test runner (TypeScript through tsx).
+// `npm test`: prepares the machine (scripts/setup.mjs) for the suites it runs, lints, then runs
+// the test suites with node's test runner (TypeScript through tsx).
 // Usage: node scripts/test.mjs [suite...]   suites: lint, unit, go, grammar, e2e, ui, arm64 (default: all of them)
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -28,9 +28,26 @@ function run(cmd, args, opts = {}) {
   return r.status ?? 1;
 }
 
-ensureDebianPackages();
-ensureNpmPackages();
-ensureTrixieToolchain();
+/**
+ * What each suite needs from scripts/setup.mjs: npm packages (tsx, eslint, vscode-textmate, ...),
+ * Debian packages (Go, Delve, OpenSSH, qemu-user-static, ...: the simulator, sshd, go test, the
+ * grammar snapshots' go/dlv output) and Debian 13's Go/Delve (the e2e files that run both
+ * toolchains). lint and unit never install Debian packages (unit files that want a Go skip,
+ * saying why, when there is none). An unknown suite gets everything.
+ */
+const NEEDS = {
+  lint: ['npm'],
+  unit: ['npm'],
+  go: ['debian'],
+  grammar: ['npm', 'debian'],
+  e2e: ['npm', 'debian', 'trixie'],
+  ui: ['npm', 'debian'],
+  arm64: ['npm', 'debian'],
+};
+const needed = new Set(suites.flatMap((s) => NEEDS[s] ?? ['npm', 'debian', 'trixie']));
+if (needed.has('debian')) ensureDebianPackages();
+if (needed.has('npm')) ensureNpmPackages();
+if (needed.has('trixie')) ensureTrixieToolchain();
 
 /**
  * Boots the emulated Pi for the arm64 suite; its state dir, or undefined when it cannot run here

@@ -11,7 +11,8 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { startPiVmOrReason, vmOutput, type PiVm } from '../support/piVm';
 import { startSimulatorInVm, type SimulatorInVm } from '../support/piSimulator';
 import { textSymbolAddress } from '../support/simulator';
-import { attach, collectOutput, newDapClient } from '../e2e/adapter/dapClient';
+import { attach, collectOutput, newDapClient } from '../support/dapClient';
+import { waitFor } from '../support/waitFor';
 import type { StepOverResponseBody } from '../../src/protocol/bluepillMessages';
 
 const CONTAINER_ID = 'bluepill-sim-adapter-pi';
@@ -57,13 +58,15 @@ async function simStatus(): Promise<SimStatus> {
 }
 
 async function waitForRoundTrips(min: number, timeoutMs: number): Promise<SimStatus> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const s = await simStatus().catch(() => undefined);
-    if (s && s.roundTrips >= min) return s;
-    if (Date.now() > deadline) throw new Error(`fewer than ${min} round trips after ${timeoutMs} ms (last ${s?.roundTrips})`);
-    await new Promise((res) => setTimeout(res, 500));
-  }
+  let s: SimStatus | undefined;
+  return waitFor(
+    () => `${min} round trips (last ${s?.roundTrips})`,
+    async () => {
+      s = await simStatus().catch(() => undefined);
+      return s && s.roundTrips >= min ? s : undefined;
+    },
+    { timeoutMs, intervalMs: 500 },
+  );
 }
 
 before(async () => {
@@ -280,11 +283,11 @@ test('after continue and disconnect Delve is gone, the simulator keeps running i
   if (skipIfUnavailable(t)) return;
   await dc!.continueRequest({ threadId: stoppedTid });
   await dc!.disconnectRequest({});
-  const deadline = Date.now() + 60_000;
-  while ((await vm!.ssh(['test', '-e', `/proc/${dlvPid}`])).code === 0) {
-    assert.ok(Date.now() < deadline, `Delve ${dlvPid} still runs in the VM 60 s after disconnect`);
-    await new Promise((res) => setTimeout(res, 500));
-  }
+  const gone = await waitFor(`Delve ${dlvPid} to exit in the VM`, async () => (await vm!.ssh(['test', '-e', `/proc/${dlvPid}`])).code !== 0, {
+    timeoutMs: 60_000,
+    intervalMs: 500,
+  }).catch(() => false);
+  assert.ok(gone, `Delve ${dlvPid} still runs in the VM 60 s after disconnect`);
   const before = (await simStatus()).roundTrips;
   const status = await waitForRoundTrips(before + 5, 120_000);
   assert.equal(status.checksOK, true);

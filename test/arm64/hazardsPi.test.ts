@@ -15,7 +15,8 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { startPiVmOrReason, vmOutput, type PiVm } from '../support/piVm';
 import { startSimulatorInVm, type HazardName, type SimulatorInVm } from '../support/piSimulator';
 import { countersOf, type HazardCounters } from '../support/simulator';
-import { attach, collectOutput, newDapClient } from '../e2e/adapter/dapClient';
+import { attach, collectOutput, newDapClient } from '../support/dapClient';
+import { waitFor } from '../support/waitFor';
 import { ProgressEvent } from '../../src/protocol/bluepillMessages';
 
 const CONTAINER_ID = 'bluepill-sim-hazards-pi';
@@ -70,13 +71,15 @@ async function counters(): Promise<HazardCounters> {
 
 /** Polls the status file until `key` is above `min`. */
 async function waitForCounter(key: keyof Omit<HazardCounters, 'checksOK'>, min: number, timeoutMs: number): Promise<HazardCounters> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const c = await counters().catch(() => undefined);
-    if (c && c[key] > min) return c;
-    if (Date.now() > deadline) throw new Error(`${key} not above ${min} after ${timeoutMs} ms (last ${c?.[key]})`);
-    await new Promise((res) => setTimeout(res, 500));
-  }
+  let c: HazardCounters | undefined;
+  return waitFor(
+    () => `${key} above ${min} (last ${c?.[key]})`,
+    async () => {
+      c = await counters().catch(() => undefined);
+      return c && c[key] > min ? c : undefined;
+    },
+    { timeoutMs, intervalMs: 500 },
+  );
 }
 
 /** Go's vDSO clock call on arm64: the first `CALL (Rn)` of runtime.walltime (time.Now's wall clock). */
@@ -394,7 +397,7 @@ test('Pause racing the step over the vDSO call: stopped once or twice (pause), n
   try {
     await dc!.stepInRequest({ threadId: tid, granularity: 'instruction' });
     await dc!.pauseRequest({ threadId: tid });
-    for (let i = 0; i < 600 && stops.length === 0; i++) await new Promise((res) => setTimeout(res, 100));
+    await waitFor('a stop after the step and the pause', () => stops.length > 0, { timeoutMs: 60_000, intervalMs: 100 }).catch(() => undefined);
     await new Promise((res) => setTimeout(res, 3_000)); // a second stop (pause after the step ended) comes within this
   } finally {
     dc!.removeListener('stopped', onStop);

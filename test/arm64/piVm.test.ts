@@ -9,17 +9,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { DelveClient } from '../../src/delve/delveClient';
+import { shellQuote } from '../../src/transport/shellQuote';
 import {
   PiVmUnavailableError,
   piVmUnavailableReason,
   processAlive,
   qemuProcesses,
-  shellQuote,
   startPiVm,
   vmOutput,
   type PiVm,
 } from '../support/piVm';
 import { buildSimulator } from '../support/simulator';
+import { waitFor } from '../support/waitFor';
 
 const REMOTE_BINARY = '/home/pi/runsc-sandbox';
 const REMOTE_STATUS = '/tmp/bluepill-sim-status.json';
@@ -153,15 +154,15 @@ async function arm64Program(t: TestContext): Promise<Arm64Program> {
 
 /** Polls a remote file until a line matches; returns the match. */
 async function waitForLine(vm: PiVm, file: string, re: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await vm.ssh(['sudo', '-n', 'cat', file]);
-    const last = r.stdout;
-    const m = re.exec(last);
-    if (m) return m;
-    if (Date.now() > deadline) throw new Error(`no ${re} in ${file} after ${timeoutMs} ms:\n${last}\n${r.stderr}`);
-    await new Promise((res) => setTimeout(res, 500));
-  }
+  let last = { stdout: '', stderr: '' };
+  return waitFor(
+    () => `${re} in ${file}:\n${last.stdout}\n${last.stderr}`,
+    async () => {
+      last = await vm.ssh(['sudo', '-n', 'cat', file]);
+      return re.exec(last.stdout) ?? undefined;
+    },
+    { timeoutMs, intervalMs: 500 },
+  );
 }
 
 async function roundTrips(vm: PiVm): Promise<number> {
@@ -244,8 +245,11 @@ async function attachOverBridge(t: TestContext, vm: PiVm, program: Arm64Program)
     assert.doesNotMatch(status, /^State:\s+[tTZX]/m, 'the program is neither stopped nor dead');
     if (program.kind === 'simulator') {
       const before = await roundTrips(vm);
-      await new Promise((res) => setTimeout(res, 2_000));
-      assert.ok((await roundTrips(vm)) > before, 'the simulator keeps running after detach');
+      const after = await waitFor('a simulator round trip after detach', async () => {
+        const n = await roundTrips(vm);
+        return n > before ? n : undefined;
+      }, { timeoutMs: 2_000, intervalMs: 250 }).catch(() => roundTrips(vm));
+      assert.ok(after > before, 'the simulator keeps running after detach');
     }
   } finally {
     client?.close();

@@ -13,6 +13,7 @@ import { startPiVmOrReason, vmOutput, type PiVm } from '../support/piVm';
 import { hazardCounter } from '../support/simulator';
 import { assertStepNeverReturns, runToAddress } from '../support/rawDelve';
 import { startSimulatorInVm, type SimulatorInVm } from '../support/piSimulator';
+import { waitFor } from '../support/waitFor';
 
 /** Every Delve call over the emulated link is slow: a harmless single step takes 0.1–0.5 s. */
 const RPC_TIMEOUT_MS = 60_000;
@@ -53,7 +54,7 @@ async function withControl(t: TestContext, body: (c: Control) => Promise<void>):
   const sim = await startSimulatorInVm(vm!, { name, hazards: ['seccomp', 'futex', 'vdso'], simFlags: [`--sim-futex-hold-file=${hold}`] });
   let target: AttachedTarget | undefined;
   try {
-    await waitFor(sim, (st) => hazardCounter(st, 'seccomp', 'calls') > 2 && hazardCounter(st, 'futex', 'waits') > 2 && hazardCounter(st, 'vdso', 'reads') > 2, 60_000);
+    await untilGoing(sim, (st) => hazardCounter(st, 'seccomp', 'calls') > 2 && hazardCounter(st, 'futex', 'waits') > 2 && hazardCounter(st, 'vdso', 'reads') > 2, 60_000);
     const symbols = await sim.symbols();
     // Futex wakes held while Delve attaches: the futex thread is then certainly blocked in its wait.
     await vmOutput(vm!, ['touch', hold]);
@@ -71,14 +72,16 @@ async function withControl(t: TestContext, body: (c: Control) => Promise<void>):
   }
 }
 
-async function waitFor(sim: SimulatorInVm, ok: (st: Record<string, unknown>) => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const st = await sim.status().catch(() => undefined);
-    if (st && ok(st)) return;
-    if (Date.now() > deadline) throw new Error(`the simulator in the VM did not get going: ${JSON.stringify(st?.hazards)}`);
-    await new Promise((res) => setTimeout(res, 500));
-  }
+async function untilGoing(sim: SimulatorInVm, ok: (st: Record<string, unknown>) => boolean, timeoutMs: number): Promise<void> {
+  let st: Record<string, unknown> | undefined;
+  await waitFor(
+    () => `the simulator in the VM to get going: ${JSON.stringify(st?.hazards)}`,
+    async () => {
+      st = await sim.status().catch(() => undefined);
+      return st !== undefined && ok(st);
+    },
+    { timeoutMs, intervalMs: 500 },
+  );
 }
 
 async function pcOf(client: DelveClient, tid: number): Promise<bigint> {

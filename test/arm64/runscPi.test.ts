@@ -13,7 +13,7 @@ import { startPiVmOrReason, type PiVm } from '../support/piVm';
 import { startRunscInVm, type RunscInVm } from '../support/runscInPi';
 import { runscBinaries, RunscUnavailableError } from '../support/runsc';
 import { textSymbolAddress } from '../support/simulator';
-import { attach, collectOutput, newDapClient } from '../e2e/adapter/dapClient';
+import { attach, collectOutput, newDapClient } from '../support/dapClient';
 import { ProgressEvent, type WireHop } from '../../src/protocol/bluepillMessages';
 import {
   assertLandedOnUcontextPc,

@@ -10,10 +10,10 @@ import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import { startPiVmOrReason, vmOutput, type PiVm } from '../support/piVm';
 import { startRunscInVm, type RunscInVm } from '../support/runscInPi';
 import { runscBinaries, RunscUnavailableError } from '../support/runsc';
-import { attach, attachFailure, collectOutput, newDapClient } from '../e2e/adapter/dapClient';
+import { attach, attachFailure, collectOutput, newDapClient } from '../support/dapClient';
 import { assertLandedOnUcontextPc, STOP_TIMEOUT_MS, stepOverBluepill, stopAt } from '../support/dapSession';
 import { loadBinarySymbols, type BinarySymbols } from '../../src/symbols/binarySymbols';
-import { repoRoot } from '../support/simulator';
+import { repoRoot } from '../support/repoRoot';
 
 const KVM = 'gvisor.dev/gvisor/pkg/sentry/platform/kvm';
 const DLV_124 = '/home/pi/dlv-1.24';

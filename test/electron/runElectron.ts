@@ -5,10 +5,10 @@ import { runTests } from '@vscode/test-electron';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { buildTestExtensions } from '../ext-tests/build';
+import { repoRoot } from '../support/repoRoot';
 
-const repoRoot = resolve(__dirname, '..', '..');
 
 async function main(): Promise<void> {
   const build = spawnSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'inherit' });

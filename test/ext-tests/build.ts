@@ -6,9 +6,10 @@ import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import * as esbuild from 'esbuild';
+import { repoRoot } from '../support/repoRoot';
 
 const here = resolve(__dirname);
-const vsceCli = join(here, '..', '..', 'node_modules', '@vscode', 'vsce', 'vsce');
+const vsceCli = join(repoRoot, 'node_modules', '@vscode', 'vsce', 'vsce');
 
 export interface TestExtensions {
   runnerVsix: string;

@@ -4,11 +4,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CodeServer, REPO_ROOT, Workbench, openWorkbench, removeOnExit, startCodeServer, waitFor } from '../support/codeServer';
+import { CodeServer, Workbench, openWorkbench, removeOnExit, startCodeServer } from '../support/codeServer';
+import { repoRoot } from '../support/repoRoot';
+import { waitFor } from '../support/waitFor';
 import { buildTestExtensions } from './build';
 import { RESULTS_SETTING, TestResults } from './src/results';
 
-export const PACKAGED_VSIX = join(REPO_ROOT, 'bluepill-debug.vsix');
+export const PACKAGED_VSIX = join(repoRoot, 'bluepill-debug.vsix');
 
 // Suites wait on other extensions and the language server: give a slow machine room.
 const RESULTS_TIMEOUT_MS = 240_000;
@@ -27,9 +29,9 @@ function newestMtime(path: string): number {
 export function packagedExtension(): string {
   const override = process.env.BLUEPILL_VSIX;
   if (override) return override;
-  const inputs = ['src', 'syntaxes', 'media', 'package.json'].map((p) => newestMtime(join(REPO_ROOT, p)));
+  const inputs = ['src', 'syntaxes', 'media', 'package.json'].map((p) => newestMtime(join(repoRoot, p)));
   if (newestMtime(PACKAGED_VSIX) >= Math.max(...inputs)) return PACKAGED_VSIX;
-  const r = spawnSync('npm', ['run', 'package'], { cwd: REPO_ROOT, encoding: 'utf8' });
+  const r = spawnSync('npm', ['run', 'package'], { cwd: repoRoot, encoding: 'utf8' });
   if (r.status !== 0 || !existsSync(PACKAGED_VSIX)) {
     throw new Error(`npm run package failed (exit ${r.status}):\n${r.stdout}\n${r.stderr}`);
   }
@@ -72,8 +74,10 @@ export async function startSession(options: SessionOptions): Promise<Session> {
     // The extension host starts when a window connects: the browser is what starts the suites.
     workbench = await openWorkbench(server.url, options.workspaceFolder);
     const live = server;
-    const results = await waitFor('the runner extension to write its results', RESULTS_TIMEOUT_MS, () =>
-      existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as TestResults) : undefined,
+    const results = await waitFor(
+      'the runner extension to write its results',
+      () => (existsSync(resultsFile) ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as TestResults) : undefined),
+      { timeoutMs: RESULTS_TIMEOUT_MS, intervalMs: 250 },
     ).catch((err: unknown) => {
       throw new Error(`${String(err)}\n${live.logs()}`);
     });

@@ -9,6 +9,8 @@ const require = createRequire(import.meta.url);
 const textmate = require('vscode-textmate');
 const oniguruma = require('vscode-oniguruma');
 
+// A copy of test/support/repoRoot.ts: this .mjs runs under plain node (scripts/test-grammar.mjs),
+// which cannot import TypeScript.
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const grammarFile = join(repoRoot, 'syntaxes', 'go-objdump.tmLanguage.json');
 export const injectionFile = join(repoRoot, 'syntaxes', 'go-objdump.markdown-injection.tmLanguage.json');

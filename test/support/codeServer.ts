@@ -5,12 +5,13 @@ import { ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { Dirent, closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Browser, Page, chromium } from 'playwright-core';
+import { repoRoot } from './repoRoot';
+import { StopWaiting, waitFor } from './waitFor';
 
-export const REPO_ROOT = resolve(__dirname, '..', '..');
 export const CHROMIUM_PATH = '/usr/bin/chromium';
-export const SCREENSHOT_DIR = join(REPO_ROOT, 'test', 'ui', 'screenshots');
+export const SCREENSHOT_DIR = join(repoRoot, 'test', 'ui', 'screenshots');
 
 // Slow machines (2 shared cores) take tens of seconds to start code-server and the workbench.
 const START_TIMEOUT_MS = 180_000;
@@ -38,7 +39,7 @@ const BASE_SETTINGS: Record<string, unknown> = {
 
 /** Path of code-server's entry.js when scripts/code-server has installed it, else undefined. */
 export function findCodeServer(): string | undefined {
-  const r = spawnSync(join(REPO_ROOT, 'scripts', 'code-server'), ['path'], { encoding: 'utf8' });
+  const r = spawnSync(join(repoRoot, 'scripts', 'code-server'), ['path'], { encoding: 'utf8' });
   const line = r.status === 0 ? r.stdout.split('\n').find((l) => l.startsWith('CODE_SERVER=')) : undefined;
   return line?.slice('CODE_SERVER='.length);
 }
@@ -51,7 +52,7 @@ export function findCodeServer(): string | undefined {
 export function ensureCodeServer(): { entry: string } | { reason: string } {
   const found = findCodeServer();
   if (found) return { entry: found };
-  const r = spawnSync(join(REPO_ROOT, 'scripts', 'code-server'), ['install'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const r = spawnSync(join(repoRoot, 'scripts', 'code-server'), ['install'], { stdio: ['ignore', 'ignore', 'inherit'] });
   const entry = findCodeServer();
   if (entry) return { entry };
   const failure = `scripts/code-server install failed (exit ${r.status ?? r.signal}); its output is above`;
@@ -95,17 +96,6 @@ async function freePort(): Promise<number> {
       server.close(() => resolvePort(port));
     });
   });
-}
-
-/** Polls `check` until it returns a value (not undefined), or throws after `timeoutMs`. */
-export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 // Last resort when a test process dies without its after() hooks: no orphaned servers or browsers,
@@ -251,9 +241,9 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
     if (child.pid !== undefined) liveGroups.add(child.pid);
     const running = child;
     const url = `http://127.0.0.1:${port}`;
-    await waitFor('code-server to answer /healthz', START_TIMEOUT_MS, async () => {
+    await waitFor('code-server to answer /healthz', async () => {
       if (running.exitCode !== null || running.signalCode !== null) {
-        throw new Error(`code-server exited (${running.exitCode ?? running.signalCode}):\n${tail(logFile)}`);
+        throw new StopWaiting(`code-server exited (${running.exitCode ?? running.signalCode}):\n${tail(logFile)}`);
       }
       try {
         const res = await fetch(`${url}/healthz`);
@@ -261,7 +251,7 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
       } catch {
         return undefined;
       }
-    });
+    }, { timeoutMs: START_TIMEOUT_MS, intervalMs: 250 });
     const logs = (): string =>
       [logFile, ...findFiles(join(userDataDir, 'logs'), 'remoteexthost.log')]
         .map((f) => `--- ${f}\n${tail(f)}`)

@@ -11,7 +11,9 @@ import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { debuggerProcesses, healthProblems, parseProcStatus } from './runsc';
-import { repoRoot, resolveToolchain } from './simulator';
+import { repoRoot } from './repoRoot';
+import { resolveToolchain } from './simulator';
+import { StopWaiting, waitFor } from './waitFor';
 
 export const kvmStandinSourceDir = join(repoRoot, 'test', 'fixtures', 'kvm-standin');
 
@@ -278,8 +280,6 @@ function installExitHook(): void {
   });
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 /** Resolves when `p` settles or after `ms`, whichever comes first (no timer left behind). */
 function settleWithin(p: Promise<void>, ms: number): Promise<void> {
   return new Promise((res) => {
@@ -378,24 +378,25 @@ export async function startRunscUnderStandin(opts: RunscUnderStandinOptions): Pr
     if (runscProc) l.known.push(runscProc);
 
     // The sandbox and the gofer: descendants of the supervisor, found by their argv.
-    for (;;) {
-      if (exited) throw new Error(`kvm-standin exited before the sandbox appeared ${why()}`);
-      for (const p of descendants(supervisorPid)) {
-        if (!l.known.some((k) => k.pid === p.pid)) l.known.push(p);
-        const argv = argvOf(p.pid);
-        if (argv[0] === 'runsc-sandbox' && argv.includes('boot')) {
-          sandboxPid = p.pid;
-          containerId = argv[argv.length - 1];
-        } else if (argv[0] === 'runsc-gofer') {
-          goferPid = p.pid;
+    // (Within what is left of the ready line's deadline.)
+    await waitFor(
+      () => `runsc-sandbox and runsc-gofer under ${supervisorPid} (kvm-standin: ${readyTimeoutMs} ms from the start) ${why()}`,
+      () => {
+        if (exited) throw new StopWaiting(`kvm-standin exited before the sandbox appeared ${why()}`);
+        for (const p of descendants(supervisorPid)) {
+          if (!l.known.some((k) => k.pid === p.pid)) l.known.push(p);
+          const argv = argvOf(p.pid);
+          if (argv[0] === 'runsc-sandbox' && argv.includes('boot')) {
+            sandboxPid = p.pid;
+            containerId = argv[argv.length - 1];
+          } else if (argv[0] === 'runsc-gofer') {
+            goferPid = p.pid;
+          }
         }
-      }
-      if (sandboxPid && goferPid) break;
-      if (Date.now() > deadline) {
-        throw new Error(`kvm-standin: no runsc-sandbox and runsc-gofer under ${supervisorPid} within ${readyTimeoutMs} ms ${why()}`);
-      }
-      await sleep(50);
-    }
+        return Boolean(sandboxPid && goferPid);
+      },
+      { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 50 },
+    );
     if (!containerId || containerId.startsWith('-')) throw new Error(`kvm-standin: no container id in ${argvOf(sandboxPid).join(' ')}`);
 
     const status = async (): Promise<StandinStatus> => JSON.parse(await readFile(statusFile, 'utf8')) as StandinStatus;
@@ -415,32 +416,33 @@ export async function startRunscUnderStandin(opts: RunscUnderStandinOptions): Pr
         const t = `${modeFile}.tmp`;
         await writeFile(t, mode + '\n');
         await rename(t, modeFile); // the supervisor never reads half a mode
-        const end = Date.now() + timeoutMs;
         let last: StandinStatus | undefined;
-        for (;;) {
-          last = await status().catch(() => last);
-          if (last && last.mode === mode && last.modeSource === 'file') return last;
-          if (exited) throw new Error(`kvm-standin exited while switching to ${mode} ${why()}`);
-          if (Date.now() > end) throw new Error(`kvm-standin: mode ${mode} not in force after ${timeoutMs} ms (status says ${last?.mode ?? 'nothing'})`);
-          await sleep(25);
-        }
+        return waitFor(
+          () => `kvm-standin mode ${mode} to be in force (status says ${last?.mode ?? 'nothing'})`,
+          async () => {
+            last = await status().catch(() => last);
+            if (last && last.mode === mode && last.modeSource === 'file') return last;
+            if (exited) throw new StopWaiting(`kvm-standin exited while switching to ${mode} ${why()}`);
+            return undefined;
+          },
+          { timeoutMs, intervalMs: 25 },
+        );
       },
       async waitForExits(n: number, timeoutMs: number): Promise<StandinStatus> {
-        const end = Date.now() + timeoutMs;
         let last: StandinStatus | undefined;
-        for (;;) {
-          last = await status().catch(() => last);
-          if (last && last.totalExits >= n) return last;
-          if (exited) throw new Error(`kvm-standin exited while waiting for ${n} KVM_RUN exits (last: ${last?.totalExits ?? 'no status'}) ${why()}`);
-          if (Date.now() > end) {
-            throw new Error(
-              `kvm-standin: waited ${timeoutMs} ms for ${n} KVM_RUN exits (totalExits ≥ ${n}); last status: ` +
-                (last ? `${last.totalExits} exits, mode ${last.mode}, ${last.waiting} waiting, errors ${JSON.stringify(last.errors)}` : 'none') +
-                ` ${why()}`,
-            );
-          }
-          await sleep(25);
-        }
+        return waitFor(
+          () =>
+            `${n} KVM_RUN exits of kvm-standin (totalExits ≥ ${n}); last status: ` +
+            (last ? `${last.totalExits} exits, mode ${last.mode}, ${last.waiting} waiting, errors ${JSON.stringify(last.errors)}` : 'none') +
+            ` ${why()}`,
+          async () => {
+            last = await status().catch(() => last);
+            if (last && last.totalExits >= n) return last;
+            if (exited) throw new StopWaiting(`kvm-standin exited while waiting for ${n} KVM_RUN exits (last: ${last?.totalExits ?? 'no status'}) ${why()}`);
+            return undefined;
+          },
+          { timeoutMs, intervalMs: 25 },
+        );
       },
       alive: () => !exited && !!sandboxProc && procAlive(sandboxProc),
       async assertHealthy(what: string): Promise<void> {

@@ -1,8 +1,8 @@
 // Reads test/fixtures/stepping/objdump-<arch>.txt: `go tool objdump` lines as (pc, bytes, text).
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { ArchName } from '../../src/bluepill/archProfile';
+import { repoRoot } from './repoRoot';
 
 export interface ObjdumpLine {
   fn: string;
@@ -11,7 +11,7 @@ export interface ObjdumpLine {
   text: string;
 }
 
-export const steppingFixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'stepping');
+export const steppingFixtures = join(repoRoot, 'test', 'fixtures', 'stepping');
 
 export function objdumpLines(arch: ArchName): ObjdumpLine[] {
   const out: ObjdumpLine[] = [];

@@ -1,7 +1,8 @@
 // The arm64 simulator started inside the emulated Pi as `runsc-sandbox … boot <id>`, outliving
 // the SSH session that starts it; its status file and output are read back over SSH.
 import { buildSimulator } from './simulator';
-import { shellQuote, vmOutput, vmWaitForMatch, type PiVm } from './piVm';
+import { shellQuote } from '../../src/transport/shellQuote';
+import { vmOutput, vmWaitForMatch, type PiVm } from './piVm';
 
 export type HazardName = 'seccomp' | 'futex' | 'vdso';
 

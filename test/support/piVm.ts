@@ -5,11 +5,12 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { shellQuote } from '../../src/transport/shellQuote';
+import { repoRoot } from './repoRoot';
+import { waitFor } from './waitFor';
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const PI_VM_SCRIPT = resolve(here, '..', '..', 'scripts', 'pi-vm');
+export const PI_VM_SCRIPT = join(repoRoot, 'scripts', 'pi-vm');
 /** scripts/pi-vm exits with this when the VM cannot be had on this machine (not a failure). */
 export const PI_VM_UNAVAILABLE_EXIT = 77;
 /** Setting this to 0 skips the VM suites (a cold image build takes several minutes). */
@@ -75,11 +76,6 @@ export function piVmUnavailableReason(): string | undefined {
 
 function onPath(cmd: string): boolean {
   return (process.env.PATH ?? '').split(':').some((d) => d && existsSync(join(d, cmd)));
-}
-
-/** POSIX single-quoting: the remote shell sees exactly this one word. */
-export function shellQuote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
 interface ScriptResult {
@@ -301,12 +297,13 @@ export async function vmOutput(vm: PiVm, cmd: string[]): Promise<string> {
 
 /** Polls a file in the VM until `re` matches it. */
 export async function vmWaitForMatch(vm: PiVm, file: string, re: RegExp, timeoutMs: number): Promise<RegExpExecArray> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await vm.ssh(['cat', file]);
-    const m = re.exec(r.stdout);
-    if (m) return m;
-    if (Date.now() > deadline) throw new Error(`no ${re} in ${file} after ${timeoutMs} ms:\n${r.stdout}\n${r.stderr}`);
-    await new Promise((res) => setTimeout(res, 500));
-  }
+  let last = { stdout: '', stderr: '' };
+  return waitFor(
+    () => `${re} in ${file}:\n${last.stdout}\n${last.stderr}`,
+    async () => {
+      last = await vm.ssh(['cat', file]);
+      return re.exec(last.stdout) ?? undefined;
+    },
+    { timeoutMs, intervalMs: 500 },
+  );
 }

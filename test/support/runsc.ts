@@ -3,7 +3,7 @@
 // runsc test ends with: the sandbox is alive, not stopped, carries no pending SIGTRAP, and no Delve
 // or bridge of ours is left.
 import { execFile } from 'node:child_process';
-import { repoRoot } from './simulator';
+import { repoRoot } from './repoRoot';
 import { join } from 'node:path';
 
 export interface RunscBinaries {

@@ -3,7 +3,9 @@
 // MRS → SIGILL → kvm.sighandler → KVM_RUN → the vDSO's rt_sigreturn → the guest exit PC. The
 // workload's newest pid, read with `runsc ps`, tells that the sandbox still makes progress.
 import { debuggerProcesses, healthProblems, highestPid, parseProcStatus, sandboxIdentity, type ProcessHealth } from './runsc';
-import { shellQuote, vmOutput, type PiVm } from './piVm';
+import { shellQuote } from '../../src/transport/shellQuote';
+import { vmOutput, type PiVm } from './piVm';
+import { waitFor } from './waitFor';
 
 export interface RunscInVm {
   /** The `runsc-sandbox … boot` process. */
@@ -53,24 +55,19 @@ export async function startRunscInVm(vm: PiVm, localBinary: string, opts: RunscI
     `rm -rf ${dir} && mkdir -p ${dir}/log && setsid sh -c ${shellQuote(`echo $$ > ${dir}/do.pid; ${run}`)} </dev/null >${dir}/do.out 2>&1 &`]);
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 180_000);
   let doPid = 0;
-  let pid = 0;
-  let argv: string[];
-  for (;;) {
+  let listing = '';
+  const child = await waitFor('the sandbox process of runsc in the VM', async () => {
     const r = await vm.ssh(['sudo', '-n', 'sh', '-c',
       `d=$(cat ${dir}/do.pid 2>/dev/null) || exit 0; echo "do $d"; for c in $(pgrep -P "$d"); do printf 'child %s ' "$c"; tr '\\0' ' ' < /proc/$c/cmdline; echo; done`]);
+    listing = r.stdout;
     doPid = Number(/^do (\d+)$/m.exec(r.stdout)?.[1] ?? 0);
-    const child = /^child (\d+) (runsc-sandbox .*)$/m.exec(r.stdout);
-    if (child) {
-      pid = Number(child[1]);
-      argv = child[2].trim().split(' ');
-      break;
-    }
-    if (Date.now() > deadline) {
-      const out = await vm.ssh(['sudo', '-n', 'cat', `${dir}/do.out`]);
-      throw new Error(`runsc in the VM: no sandbox process after ${opts.readyTimeoutMs ?? 180_000} ms\n${r.stdout}${out.stdout}${out.stderr}`);
-    }
-    await new Promise((res) => setTimeout(res, 1000));
-  }
+    return /^child (\d+) (runsc-sandbox .*)$/m.exec(r.stdout) ?? undefined;
+  }, { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 1000 }).catch(async (err: Error) => {
+    const out = await vm.ssh(['sudo', '-n', 'cat', `${dir}/do.out`]);
+    throw new Error(`runsc in the VM: ${err.message}\n${listing}${out.stdout}${out.stderr}`, { cause: err });
+  });
+  const pid = Number(child[1]);
+  const argv = child[2].trim().split(' ');
   const { root, containerId } = sandboxIdentity(argv);
   const root_ = (cmd: string[]): Promise<string> => vmOutput(vm, ['sudo', '-n', ...cmd]);
 
@@ -94,13 +91,15 @@ export async function startRunscInVm(vm: PiVm, localBinary: string, opts: RunscI
     return highestPid(r.stdout);
   };
   const waitForProgress = async (than: number, timeoutMs: number): Promise<number> => {
-    const until = Date.now() + timeoutMs;
-    for (;;) {
-      const now = await newestPid().catch(() => 0);
-      if (now > than) return now;
-      if (Date.now() > until) throw new Error(`the workload in sandbox ${containerId} made no progress in ${timeoutMs} ms (newest pid ${now}, before ${than})`);
-      await new Promise((res) => setTimeout(res, 1000));
-    }
+    let now = 0;
+    return waitFor(
+      () => `a new pid in sandbox ${containerId}: the workload made no progress (newest pid ${now}, before ${than})`,
+      async () => {
+        now = await newestPid().catch(() => 0);
+        return now > than ? now : undefined;
+      },
+      { timeoutMs, intervalMs: 1000 },
+    );
   };
 
   const sandbox: RunscInVm = {

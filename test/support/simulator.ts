@@ -6,8 +6,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative } from 'node:path';
+import { repoRoot } from './repoRoot';
+import { StopWaiting, waitFor } from './waitFor';
 
 export type SimArch = 'amd64' | 'arm64';
 export type Toolchain = 'debian12' | 'debian13';
@@ -69,8 +70,6 @@ export interface ToolchainPaths {
   dlvVersion: string;
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-export const repoRoot = resolve(here, '..', '..');
 export const simulatorSourceDir = join(repoRoot, 'test', 'fixtures', 'bluepill-sim');
 const toolchainsScript = join(repoRoot, 'scripts', 'toolchains.sh');
 
@@ -291,17 +290,16 @@ export async function startSimulator(opts: StartOptions = {}): Promise<RunningSi
     hazardTids: parsed.hazardTids,
     status,
     async waitForProgress(minRoundTrips: number, timeoutMs: number): Promise<SimStatus> {
-      const deadline = Date.now() + timeoutMs;
       let last: SimStatus | undefined;
-      for (;;) {
-        if (exited) throw new Error(`simulator exited (code ${child.exitCode}, signal ${child.signalCode})\n${stderrText}`);
-        last = await status().catch(() => last);
-        if (last && last.roundTrips >= minRoundTrips) return last;
-        if (Date.now() > deadline) {
-          throw new Error(`simulator: fewer than ${minRoundTrips} round trips after ${timeoutMs} ms (last: ${last?.roundTrips ?? 'no status'})\n${stderrText}`);
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      return waitFor(
+        () => `${minRoundTrips} simulator round trips (last: ${last?.roundTrips ?? 'no status'})\n${stderrText}`,
+        async () => {
+          if (exited) throw new StopWaiting(`simulator exited (code ${child.exitCode}, signal ${child.signalCode})\n${stderrText}`);
+          last = await status().catch(() => last);
+          return last && last.roundTrips >= minRoundTrips ? last : undefined;
+        },
+        { timeoutMs, intervalMs: 50 },
+      );
     },
     alive: () => !exited && child.exitCode === null && child.signalCode === null,
     stderr: () => stderrText,

@@ -8,6 +8,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { StopWaiting, waitFor } from './waitFor';
 
 export const SUDO_USER = 'bluepilltest';
 export const PASSWORD_SUDO_USER = 'bluepilltest2';
@@ -154,17 +155,15 @@ export async function startSshd(): Promise<TestSshd> {
   child.stdout?.setEncoding('utf8').on('data', (d: string) => { log += d; });
   child.stderr?.setEncoding('utf8').on('data', (d: string) => { log += d; });
   // Ready when it accepts a login.
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`sshd exited: ${log}`);
-    try {
+  await waitFor(
+    () => `the test sshd to accept a login\n${log}`,
+    () => {
+      if (child.exitCode !== null) throw new StopWaiting(`sshd exited: ${log}`);
       execFileSync('ssh', ['-F', clientConfig, '--', HOSTS.root, 'true'], { stdio: 'pipe', timeout: 10_000 });
-      break;
-    } catch (err) {
-      if (Date.now() > deadline) throw new Error(`the test sshd did not accept a login: ${(err as Error).message}\n${log}`, { cause: err });
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
+      return true;
+    },
+    { timeoutMs: 20_000, intervalMs: 200 },
+  );
   return {
     port,
     dir,

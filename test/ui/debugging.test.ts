@@ -9,10 +9,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { packagedExtension, startSession, type Session } from '../ext-tests/harness';
-import { ensureCodeServer, removeOnExit, runCommand, uiPrerequisiteProblem, waitFor } from '../support/codeServer';
+import { ensureCodeServer, removeOnExit, runCommand, uiPrerequisiteProblem } from '../support/codeServer';
 import { writeDemoWorkspace } from '../support/demoWorkspace';
 import { startSimulator, type RunningSimulator } from '../support/simulator';
 import { HOSTS, sshdUnavailable, startSshd, type TestSshd } from '../support/sshd';
+import { waitFor } from '../support/waitFor';
 
 const HANDLER = 'bluepill.sim/pkg/sentry/platform/kvm.sighandler';
 
@@ -32,10 +33,10 @@ async function startDebugging(page: Page, configName: string): Promise<void> {
 }
 
 async function waitForThreads(page: Page, tids: number[]): Promise<string[]> {
-  return waitFor('the vCPU threads in the Call Stack view', 60_000, async () => {
+  return waitFor('the vCPU threads in the Call Stack view', async () => {
     const rows = await viewTexts(page, 'Call Stack').catch(() => []);
     return tids.every((t) => rows.some((r) => r.includes(String(t)))) ? rows : undefined;
-  });
+  }, { timeoutMs: 60_000, intervalMs: 250 });
 }
 
 async function stopDebugging(page: Page): Promise<void> {
@@ -122,24 +123,24 @@ describe('debugging the simulator in code-server', { concurrency: 1 }, () => {
     await session!.workbench.screenshot('11-stopped-in-handler');
     await removeAllBreakpoints(page);
     await button.click();
-    const hops = await waitFor('hops in the Bluepill hops view', 60_000, async () => {
+    const hops = await waitFor('hops in the Bluepill hops view', async () => {
       const rows = await viewTexts(page, 'Bluepill hops').catch(() => []);
       return rows.some((r) => /→/.test(r)) ? rows : undefined;
-    });
+    }, { timeoutMs: 60_000, intervalMs: 250 });
     assert.ok(hops.some((r) => /guestExitSyscall/.test(r)), `a hop lands in the guest exit: ${hops.join(' | ')}`);
     const pcOf = (rows: string[]): string | undefined => rows.find((r) => /^PC/.test(r.trim()))?.match(/0x[0-9a-f]+/)?.[0];
     // The views render on their own schedule: wait until both show a PC.
-    const { host, guest } = await waitFor('a PC in the Host and Guest context views', 30_000, async () => {
+    const { host, guest } = await waitFor('a PC in the Host and Guest context views', async () => {
       const h = await viewTexts(page, 'Host context').catch(() => []);
       const g = await viewTexts(page, 'Guest context').catch(() => []);
       return pcOf(h) && pcOf(g) ? { host: h, guest: g } : undefined;
-    });
+    }, { timeoutMs: 30_000, intervalMs: 250 });
     assert.notEqual(pcOf(host), pcOf(guest), 'the host and guest PCs differ');
     assert.ok(guest.some((r) => /changed/.test(r)), 'changed registers are marked');
-    const stack = await waitFor('the landing in the Call Stack view', 30_000, async () => {
+    const stack = await waitFor('the landing in the Call Stack view', async () => {
       const rows = await viewTexts(page, 'Call Stack').catch(() => []);
       return rows.some((r) => /guestExitSyscall/.test(r)) ? rows : undefined;
-    });
+    }, { timeoutMs: 30_000, intervalMs: 250 });
     assert.ok(stack.length > 0);
     await session!.workbench.screenshot('12-stepped-over-bluepill');
     await stopDebugging(page);

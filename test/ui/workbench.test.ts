@@ -9,7 +9,6 @@ import { after, before, describe, test } from 'node:test';
 import { Session, describeFailures, packagedExtension, startSession } from '../ext-tests/harness';
 import { EXTENSION_UNDER_TEST_ID } from '../ext-tests/src/results';
 import {
-  REPO_ROOT,
   cursorPosition,
   ensureCodeServer,
   goToDefinition,
@@ -20,15 +19,16 @@ import {
   removeOnExit,
   statusBarLanguage,
   uiPrerequisiteProblem,
-  waitFor,
 } from '../support/codeServer';
+import { repoRoot } from '../support/repoRoot';
+import { waitFor } from '../support/waitFor';
 
 // `go tool objdump -s 'main\.'` of a tiny demo (Go 1.19, amd64), exact bytes with trailing tabs.
 const SAMPLE = join(__dirname, 'fixtures', 'sample.objdump');
 // A debugging note that mentions an address of the sample.
 const NOTE = join(__dirname, 'fixtures', 'note.md');
 const NOTE_LINE = 'the thread stopped at';
-const GRAMMAR = join(REPO_ROOT, 'syntaxes', 'go-objdump.tmLanguage.json');
+const GRAMMAR = join(repoRoot, 'syntaxes', 'go-objdump.tmLanguage.json');
 const INSTRUCTION = 'CMPQ 0x10(R14), SP';
 // A branch inside main.(*Counter).Add, whose target is the function's last instruction.
 const BRANCH = 'JBE 0x48470f';
@@ -123,10 +123,10 @@ describe('bluepill-debug in code-server', { concurrency: 1 }, () => {
     const { workbench } = live();
     await openFile(workbench.page, 'sample.objdump');
     // The status bar follows the editor asynchronously; wait for it to settle, then assert.
-    const shown = await waitFor('the language mode in the status bar', 60_000, async () => {
+    const shown = await waitFor('the language mode in the status bar', async () => {
       const text = await statusBarLanguage(workbench.page);
       return text === 'Go objdump' ? text : undefined;
-    }).catch(() => statusBarLanguage(workbench.page));
+    }, { timeoutMs: 60_000, intervalMs: 250 }).catch(() => statusBarLanguage(workbench.page));
     await workbench.screenshot('02-objdump-language');
     assert.equal(shown, 'Go objdump');
   });
@@ -144,10 +144,10 @@ describe('bluepill-debug in code-server', { concurrency: 1 }, () => {
       const spans = await lineTokens(workbench.page, INSTRUCTION);
       return [...new Set(spans.flatMap((s) => s.classes).filter((c) => /^mtk\d+$/.test(c)))];
     };
-    const classes = await waitFor('the instruction line to be tokenised', 60_000, async () => {
+    const classes = await waitFor('the instruction line to be tokenised', async () => {
       const c = await distinct();
       return c.length > 1 ? c : undefined;
-    }).catch(distinct);
+    }, { timeoutMs: 60_000, intervalMs: 250 }).catch(distinct);
     await workbench.screenshot('03-objdump-highlighted');
     assert.ok(classes.length > 1, `the line "${INSTRUCTION}" carries only ${classes.join(', ')}`);
   });
@@ -157,10 +157,10 @@ describe('bluepill-debug in code-server', { concurrency: 1 }, () => {
     const { workbench } = live();
     await openFile(workbench.page, 'sample.objdump');
     // The language server indexes the dump after opening it: hover until the symbol shows.
-    const text = await waitFor('a hover naming the symbol', 60_000, async () => {
+    const text = await waitFor('a hover naming the symbol', async () => {
       const shown = await hoverText(workbench.page, BRANCH, BRANCH_TARGET, 5_000).catch(() => '');
       return shown.includes('main.(*Counter).Add+0xef') ? shown : undefined;
-    }).catch(() => hoverText(workbench.page, BRANCH, BRANCH_TARGET, 10_000));
+    }, { timeoutMs: 60_000, intervalMs: 250 }).catch(() => hoverText(workbench.page, BRANCH, BRANCH_TARGET, 10_000));
     await workbench.screenshot('04-objdump-hover');
     assert.match(text, /main\.\(\*Counter\)\.Add\+0xef/);
     await workbench.page.keyboard.press('Escape');
@@ -172,10 +172,10 @@ describe('bluepill-debug in code-server', { concurrency: 1 }, () => {
     await openFile(workbench.page, 'sample.objdump');
     const expected = lineOfAddress(BRANCH_TARGET);
     await goToDefinition(workbench.page, BRANCH, BRANCH_TARGET);
-    const line = await waitFor('the cursor to move to the target', 60_000, async () => {
+    const line = await waitFor('the cursor to move to the target', async () => {
       const at = await cursorPosition(workbench.page);
       return at.line === expected ? at.line : undefined;
-    }).catch(async () => (await cursorPosition(workbench.page)).line);
+    }, { timeoutMs: 60_000, intervalMs: 250 }).catch(async () => (await cursorPosition(workbench.page)).line);
     await workbench.screenshot('05-objdump-definition');
     assert.equal(line, expected);
   });
@@ -186,10 +186,10 @@ describe('bluepill-debug in code-server', { concurrency: 1 }, () => {
     // The dump is the symbol source: it is open in an editor, as a user would have it.
     await openFile(workbench.page, 'sample.objdump');
     await openFile(workbench.page, 'note.md');
-    const text = await waitFor('a hover naming the symbol', 60_000, async () => {
+    const text = await waitFor('a hover naming the symbol', async () => {
       const shown = await hoverText(workbench.page, NOTE_LINE, BRANCH_TARGET, 5_000).catch(() => '');
       return shown.includes('main.(*Counter).Add+0xef') ? shown : undefined;
-    }).catch(() => hoverText(workbench.page, NOTE_LINE, BRANCH_TARGET, 10_000));
+    }, { timeoutMs: 60_000, intervalMs: 250 }).catch(() => hoverText(workbench.page, NOTE_LINE, BRANCH_TARGET, 10_000));
     await workbench.screenshot('06-markdown-hover');
     assert.match(text, /main\.\(\*Counter\)\.Add\+0xef/);
   });

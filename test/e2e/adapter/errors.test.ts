@@ -6,7 +6,7 @@ import { startSimulator, type RunningSimulator } from '../../support/simulator';
 import { HOSTS, sshdUnavailable, startSshd, type TestSshd } from '../../support/sshd';
 import { startLocalDelve } from '../../../src/target/localDelve';
 import { processStateLetter } from '../../../src/transport/processState';
-import { attachFailure } from './dapClient';
+import { attachFailure } from '../../support/dapClient';
 
 const noSshd = sshdUnavailable();
 let sshd: TestSshd | undefined;

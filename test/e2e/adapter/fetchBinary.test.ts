@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator, type RunningSimulator } from '../../support/simulator';
 import { HOSTS, sshdUnavailable, startSshd, type TestSshd } from '../../support/sshd';
-import { attach, newDapClient } from './dapClient';
+import { attach, newDapClient } from '../../support/dapClient';
 
 const skip = sshdUnavailable();
 let sshd: TestSshd;

@@ -11,7 +11,7 @@ import type { DebugProtocol } from '@vscode/debugprotocol';
 import { execFileSync } from 'node:child_process';
 import { resolveToolchain, type RunningSimulator, type SimStatus } from '../../support/simulator';
 import { hex, nextStop, pcOf, stepInstruction, stepOverBluepill } from '../../support/dapSession';
-import { attach, newDapClient, simulatorSession } from './dapClient';
+import { attach, newDapClient, simulatorSession } from '../../support/dapClient';
 
 let sim: RunningSimulator;
 let dc: DebugClient;

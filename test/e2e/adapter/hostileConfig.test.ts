@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator, type RunningSimulator } from '../../support/simulator';
 import { HOSTS, sshdUnavailable, startSshd, type TestSshd } from '../../support/sshd';
-import { attach, attachFailure, newDapClient } from './dapClient';
+import { attach, attachFailure, newDapClient } from '../../support/dapClient';
 
 const noSshd = sshdUnavailable();
 let sshd: TestSshd | undefined;

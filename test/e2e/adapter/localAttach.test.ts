@@ -10,7 +10,8 @@ import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { startSimulator, simulatorSourceDir, type RunningSimulator } from '../../support/simulator';
 import { processStateLetter } from '../../../src/transport/processState';
-import { attach, collectOutput, failureOf, newDapClient } from './dapClient';
+import { attach, collectOutput, failureOf, newDapClient } from '../../support/dapClient';
+import { waitFor } from '../../support/waitFor';
 
 const MACHINE_GO_REAL = join(simulatorSourceDir, 'pkg', 'sentry', 'platform', 'kvm', 'machine.go');
 // The UI sees the sources under a different root: substitutePath maps it to the binary's paths.
@@ -243,8 +244,8 @@ test('a logpoint prints its message with evaluated {expressions} and does not st
   const onStop = (): void => { stops++; };
   dc.on('stopped', onStop);
   await dc.continueRequest({ threadId: bpThread });
-  const deadline = Date.now() + 20_000;
-  while ((output().match(new RegExp(`trip=\\d+ tid=${bpThread}`, 'g')) ?? []).length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const logLines = (): number => (output().match(new RegExp(`trip=\\d+ tid=${bpThread}`, 'g')) ?? []).length;
+  await waitFor('three log lines', () => logLines() >= 3, { timeoutMs: 20_000, intervalMs: 100 }).catch(() => undefined);
   assert.ok((output().match(new RegExp(`trip=\\d+ tid=${bpThread}`, 'g')) ?? []).length >= 3, 'three log lines');
   assert.equal(stops, 0, 'no stopped event');
   dc.removeListener('stopped', onStop);

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { startSimulator, type RunningSimulator } from '../../support/simulator';
 import { isAlive, processStateLetter } from '../../../src/transport/processState';
-import { attach, collectOutput, newDapClient } from './dapClient';
+import { attach, collectOutput, newDapClient } from '../../support/dapClient';
+import { waitFor } from '../../support/waitFor';
 
 const skip = !existsSync('/usr/bin/sudo') ? 'sudo is not installed (apt install sudo)' : process.getuid?.() !== 0 ? 'needs root for passwordless sudo -n' : undefined;
 let sim: RunningSimulator;
@@ -31,7 +32,7 @@ test('attach with sudo on this machine, pause, stack, detach', { skip }, async (
     const frames = (await dc.stackTraceRequest({ threadId: sim.vcpuTids[0], startFrame: 0, levels: 5 })).body.stackFrames;
     assert.ok(frames.length > 0);
     await dc.disconnectRequest({});
-    for (let i = 0; i < 100 && isAlive(dlvPid); i++) await new Promise((r) => setTimeout(r, 100));
+    await waitFor('Delve to exit', () => !isAlive(dlvPid), { timeoutMs: 10_000, intervalMs: 100 }).catch(() => undefined);
     assert.equal(isAlive(dlvPid), false, 'Delve is gone');
     const before = (await sim.status()).roundTrips;
     await sim.waitForProgress(before + 3, 20_000);

@@ -8,8 +8,9 @@ import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { startSimulator, type RunningSimulator } from '../../support/simulator';
 import { HOSTS, SUDO_USER, sshdUnavailable, startSshd, type TestSshd } from '../../support/sshd';
+import { waitFor } from '../../support/waitFor';
 import { processStateLetter, isAlive } from '../../../src/transport/processState';
-import { attach, collectOutput, newDapClient } from './dapClient';
+import { attach, collectOutput, newDapClient } from '../../support/dapClient';
 
 const skip = sshdUnavailable();
 let sshd: TestSshd;
@@ -40,8 +41,7 @@ function uidOf(pid: number): number {
 }
 
 async function gone(pid: number, ms = 20_000): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  await waitFor(`process ${pid} to exit`, () => !isAlive(pid), { timeoutMs: ms, intervalMs: 100 }).catch(() => undefined);
   return !isAlive(pid);
 }
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { textSymbolAddress, type RunningSimulator } from '../../support/simulator';
-import { simulatorSession } from './dapClient';
+import { simulatorSession } from '../../support/dapClient';
 import type { HopsEventBody, LocationEventBody, StepOverResponseBody } from '../../../src/protocol/bluepillMessages';
 
 let sim: RunningSimulator;

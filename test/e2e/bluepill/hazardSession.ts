@@ -13,7 +13,7 @@ import { localMapsReader, type MapsReader } from '../../../src/linux/processMaps
 import { ThreadRegisters } from '../../../src/bluepill/threadRegisters';
 import { VdsoSymbolizer } from '../../../src/bluepill/vdsoSymbolizer';
 import { DelveSymbolizer } from '../../../src/bluepill/delveSymbolizer';
-import { runToAddress } from './session';
+import { runToAddress } from '../../support/delveSession';
 import { countersOf, resolveToolchain, startSimulator, toolchainUnavailable, type HazardCounters, type RunningSimulator, type Toolchain } from '../../support/simulator';
 
 export type HazardName = 'seccomp' | 'futex' | 'vdso';

@@ -9,8 +9,8 @@ import { SignalFrameMemory, stepInstructionAware, type InstructionStepResult } f
 import { runToBreakpoint } from '../../../src/bluepill/breakpointWait';
 import { SIGNAL_HANDLER_CALLED, unwindThroughSignalFrame } from '../../../src/bluepill/signalFrameUnwind';
 import type { Toolchain } from '../../support/simulator';
-import { recordingDelve, type RecordedCall, type Transcript } from '../../unit/bluepill/transcript';
-import { guestCodeRanges, parkAtFault, parkAtHandlerEntry, parkInBluepillHandler, testWithSession, toolchainUnavailable, type Session, type SessionOptions } from './session';
+import { recordingDelve, type RecordedCall, type Transcript } from '../../support/transcript';
+import { guestCodeRanges, parkAtFault, parkAtHandlerEntry, parkInBluepillHandler, testWithSession, toolchainUnavailable, type Session, type SessionOptions } from '../../support/delveSession';
 
 const RECORD = process.env.BLUEPILL_RECORD_TRANSCRIPTS === '1';
 const TOOLCHAINS = (process.env.BLUEPILL_TOOLCHAINS ?? 'debian12,debian13').split(',') as Toolchain[];

@@ -11,8 +11,9 @@ import { ThreadRegisters } from '../../../src/bluepill/threadRegisters';
 import { DelveTimeoutError } from '../../../src/delve/delveErrors';
 import { AsmFlavour } from '../../../src/delve/delveTypes';
 import { hazardCounter, type Toolchain } from '../../support/simulator';
-import { recordingDelve, type RecordedCall, type Transcript } from '../../unit/bluepill/transcript';
-import { runToAddress, testWithSession, toolchainUnavailable, type Session, type SessionOptions } from './session';
+import { recordingDelve, type RecordedCall, type Transcript } from '../../support/transcript';
+import { runToAddress, testWithSession, toolchainUnavailable, type Session, type SessionOptions } from '../../support/delveSession';
+import { StopWaiting, waitFor } from '../../support/waitFor';
 
 const RECORD = process.env.BLUEPILL_RECORD_TRANSCRIPTS === '1';
 const TOOLCHAINS = (process.env.BLUEPILL_TOOLCHAINS ?? 'debian12,debian13').split(',') as Toolchain[];
@@ -46,14 +47,13 @@ async function vdsoCallSite(s: Session): Promise<number> {
 async function runsOn(s: Session, check: (st: Record<string, unknown>) => boolean, what: string): Promise<void> {
   const running = s.client.continue();
   try {
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const st = await s.sim.status();
-      if (check(st)) break;
-      if (!s.sim.alive()) throw new Error(`the simulator died: ${s.sim.stderr()}`);
-      if (Date.now() > deadline) throw new Error(`no progress: ${what}: ${JSON.stringify(st.hazards)}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    let last: Record<string, unknown> | undefined;
+    await waitFor(() => `progress: ${what}: ${JSON.stringify(last?.hazards)}`, async () => {
+      last = await s.sim.status();
+      if (check(last)) return true;
+      if (!s.sim.alive()) throw new StopWaiting(`the simulator died: ${s.sim.stderr()}`);
+      return false;
+    }, { timeoutMs: 20_000, intervalMs: 100 });
   } finally {
     await s.client.halt({ timeoutMs: 10_000 });
     await running;
@@ -259,8 +259,7 @@ for (const toolchain of TOOLCHAINS) {
       await parkOnSyscall(s, tid, 'kvm.hazardSeccompMmap', s.symbols['kvm.hazardSeccompMmap.syscall']);
       await s.client.stepInstruction({ threadID: tid, timeoutMs: 10_000 });
       const running = s.client.continue();
-      const deadline = Date.now() + 20_000;
-      while (s.sim.alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      await waitFor('the simulator to die', () => !s.sim.alive(), { timeoutMs: 20_000, intervalMs: 100 }).catch(() => undefined); // or not: Delve 1.24 below
       await Promise.race([running.catch(() => undefined), new Promise((r) => setTimeout(r, 2000))]);
       if (s.toolchain === 'debian12') {
         assert.equal(s.sim.alive(), false, 'the simulator noticed the skipped syscall');

@@ -11,7 +11,7 @@ import { registerValue } from '../../../src/bluepill/machineContext';
 import { processStateLetter } from '../../../src/transport/processState';
 import { DelveError } from '../../../src/delve/delveErrors';
 import type { Toolchain } from '../../support/simulator';
-import { recordingDelve, type RecordedCall, type Transcript } from '../../unit/bluepill/transcript';
+import { recordingDelve, type RecordedCall, type Transcript } from '../../support/transcript';
 import {
   parkAtFault,
   parkAtHandlerEntry,
@@ -22,7 +22,7 @@ import {
   toolchainUnavailable,
   type Session,
   type SessionOptions,
-} from './session';
+} from '../../support/delveSession';
 
 const RECORD = process.env.BLUEPILL_RECORD_TRANSCRIPTS === '1';
 const TRANSCRIPTS = join(__dirname, '../../fixtures/transcripts');

@@ -7,6 +7,7 @@ import { DelveClient } from '../../../src/delve/delveClient';
 import { DelveConnectionClosedError, DelveError, DelveTimeoutError } from '../../../src/delve/delveErrors';
 import { AsmFlavour } from '../../../src/delve/delveTypes';
 import { processStateLetter } from '../../../src/transport/processState';
+import { waitFor } from '../../support/waitFor';
 
 let sim: RunningSimulator;
 let dlv: RunningDelve;
@@ -105,8 +106,11 @@ test('stepInstruction moves the current thread by one instruction', async () => 
 
 test('halt stops a continue that is in flight', async () => {
   const running = client.continue();
-  await new Promise((r) => setTimeout(r, 300));
-  assert.equal((await client.state(true)).Running, true, 'the target is running');
+  const inFlight = await waitFor('the continue to be in flight', async () => {
+    const st = await client.state(true);
+    return st.Running ? st : undefined;
+  }, { timeoutMs: 10_000, intervalMs: 50 }).catch(() => client.state(true));
+  assert.equal(inFlight.Running, true, 'the target is running');
   await client.halt({ timeoutMs: 10_000 });
   const st = await running;
   assert.equal(st.Running, false);

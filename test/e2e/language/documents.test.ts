@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DocumentSymbol, SymbolInformation } from 'vscode-languageserver-protocol';
 import { SymbolizeRequest, type SymbolizeParams, type SymbolizeResult } from '../../../src/protocol/languageMessages';
-import { FIXTURES, firstLocation, hoverText, LanguageServerProcess, positionOf } from './languageServerProcess';
+import { FIXTURES, firstLocation, hoverText, LanguageServerProcess, positionOf } from '../../support/languageServerProcess';
 
 const fixture = (name: string): string => readFileSync(join(FIXTURES, name), 'utf8');
 const PANIC_DUMP = fixture('objdump_panicdemo_amd64_go1.19.txt');

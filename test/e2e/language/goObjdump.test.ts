@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { GoNotFoundError, goObjdumpFunction } from '../../../src/language/goObjdump';
 import { functionDocumentUri, parseFunctionDocumentUri } from '../../../src/protocol/languageMessages';
-import { firstLocation, hoverText, LanguageServerProcess, positionOf } from './languageServerProcess';
+import { firstLocation, hoverText, LanguageServerProcess, positionOf } from '../../support/languageServerProcess';
 import { buildPanicdemo, goVersion, nmAddress } from './panicdemoBinary';
 
 const textLines = (listing: string): string[] => listing.split('\n').filter((l) => l.startsWith('TEXT '));

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { FIXTURES } from './languageServerProcess';
+import { FIXTURES } from '../../support/languageServerProcess';
 
 export interface BuiltBinary {
   path: string;

@@ -18,7 +18,8 @@ import {
   type ListSymbolFilesResult,
   type SymbolFileInfo,
 } from '../../../src/protocol/languageMessages';
-import { FIXTURES, firstLocation, hoverText, LanguageServerProcess, positionOf } from './languageServerProcess';
+import { FIXTURES, firstLocation, hoverText, LanguageServerProcess, positionOf } from '../../support/languageServerProcess';
+import { waitFor } from '../../support/waitFor';
 import { addr2line, buildPanicdemo, goVersion, nmAddress } from './panicdemoBinary';
 
 const PANIC_DUMP = readFileSync(join(FIXTURES, 'objdump_panicdemo_amd64_go1.19.txt'), 'utf8');
@@ -115,7 +116,7 @@ describe('bluepill.symbolFiles: a dump on disk', () => {
       await server.waitFor(() => server.messages.some((m) => m.includes(rewritten) && /wrong toolchain/.test(m)), 'the rewritten dump reloaded');
       assert.match(await hoverAt('0x4847c5'), /main\.classify\+0x5/);
       assert.equal(await hoverAt('0x460631'), '');
-      for (let i = 0; i < 100 && (await hoverAt('0x928d4')) === ''; i++) await new Promise((r) => setTimeout(r, 200));
+      await waitFor('a hover at 0x928d4 from the later dump', async () => (await hoverAt('0x928d4')) !== '', { timeoutMs: 20_000, intervalMs: 200 }).catch(() => undefined);
       assert.match(await hoverAt('0x928d4'), /main\.classify\+0x4[\s\S]*CBZ R0, 10\(PC\)/);
     } finally {
       await server.stop();

@@ -3,13 +3,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import { repoRoot } from '../../support/repoRoot';
 
-const root = resolve(__dirname, '..', '..', '..');
 
 test('the .vsix contains only dist/, syntaxes/, media/, README.md, LICENSE and package.json, and stays under 2 MB', () => {
-  execFileSync('npm', ['run', '--silent', 'package'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-  const files = execFileSync('npx', ['vsce', 'ls', '--no-dependencies'], { cwd: root, encoding: 'utf8' })
+  execFileSync('npm', ['run', '--silent', 'package'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
+  const files = execFileSync('npx', ['vsce', 'ls', '--no-dependencies'], { cwd: repoRoot, encoding: 'utf8' })
     .split('\n')
     .map((l) => l.trim())
     .filter(Boolean);
@@ -18,6 +18,6 @@ test('the .vsix contains only dist/, syntaxes/, media/, README.md, LICENSE and p
     assert.ok(files.includes(needed), `${needed} is packaged`);
   }
   assert.ok(!files.some((f) => f.endsWith('.map')), 'no source maps');
-  const size = statSync(join(root, 'bluepill-debug.vsix')).size;
+  const size = statSync(join(repoRoot, 'bluepill-debug.vsix')).size;
   assert.ok(size < 2 * 1024 * 1024, `the .vsix is ${size} bytes`);
 });

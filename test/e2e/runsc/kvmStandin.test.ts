@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { startRunscUnderStandin, type RunscSandbox, type StandinStatus } from '../../support/kvmStandin';
 import { runscBinaries, RunscUnavailableError } from '../../support/runsc';
+import { waitFor } from '../../support/waitFor';
 
 const KVM_RUN = 0xae80;
 const SYS_IOCTL = 16;
@@ -38,19 +39,6 @@ function skipIfUnavailable(t: TestContext): boolean {
   if (unavailable === undefined) return false;
   t.skip(unavailable);
   return true;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `fn` until it returns a value, or fails saying what it waited for. */
-async function until<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`waited ${timeoutMs} ms for ${what}`);
-    await sleep(25);
-  }
 }
 
 /** /proc/PID/task/TID/syscall of a thread inside ioctl(fd, KVM_RUN). */
@@ -97,11 +85,11 @@ test('runsc under the KVM stand-in: round trips every 5 ms, none in `never`, not
     // `never`: the pending KVM_RUN is not answered any more; the thread stays in the ioctl.
     const switched = await sb.setMode('never');
     const v0 = running[0];
-    const parked = await until('the vCPU to wait 1 s in KVM_RUN under `never`', 30_000, async () => {
+    const parked = await waitFor('the vCPU to wait 1 s in KVM_RUN under `never`', async () => {
       const s = await sb!.status();
       const v = s.vcpus.find((x) => x.id === v0.id && x.vm === v0.vm);
       return v && v.waiting && v.waitingMs >= 1000 ? s : undefined;
-    });
+    }, { timeoutMs: 30_000, intervalMs: 25 });
     assert.equal(parked.totalExits, switched.totalExits, 'no exit after the switch to never');
     assert.ok(inKvmRun(sb.sandboxPid, v0.tid, v0.fd), `thread ${v0.tid} is in ioctl(${v0.fd}, KVM_RUN)`);
     assert.ok(sb.alive(), 'the sandbox stays up');

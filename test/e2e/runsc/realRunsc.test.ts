@@ -18,6 +18,7 @@ import { attachTarget } from '../../../src/target/attachTarget';
 import { resolveAttachConfig } from '../../../src/config/attachConfig';
 import { textSymbolAddress } from '../../support/simulator';
 import { SUDO_USER, HOSTS, sshdUnavailable, startSshd, type TestSshd } from '../../support/sshd';
+import { waitFor } from '../../support/waitFor';
 import {
   assertLandedOnUcontextPc,
   instructionAt,
@@ -32,7 +33,7 @@ import {
   threadInFunction,
   type StepOverRun,
 } from '../../support/dapSession';
-import { attach, attachFailure, collectOutput, failureOf, newDapClient } from '../adapter/dapClient';
+import { attach, attachFailure, collectOutput, failureOf, newDapClient } from '../../support/dapClient';
 import { listLocalSandboxes } from '../../../src/transport/localSandboxes';
 import { ProgressEvent, type StepOverResponseBody, type WireHop } from '../../../src/protocol/bluepillMessages';
 
@@ -333,7 +334,7 @@ test('control: raw Delve, continue and two halts leave a SIGTRAP pending, and th
     } finally {
       await target.disconnect();
     }
-    await untilTrue('the sandbox to die of the SIGTRAP', () => !victim.alive(), 30_000);
+    await waitFor('the sandbox to die of the SIGTRAP', () => !victim.alive(), { timeoutMs: 30_000, intervalMs: 50 });
   } finally {
     await victim.stop();
   }
@@ -405,15 +406,6 @@ test('pause, continue, disconnect and re-attach leave the sandbox running', asyn
     });
   }
 });
-
-/** Polls `ok` until it holds; fails naming what it waited for. */
-async function untilTrue(what: string, ok: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!ok()) {
-    if (Date.now() > deadline) throw new Error(`waited ${timeoutMs} ms for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 function objdump(bin: string, fn: string): string {
   return execFileSync('go', ['tool', 'objdump', '-s', `^${fn.replace(/[.*()]/g, '\\$&')}(\\.abi0)?$`, bin], { encoding: 'utf8', maxBuffer: 16 << 20 });

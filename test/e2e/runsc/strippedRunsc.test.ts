@@ -15,7 +15,7 @@ import { runscBinaries, RunscUnavailableError } from '../../support/runsc';
 import { resolveToolchain, toolchainUnavailable } from '../../support/simulator';
 import { SUDO_USER, HOSTS, sshdUnavailable, startSshd, type TestSshd } from '../../support/sshd';
 import { assertLandedOnUcontextPc, hex, nextStop, pause, pcOf, readMemory, stepOverBluepill, stopAt } from '../../support/dapSession';
-import { attach, attachFailure, collectOutput, newDapClient } from '../adapter/dapClient';
+import { attach, attachFailure, collectOutput, newDapClient } from '../../support/dapClient';
 import { loadBinarySymbols, type BinarySymbols } from '../../../src/symbols/binarySymbols';
 
 const KVM = 'gvisor.dev/gvisor/pkg/sentry/platform/kvm';

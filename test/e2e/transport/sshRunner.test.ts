@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimulator, type RunningSimulator } from '../../support/simulator';
 import { HOSTS, sshdUnavailable, startSshd, type TestSshd } from '../../support/sshd';
+import { waitFor } from '../../support/waitFor';
 import { SshRunner } from '../../../src/transport/sshTransport';
 import { listSandboxes } from '../../../src/transport/sandboxListing';
 import { isAlive } from '../../../src/transport/processState';
@@ -66,7 +67,7 @@ test('one authentication serves the session; close ends the master and removes t
   for (let i = 0; i < 3; i++) assert.equal((await runner.run(['true'])).code, 0);
   assert.equal(await runner.masterPid(), master, 'commands reuse the same master');
   await runner.close();
-  for (let i = 0; i < 50 && isAlive(master); i++) await new Promise((r) => setTimeout(r, 100));
+  await waitFor('the control master to exit', () => !isAlive(master), { timeoutMs: 5_000, intervalMs: 100 }).catch(() => undefined);
   assert.equal(isAlive(master), false, 'the master exited');
   assert.equal(existsSync(runner.controlPath), false);
 });

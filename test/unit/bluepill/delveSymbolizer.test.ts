@@ -7,7 +7,7 @@ import { DelveSymbolizer } from '../../../src/bluepill/delveSymbolizer';
 import { VdsoSymbolizer } from '../../../src/bluepill/vdsoSymbolizer';
 import { mapsReaderFrom } from '../../../src/linux/processMaps';
 import { formatSymbol, shortFunctionName } from '../../../src/bluepill/symbolizer';
-import { replayDelve, type Transcript } from './transcript';
+import { replayDelve, type Transcript } from '../../support/transcript';
 
 const t = JSON.parse(readFileSync(join(__dirname, '../../fixtures/transcripts/one-hop-before-fault.json'), 'utf8')) as Transcript;
 const sym = t.expected.symbols as Record<string, number>;

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join, relative } from 'node:path';
 import ts from 'typescript';
-import { repoRoot } from '../../support/simulator';
+import { repoRoot } from '../../support/repoRoot';
 import { ResumeGate } from '../../../src/bluepill/resumeGate';
 import type { DebuggerState } from '../../../src/delve/delveTypes';
 

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { SignalFrameMemory, stepInstructionAware } from '../../../src/bluepill/instructionStep';
 import { runToBreakpoint } from '../../../src/bluepill/breakpointWait';
 import { SIGNAL_HANDLER_CALLED, unwindThroughSignalFrame } from '../../../src/bluepill/signalFrameUnwind';
-import { replayDelve, type Transcript } from './transcript';
+import { replayDelve, type Transcript } from '../../support/transcript';
 
 const load = (name: string): Transcript => JSON.parse(readFileSync(join(__dirname, '../../fixtures/transcripts', `${name}.json`), 'utf8')) as Transcript;
 

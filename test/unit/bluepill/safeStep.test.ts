@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { safeStepInstruction } from '../../../src/bluepill/safeStep';
 import { runToBreakpoint } from '../../../src/bluepill/breakpointWait';
-import { replayDelve, type Transcript } from './transcript';
+import { replayDelve, type Transcript } from '../../support/transcript';
 
 const load = (name: string): Transcript => JSON.parse(readFileSync(join(__dirname, '../../fixtures/transcripts', `${name}.json`), 'utf8')) as Transcript;
 

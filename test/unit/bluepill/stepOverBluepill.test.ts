@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { bluepillStartPoint, stepOverBluepill } from '../../../src/bluepill/stepOverBluepill';
-import { replayDelve, type RecordedCall, type Transcript } from './transcript';
+import { replayDelve, type RecordedCall, type Transcript } from '../../support/transcript';
 
 const DIR = join(__dirname, '../../fixtures/transcripts');
 

@@ -5,6 +5,7 @@ import { createServer, connect, type Socket } from 'node:net';
 import { once } from 'node:events';
 import { JsonRpcConnection } from '../../../src/delve/jsonRpcConnection';
 import { DelveCancelledError, DelveConnectionClosedError, DelveError, DelveTimeoutError } from '../../../src/delve/delveErrors';
+import { waitFor } from '../../support/waitFor';
 
 /** A TCP peer that answers each request line with `answer(request)`, or not at all when it returns undefined. */
 async function peer(answer: (req: { method: string; params: unknown[]; id: number }) => string | undefined) {
@@ -97,12 +98,13 @@ test('an aborted call rejects with DelveCancelledError', async () => {
 });
 
 test('closing the connection from the other side rejects every pending call and later calls', async () => {
-  const p = await peer(() => undefined);
+  let arrived = 0;
+  const p = await peer(() => void arrived++);
   const rpc = new JsonRpcConnection(p.client, 0);
   const reasons: string[] = [];
   rpc.onClose((r) => reasons.push(r));
   const calls = [rpc.call('A', {}), rpc.call('B', {})];
-  await new Promise((r) => setTimeout(r, 30));
+  await waitFor('both calls at the other side', () => arrived === 2, { timeoutMs: 5_000, intervalMs: 5 });
   p.sockets[0].destroy();
   for (const c of calls) await assert.rejects(c, DelveConnectionClosedError);
   await assert.rejects(rpc.call('C', {}), DelveConnectionClosedError);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { ATTACH_FIELDS } from '../../../src/config/attachConfig';
 import { COMMANDS, CONTEXT_KEYS, DEBUG_TYPE, VIEWS } from '../../../src/extension/ids';
 import { SETTING_DEFAULTS, SETTINGS_SECTION } from '../../../src/extension/config';
-import { repoRoot } from '../../support/simulator';
+import { repoRoot } from '../../support/repoRoot';
 
 interface Manifest {
   contributes: {

@@ -6,10 +6,10 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
+import { repoRoot } from '../../support/repoRoot';
 
-export const REPO = resolve(__dirname, '../../..');
-export const FIXTURES = join(REPO, 'test/fixtures/symbols');
+export const FIXTURES = join(repoRoot, 'test/fixtures/symbols');
 export const SAMPLES = join(FIXTURES, 'objdump-samples');
 const DEMO_DIR = join(FIXTURES, 'demo');
 
@@ -48,7 +48,7 @@ export function systemGo(): GoToolchain | string {
 
 /** Debian 13's Go 1.24 from scripts/toolchains.sh trixie, or the reason it is not there. */
 export function trixieGo(): GoToolchain | string {
-  const script = join(REPO, 'scripts/toolchains.sh');
+  const script = join(repoRoot, 'scripts/toolchains.sh');
   if (!existsSync(script)) return 'scripts/toolchains.sh is missing';
   const r = spawnSync('bash', [script, 'trixie'], { encoding: 'utf8', timeout: 600_000 });
   if (r.status !== 0) return `scripts/toolchains.sh trixie failed: ${(r.stderr || r.stdout || '').trim().split('\n').pop()}`;

@@ -5,7 +5,8 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileS
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { ObjdumpIndex, parseInstructionLine, type ObjdumpFunction } from '../../../src/symbols/objdumpIndex';
-import { REPO, SAMPLES, addr2line, buildDemo, goNm, goObjdump, prng, systemGo } from './goTools';
+import { SAMPLES, addr2line, buildDemo, goNm, goObjdump, prng, systemGo } from './goTools';
+import { repoRoot } from '../../support/repoRoot';
 
 const go19 = systemGo();
 const sample = (name: string): string => readFileSync(join(SAMPLES, name), 'utf8');
@@ -218,13 +219,13 @@ test('a 1 GiB dump streams with bounded memory (child process peak RSS < 200 MB)
     }
     assert.ok(statSync(file).size >= 1 << 30);
     const script = `
-      const { ObjdumpIndex } = require(${JSON.stringify(join(REPO, 'src/symbols/objdumpIndex.ts'))});
+      const { ObjdumpIndex } = require(${JSON.stringify(join(repoRoot, 'src/symbols/objdumpIndex.ts'))});
       ObjdumpIndex.fromFile(${JSON.stringify(file)}).then((ix) => {
         // VmHWM: peak RSS of this process image (getrusage's maxRSS would include the parent's)
         const maxRssKiB = Number(/VmHWM:\\s*(\\d+)/.exec(require('fs').readFileSync('/proc/self/status', 'utf8'))[1]);
         process.stdout.write(JSON.stringify({ functions: ix.functions.length, lines: ix.lineCount, bytes: ix.byteLength, maxRssKiB }));
       });`;
-    const out = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: REPO, encoding: 'utf8' })) as {
+    const out = JSON.parse(execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: repoRoot, encoding: 'utf8' })) as {
       functions: number;
       bytes: number;
       maxRssKiB: number;

@@ -3,17 +3,20 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { listLocalSandboxes } from '../../../src/transport/localSandboxes';
 import { LIST_SANDBOXES_SCRIPT, parseSandboxListing } from '../../../src/transport/remoteSandboxes';
 import { LocalRunner } from '../../../src/transport/localRunner';
 import { argvFromCmdline, formatUptime, isSandboxArgv, sandboxFromArgv, uptimeFromStat } from '../../../src/transport/sandboxProcess';
+import { waitFor } from '../../support/waitFor';
 
 let fake: ChildProcess;
 const ODD = 'a b\nc\td';
 
 before(async () => {
   fake = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)', '--', '--root=/run/runsc', `--x=${ODD}`, '--platform=kvm', 'boot', '--bundle=/b', 'cid-unit-1234'], { argv0: 'runsc-sandbox', stdio: 'ignore' });
-  await new Promise((r) => setTimeout(r, 300));
+  const pid = fake.pid;
+  await waitFor('the stand-in to run under its sandbox argv', () => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('cid-unit-1234'), { timeoutMs: 10_000, intervalMs: 20 });
 });
 
 after(() => {

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { repoRoot } from './repoRoot';
 import {
   createProtocolConnection,
   DefinitionRequest,
@@ -36,8 +37,7 @@ import {
   type WorkspaceSymbol,
 } from 'vscode-languageserver-protocol/node';
 
-export const REPO = join(__dirname, '..', '..', '..');
-export const FIXTURES = join(REPO, 'test', 'fixtures', 'language');
+export const FIXTURES = join(repoRoot, 'test', 'fixtures', 'language');
 
 export interface StartOptions {
   initializationOptions?: unknown;
@@ -64,9 +64,9 @@ export class LanguageServerProcess {
 
   static async start(options: StartOptions = {}): Promise<LanguageServerProcess> {
     const args = options.bundled
-      ? [join(REPO, 'dist', 'languageServer.js'), '--stdio']
-      : ['--import', 'tsx', join(REPO, 'src', 'language', 'server.ts'), '--stdio'];
-    const child = spawn(process.execPath, args, { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+      ? [join(repoRoot, 'dist', 'languageServer.js'), '--stdio']
+      : ['--import', 'tsx', join(repoRoot, 'src', 'language', 'server.ts'), '--stdio'];
+    const child = spawn(process.execPath, args, { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
     const connection = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
     const server = new LanguageServerProcess(child, connection);
     child.stderr!.on('data', (d: Buffer) => (server.stderr += d.toString()));
@@ -86,7 +86,7 @@ export class LanguageServerProcess {
     connection.listen();
     await connection.sendRequest(InitializeRequest.type, {
       processId: process.pid,
-      rootUri: pathToFileURL(REPO).href,
+      rootUri: pathToFileURL(repoRoot).href,
       workspaceFolders: null,
       capabilities: { textDocument: { definition: { linkSupport: options.linkSupport ?? false } } },
       initializationOptions: options.initializationOptions ?? {},

@@ -4,7 +4,8 @@
 import { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { join } from 'node:path';
-import { repoRoot, startSimulator, type RunningSimulator, type SimStatus, type StartOptions } from '../../support/simulator';
+import { repoRoot } from './repoRoot';
+import { startSimulator, type RunningSimulator, type SimStatus, type StartOptions } from './simulator';
 
 export function newDapClient(): DebugClient {
   const choice = process.env.BLUEPILL_ADAPTER;

@@ -1,7 +1,7 @@
 // Recorded Delve conversations: a recorder that wraps a live client (e2e) and a replay that
 // serves the same answers for the same calls (unit tests run the engine on a real Delve run).
-import type { BluepillDelve } from '../../../src/bluepill/bluepillDelve';
-import { DelveCancelledError, DelveError, DelveTimeoutError } from '../../../src/delve/delveErrors';
+import type { BluepillDelve } from '../../src/bluepill/bluepillDelve';
+import { DelveCancelledError, DelveError, DelveTimeoutError } from '../../src/delve/delveErrors';
 
 export type Method = keyof BluepillDelve;
 
