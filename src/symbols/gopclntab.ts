@@ -314,13 +314,16 @@ export class GoPclntab {
   /**
    * Names of the files function i's pc-file table mentions: its own and those of the calls
    * inlined into it. Decodes only that table and keeps nothing, so indexing every function
-   * of a binary does not fill the decoded-table cache.
+   * of a binary does not fill the decoded-table cache. [] for a function without a pc-file
+   * table (offset 0, as the runtime reads it: marker symbols such as go:textfipsstart).
    */
   filesOf(i: number): string[] {
     const rows: number[] = [];
     const ids = new Set<number>();
     try {
-      this.decode(this.funcField(i, 5), this.entry(i), rows);
+      const pcfile = this.funcField(i, 5);
+      if (pcfile === 0) return [];
+      this.decode(pcfile, this.entry(i), rows);
       for (let k = 1; k < rows.length; k += 2) ids.add(this.fileId(i, rows[k]));
     } catch (e) {
       if (!(e instanceof RangeError)) throw e;
