@@ -47,6 +47,9 @@ export interface ElfSection {
 export const SHT_SYMTAB = 2;
 export const SHT_NOTE = 7;
 export const SHT_NOBITS = 8;
+export const SHF_ALLOC = 0x2;
+/** The section holds an Elf_Chdr and compressed data (how Go 1.19 ships DWARF; older linkers wrote .zdebug_*). */
+export const SHF_COMPRESSED = 0x800;
 const STT_FUNC = 2;
 
 const MACHINES: Record<number, string> = {
@@ -251,6 +254,22 @@ export class ElfFile {
     if (s === undefined) throw new ElfError('missing-section', `no section ${String(sectionOrName)}`);
     if (s.type === SHT_NOBITS) return Buffer.alloc(0);
     return this.readChecked(s.offset, s.size, `section ${s.name || `#${s.index}`}`);
+  }
+
+  /** Up to length bytes of a section from start (fewer at its end; none for SHT_NOBITS). */
+  sectionBytes(s: ElfSection, start: number, length: number): Buffer {
+    if (s.type === SHT_NOBITS || start >= s.size) return Buffer.alloc(0);
+    return this.readChecked(s.offset + start, Math.min(length, s.size - start), `section ${s.name || `#${s.index}`}`);
+  }
+
+  /**
+   * length bytes at virtual address addr, from the allocated section holding all of them;
+   * undefined when none does (or it is .bss-like). For pointers in data, e.g. old Go build info.
+   */
+  readVirtual(addr: number, length: number): Buffer | undefined {
+    const s = this.sections.find((x) => (x.flags & SHF_ALLOC) !== 0 && x.type !== SHT_NOBITS && addr >= x.addr && addr + length <= x.addr + x.size);
+    if (s === undefined) return undefined;
+    return this.sectionBytes(s, addr - s.addr, length);
   }
 
   textBytes(): Buffer {

@@ -47,6 +47,16 @@ export interface GoSourcePosition {
   startLine?: number;
 }
 
+/** A pc range [start, end) of one function whose instructions all belong to file:line. */
+export interface GoLineRange {
+  start: number;
+  end: number;
+  /** '' when the table has no file there. */
+  file: string;
+  /** -1 when the table has no line there. */
+  line: number;
+}
+
 const MAGICS: Record<number, PclntabVersion> = {
   0xfffffffb: '1.2',
   0xfffffffa: '1.16',
@@ -278,6 +288,48 @@ export class GoPclntab {
     };
     if (t[1] !== NO_START_LINE) pos.startLine = t[1];
     return pos;
+  }
+
+  /**
+   * Function i's code split into pc ranges of one file:line each, in pc order: its pc-file and
+   * pc-line tables walked together (file:line is the innermost inlined position, as in
+   * symbolize). Neighbouring ranges may carry the same file:line (a row ends in either table).
+   */
+  lineRanges(i: number): GoLineRange[] {
+    const entry = this.entry(i);
+    const t = this.tablesOf(i);
+    const out: GoLineRange[] = [];
+    let start = 0;
+    for (let r = 0; r < t[0]; r++) {
+      const end = t[2 + 3 * r];
+      const fileId = t[2 + 3 * r + 2];
+      if (end > start) {
+        out.push({ start: entry + start, end: entry + end, file: fileId >= 0 ? this.fileList[fileId] : '', line: t[2 + 3 * r + 1] });
+      }
+      start = end;
+    }
+    return out;
+  }
+
+  /**
+   * Names of the files function i's pc-file table mentions: its own and those of the calls
+   * inlined into it. Decodes only that table and keeps nothing, so indexing every function
+   * of a binary does not fill the decoded-table cache. [] for a function without a pc-file
+   * table (offset 0, as the runtime reads it: marker symbols such as go:textfipsstart).
+   */
+  filesOf(i: number): string[] {
+    const rows: number[] = [];
+    const ids = new Set<number>();
+    try {
+      const pcfile = this.funcField(i, 5);
+      if (pcfile === 0) return [];
+      this.decode(pcfile, this.entry(i), rows);
+      for (let k = 1; k < rows.length; k += 2) ids.add(this.fileId(i, rows[k]));
+    } catch (e) {
+      if (!(e instanceof RangeError)) throw e;
+    }
+    ids.delete(-1);
+    return [...ids].map((id) => this.fileList[id]);
   }
 
   /**
