@@ -13,6 +13,7 @@ import { attachTarget, type AttachedTarget } from '../target/attachTarget';
 import { fetchSandboxBinary, type FetchedBinary } from '../transport/fetchBinary';
 import { AttachedEvent, ProgressEvent, type FetchBinaryResponseBody } from '../protocol/bluepillMessages';
 import { BluepillRequests } from './bluepillRequests';
+import { BinaryLines } from './binaryLines';
 import { BreakpointBook } from './breakpoints';
 import { runConsoleCommand } from './consoleCommands';
 import { Execution, type StopInfo, type StopVerdict, type TaskResult } from './execution';
@@ -88,7 +89,9 @@ export class AttachedSession {
       pendingSignals: () => target.procFiles.pendingSignals(target.pid),
     });
     const engine = this.engine;
-    this.book = new BreakpointBook(target.client, config.substitutePath, (addr) => engine.breakpointVerdict(addr, target.pid));
+    // Delve has no line tables for a stripped binary: source lines come from its .gopclntab.
+    const lines = target.binary?.stripped ? new BinaryLines(async () => (await this.fetchBinary()).path) : undefined;
+    this.book = new BreakpointBook(target.client, config.substitutePath, (addr) => engine.breakpointVerdict(addr, target.pid), lines && ((remote, line) => lines.addresses(remote, line)));
     this.execution = new Execution(
       { engine, state: () => target.client.state(true, { timeoutMs: 5_000 }) },
       (info) => this.onStop(info),

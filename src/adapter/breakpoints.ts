@@ -16,6 +16,12 @@ import { parseLogMessage, type MessagePart } from './logMessage';
 
 type Group = `source:${string}` | 'function' | 'instruction';
 
+/** Where a source line's code is, found without Delve (the binary's .gopclntab): PCs, or why none. */
+export type LineAddresses = { line: number; pcs: number[] } | string;
+
+/** Maps a local file:line to PCs when Delve cannot (a stripped binary: no DWARF line tables). */
+export type LineFallback = (remotePath: string, line: number) => Promise<LineAddresses | undefined>;
+
 export class BreakpointBook {
   private readonly groups = new Map<Group, number[]>();
   private readonly logpoints = new Map<number, MessagePart[]>();
@@ -25,6 +31,7 @@ export class BreakpointBook {
     private readonly rules: readonly SubstitutePathRule[],
     /** The engine's verdict on a breakpoint address. */
     private readonly verdict: (addr: number) => Promise<BreakpointVerdict>,
+    private readonly lineFallback?: LineFallback,
   ) {}
 
   /** Refuses addresses where no breakpoint may go; the warnings of the others. */
@@ -56,7 +63,12 @@ export class BreakpointBook {
     return [...this.groups.values()].flat();
   }
 
-  private async replace<T>(group: Group, wanted: readonly T[], create: (w: T) => Promise<{ spec: BreakpointSpec; addrs: readonly number[]; logMessage?: string } | string>, describe: (w: T) => string): Promise<DebugProtocol.Breakpoint[]> {
+  private async replace<T>(
+    group: Group,
+    wanted: readonly T[],
+    create: (w: T) => Promise<{ spec: BreakpointSpec; addrs: readonly number[]; logMessage?: string; at?: { path: string; line: number } } | string>,
+    describe: (w: T) => string,
+  ): Promise<DebugProtocol.Breakpoint[]> {
     for (const id of this.groups.get(group) ?? []) {
       this.logpoints.delete(id);
       await this.client.clearBreakpoint(id).catch(() => undefined);
@@ -84,7 +96,9 @@ export class BreakpointBook {
         const bp = await this.client.createBreakpoint(made.spec);
         ids.push(bp.id);
         if (made.logMessage !== undefined) this.logpoints.set(bp.id, parseLogMessage(made.logMessage));
-        out.push({ ...this.toDap(bp), ...(judged.warning ? { message: `${describe(w)}: ${judged.warning}` } : {}) });
+        // An address breakpoint made for a source line: it belongs to the user's file and line.
+        const at = made.at ? { source: { path: made.at.path, name: made.at.path.split('/').pop() }, line: made.at.line } : {};
+        out.push({ ...this.toDap(bp), ...at, ...(judged.warning ? { message: `${describe(w)}: ${judged.warning}` } : {}) });
       } catch (err) {
         out.push({ verified: false, message: `${describe(w)}: ${(err as Error).message.replace(/^Delve CreateBreakpoint: /, '')}` });
       }
@@ -106,11 +120,18 @@ export class BreakpointBook {
   setSource(path: string, wanted: readonly DebugProtocol.SourceBreakpoint[]): Promise<DebugProtocol.Breakpoint[]> {
     const file = localToRemote(path, this.rules);
     return this.replace(`source:${path}`, wanted, async (b) => {
+      const cond = { Cond: b.condition || undefined, HitCond: toDelveHitCond(b.hitCondition) };
       // Where Delve would put it, to judge the addresses first.
-      const locs = await this.client.findLocation(`${file}:${b.line}`);
+      let delveError: unknown;
+      const locs = await this.client.findLocation(`${file}:${b.line}`).catch((e: unknown) => ((delveError = e), []));
       const addrs = locs.flatMap((l) => (l.pcs?.length ? l.pcs : [l.pc]));
-      if (!addrs.length) return `${file}:${b.line}: no code at this line`;
-      return { spec: { file, line: b.line, Cond: b.condition || undefined, HitCond: toDelveHitCond(b.hitCondition) }, addrs, logMessage: b.logMessage };
+      if (addrs.length) return { spec: { file, line: b.line, ...cond }, addrs, logMessage: b.logMessage };
+      // Delve found no code: the binary's own line table may (a stripped binary).
+      const own = await this.lineFallback?.(file, b.line);
+      if (typeof own === 'string') return `${file}:${b.line}: ${own}`;
+      if (own) return { spec: { addrs: own.pcs, ...cond }, addrs: own.pcs, logMessage: b.logMessage, at: { path, line: own.line } };
+      if (delveError) throw delveError;
+      return `${file}:${b.line}: no code at this line`;
     }, (b) => `${file}:${b.line}`);
   }
 

@@ -63,7 +63,7 @@ export async function attachTarget(config: ResolvedAttachConfig, options: Attach
     log(`attaching to pid ${chosen.pid}${sandbox ? ` (container ${sandbox.containerId})` : ''} on ${runner.where}`);
     const check = await checkBinaryAndDelve(runner, chosen.pid, config.dlvPath, config.sudo);
     binary = check.binary;
-    if (binary) log(`the sandbox's binary: ${binary.path}${binary.stripped ? ' (stripped: no DWARF)' : ''}; Delve ${check.delveVersion}`);
+    if (binary) log(`the sandbox's binary: ${binary.path}${binary.stripped ? ' (stripped: no DWARF)' : ''}${binary.goVersion ? `, built with ${binary.goVersion}` : ''}; Delve ${check.delveVersion}`);
     if (binary?.stripped && !versionAtLeast(check.delveVersion, STRIPPED_MIN_DELVE)) {
       const text = strippedMessage({ binaryPath: binary.path, hasSymtab: binary.hasSymtab, delveVersion: check.delveVersion, dlvPath: config.dlvPath, where: runner.where });
       throw new DelveLaunchError('stripped-binary', text, '');

@@ -3,15 +3,16 @@
 // added basic support for stripped executables (its CHANGELOG, 1.21.0); an older one fails with
 // "could not open debug info … -ldflags='-s -w'" and advises a rebuild, which a user of a distro
 // package cannot do. So we ask first, and refuse with the ways out before anything starts.
-import { ElfFile } from '../symbols/elfFile';
+import { readlink } from 'node:fs/promises';
+import { readBinaryFacts, type BinaryFacts } from '../symbols/binaryFacts';
 import type { CommandRunner } from '../transport/commandRunner';
-import { readTargetElf, type TargetElf } from '../transport/targetElf';
+import { readTargetBinary, type TargetBinary } from '../transport/targetBinary';
 import { checkDelve } from './delveLauncher';
 
 export interface BinaryCheck {
   delveVersion: string;
   /** undefined when the binary's headers could not be read (then Delve decides). */
-  binary: { path: string; stripped: boolean; hasSymtab: boolean; hasPclntab: boolean } | undefined;
+  binary: (BinaryFacts & { path: string }) | undefined;
 }
 
 /** `a` ≥ `b` for dotted versions (1.20.2 < 1.21.0). */
@@ -26,27 +27,14 @@ export function versionAtLeast(a: string, b: string): boolean {
   return true;
 }
 
-function factsOf(t: TargetElf): NonNullable<BinaryCheck['binary']> {
-  const has = (name: string): boolean => t.elf.sections.some((s) => s.name === name);
-  return {
-    path: t.path,
-    stripped: !has('.debug_info') && !has('.zdebug_info'),
-    hasSymtab: has('.symtab'),
-    hasPclntab: has('.gopclntab') || has('.data.rel.ro.gopclntab'),
-  };
-}
-
-async function readBinary(runner: CommandRunner, pid: number, sudo: boolean): Promise<TargetElf> {
+async function readBinary(runner: CommandRunner, pid: number, sudo: boolean): Promise<TargetBinary> {
   const exe = `/proc/${pid}/exe`;
-  if (runner.isLocal && !sudo) {
-    const { readlink } = await import('node:fs/promises');
-    return { elf: ElfFile.open(exe), path: await readlink(exe) };
-  }
-  return readTargetElf(runner, exe, sudo);
+  if (runner.isLocal && !sudo) return { facts: readBinaryFacts(exe), path: await readlink(exe) };
+  return readTargetBinary(runner, exe, sudo);
 }
 
 /** Delve's version and what the binary is, read together (a few commands on the target, no Delve started). */
 export async function checkBinaryAndDelve(runner: CommandRunner, pid: number, dlvPath: string, sudo: boolean): Promise<BinaryCheck> {
-  const [delveVersion, elf] = await Promise.all([checkDelve(runner, dlvPath, sudo), readBinary(runner, pid, sudo).catch(() => undefined)]);
-  return { delveVersion, binary: elf && factsOf(elf) };
+  const [delveVersion, binary] = await Promise.all([checkDelve(runner, dlvPath, sudo), readBinary(runner, pid, sudo).catch(() => undefined)]);
+  return { delveVersion, binary: binary && { ...binary.facts, path: binary.path } };
 }

@@ -11,7 +11,7 @@ import { startPiVmOrReason, vmOutput, type PiVm } from '../support/piVm';
 import { startRunscInVm, type RunscInVm } from '../support/runscInPi';
 import { runscBinaries, RunscUnavailableError } from '../support/runsc';
 import { attach, attachFailure, collectOutput, newDapClient } from '../support/dapClient';
-import { assertLandedOnUcontextPc, STOP_TIMEOUT_MS, stepOverBluepill, stopAt } from '../support/dapSession';
+import { assertLandedOnUcontextPc, nextStop, pcOf, STOP_TIMEOUT_MS, stepOverBluepill, stopAt } from '../support/dapSession';
 import { loadBinarySymbols, type BinarySymbols } from '../../src/symbols/binarySymbols';
 import { repoRoot } from '../support/repoRoot';
 
@@ -76,12 +76,12 @@ after(async () => {
   }
 });
 
-async function withSession(t: TestContext, body: (dc: DebugClient, output: () => string) => Promise<void>): Promise<void> {
+async function withSession(t: TestContext, config: Record<string, unknown>, body: (dc: DebugClient, output: () => string) => Promise<void>): Promise<void> {
   const dc = newDapClient();
   dc.defaultTimeout = STOP_TIMEOUT_MS;
   const output = collectOutput(dc);
   const t0 = Date.now();
-  await attach(dc, { ssh: vm!.hostAlias, sshConfigFile: vm!.sshConfigPath, sudo: true, processId: sandbox.pid, dlvPath: DLV_124 });
+  await attach(dc, { ssh: vm!.hostAlias, sshConfigFile: vm!.sshConfigPath, sudo: true, processId: sandbox.pid, dlvPath: DLV_124, ...config });
   t.diagnostic(`attach over SSH with Delve 1.24: ${Date.now() - t0} ms`);
   await dc.configurationDoneRequest();
   let failure: unknown;
@@ -117,8 +117,8 @@ test("the Pi's Delve 1.20.2 and a stripped runsc: the refusal, and Delve never a
 
 test('Delve 1.24 and a stripped runsc on the Pi: threads, the stack with file:line, one "no variables" line, step over bluepill on real exits', async (t) => {
   if (skipIfUnavailable(t)) return;
-  await withSession(t, async (dc, output) => {
-    assert.match(output(), /the sandbox's binary: \/home\/pi\/runsc-debian \(stripped: no DWARF\); Delve 1\.24\.0/);
+  await withSession(t, {}, async (dc, output) => {
+    assert.match(output(), /the sandbox's binary: \/home\/pi\/runsc-debian \(stripped: no DWARF\), built with go1\.19[.\d]*; Delve 1\.24\.0/);
     const sighandler = entryOf(`${KVM}.sighandler`);
     const tid = await stopAt(dc, sighandler);
     const threads = (await dc.threadsRequest()).body.threads.map((th) => th.id).sort((a, b) => a - b);
@@ -140,5 +140,34 @@ test('Delve 1.24 and a stripped runsc on the Pi: threads, the stack with file:li
     const hop = await assertLandedOnUcontextPc(dc, tid, r, /SIGILL/);
     t.diagnostic(`${r.body.description}; landed at ${hop.landing.text}`);
     await dc.continueRequest({ threadId: tid });
+  });
+});
+
+test('Delve 1.24 and a stripped runsc: source breakpoints by file:line, mapped through the .gopclntab, are hit at their PCs', async (t) => {
+  if (skipIfUnavailable(t)) return;
+  await withSession(t, { substitutePath: [{ from: '/home/user/src/gvisor', to: 'gvisor.dev/gvisor' }] }, async (dc) => {
+    // A user's checkout of gVisor: the binary's files are gvisor.dev/gvisor/pkg/… (-trimpath).
+    const checkout = '/home/user/src/gvisor/pkg/sentry/platform/kvm';
+    for (const fn of [`${KVM}.bluepillHandler`]) {
+      const entry = entryOf(fn);
+      const pos = symbols.symbolize(entry);
+      assert.ok(pos && pos.line > 0, `${fn} has file:line in the .gopclntab`);
+      const path = `${checkout}/${pos.file.split('/').pop()}`;
+      const stopped = nextStop(dc);
+      const set = (await dc.setBreakpointsRequest({ source: { path }, breakpoints: [{ line: pos.line }] })).body.breakpoints;
+      t.diagnostic(`${path}:${pos.line} → ${JSON.stringify(set[0])}`);
+      assert.equal(set[0].verified, true, set[0].message);
+      assert.equal(set[0].line, pos.line);
+      assert.equal(set[0].source?.path, path);
+      assert.equal(Number(set[0].instructionReference), entry, `the line's first PC is ${fn}'s entry`);
+      const ev = await stopped;
+      assert.equal(ev.body.reason, 'breakpoint');
+      const pc = await pcOf(dc, ev.body.threadId!);
+      assert.equal(pc, entry, `stopped at ${fn}'s entry`);
+      const frame = (await dc.stackTraceRequest({ threadId: ev.body.threadId!, startFrame: 0, levels: 1 })).body.stackFrames[0];
+      assert.equal(`${frame.source?.path}:${frame.line}`, `${path}:${pos.line}`, 'frame 0 is in the checkout (substitutePath)');
+      await dc.setBreakpointsRequest({ source: { path }, breakpoints: [] });
+      await dc.continueRequest({ threadId: ev.body.threadId! });
+    }
   });
 });

@@ -133,7 +133,7 @@ test("Delve 1.20.2 and a stripped runsc: one message that names the binary, Delv
 test('Delve 1.24 and a stripped runsc: threads, the stack with file:line through the signal frame, registers and memory, one "no variables" line', async (t) => {
   if (skipIfUnavailable(t)) return;
   await withSession(t, {}, async (dc, output) => {
-    assert.match(output(), /the sandbox's binary: .*runsc-debian \(stripped: no DWARF\); Delve 1\.24\.0/);
+    assert.match(output(), /the sandbox's binary: .*runsc-debian \(stripped: no DWARF\), built with go1\.19[.\d]*; Delve 1\.24\.0/);
     await pause(dc);
     const threads = (await dc.threadsRequest()).body.threads.map((th) => th.id).sort((a, b) => a - b);
     assert.deepEqual(threads, readdirSync(`/proc/${sb.sandboxPid}/task`).map(Number).sort((a, b) => a - b), 'DAP threads = /proc/PID/task');
@@ -189,6 +189,35 @@ test('Delve 1.24 and a stripped runsc: function breakpoints with or without .abi
         const hop = await assertLandedOnUcontextPc(dc, ev.body.threadId!, r, /SIGSEGV/);
         t.diagnostic(`landed at ${hop.landing.text}`);
       }
+      await dc.continueRequest({ threadId: ev.body.threadId! });
+    }
+  });
+});
+
+test('Delve 1.24 and a stripped runsc: source breakpoints by file:line, mapped through the .gopclntab, are hit at their PCs', async (t) => {
+  if (skipIfUnavailable(t)) return;
+  await withSession(t, { substitutePath: [{ from: '/home/user/src/gvisor', to: 'gvisor.dev/gvisor' }] }, async (dc) => {
+    // A user's checkout of gVisor: the binary's files are gvisor.dev/gvisor/pkg/… (-trimpath).
+    const checkout = '/home/user/src/gvisor/pkg/sentry/platform/kvm';
+    for (const fn of [`${KVM}.bluepillHandler`, `${KVM}.sighandler`]) {
+      const entry = entryOf(fn);
+      const pos = symbols.symbolize(entry);
+      assert.ok(pos && pos.line > 0, `${fn} has file:line in the .gopclntab`);
+      const path = `${checkout}/${pos.file.split('/').pop()}`;
+      const stopped = nextStop(dc);
+      const set = (await dc.setBreakpointsRequest({ source: { path }, breakpoints: [{ line: pos.line }] })).body.breakpoints;
+      t.diagnostic(`${path}:${pos.line} → ${JSON.stringify(set[0])}`);
+      assert.equal(set[0].verified, true, set[0].message);
+      assert.equal(set[0].line, pos.line);
+      assert.equal(set[0].source?.path, path);
+      assert.equal(Number(set[0].instructionReference), entry, `the line's first PC is ${fn}'s entry`);
+      const ev = await stopped;
+      assert.equal(ev.body.reason, 'breakpoint');
+      const pc = await pcOf(dc, ev.body.threadId!);
+      assert.equal(pc, entry, `stopped at ${fn}'s entry`);
+      const frame = (await dc.stackTraceRequest({ threadId: ev.body.threadId!, startFrame: 0, levels: 1 })).body.stackFrames[0];
+      assert.equal(`${frame.source?.path}:${frame.line}`, `${path}:${pos.line}`, 'frame 0 is in the checkout (substitutePath)');
+      await dc.setBreakpointsRequest({ source: { path }, breakpoints: [] });
       await dc.continueRequest({ threadId: ev.body.threadId! });
     }
   });

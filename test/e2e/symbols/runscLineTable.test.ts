@@ -9,15 +9,16 @@ import { readBinaryFacts } from '../../../src/symbols/binaryFacts';
 import { ElfFile } from '../../../src/symbols/elfFile';
 import { GoPclntab } from '../../../src/symbols/gopclntab';
 import { GoLineTable } from '../../../src/symbols/lineTable';
-import { REPO, goObjdump, systemGo, type GoToolchain } from '../../unit/symbols/goTools';
-import { baseName, isPrefixSplit, normalizeName, objdumpRunStarts, type RunStart } from '../../unit/symbols/objdumpRuns';
+import { repoRoot } from '../../support/repoRoot';
+import { goObjdump, systemGo, type GoToolchain } from '../../support/goTools';
+import { baseName, isPrefixSplit, normalizeName, objdumpRunStarts, type RunStart } from '../../support/objdumpRuns';
 
 const KVM = 'pkg/sentry/platform/kvm';
 /** Where a developer's checkout would keep the file: matched by suffix to the build path. */
 const LOCAL = '/home/dev/src/gvisor';
 
 function runscPaths(): Record<string, string> | string {
-  const r = spawnSync('bash', [join(REPO, 'scripts/runsc'), 'path'], { encoding: 'utf8' });
+  const r = spawnSync('bash', [join(repoRoot, 'scripts/runsc'), 'path'], { encoding: 'utf8' });
   if (r.status !== 0) return `scripts/runsc path exited ${r.status}: ${(r.stderr || '').trim().split('\n').pop() ?? ''}`;
   return Object.fromEntries(r.stdout.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BinaryFactsError, readBinaryFacts } from '../../../src/symbols/binaryFacts';
 import { GoBuildInfoError, parseGoBuildInfo } from '../../../src/symbols/goBuildInfo';
-import { FIXTURES, buildDemo, buildLabel, systemGo, trixieGo, type DemoBuild, type GoToolchain } from './goTools';
+import { FIXTURES, buildDemo, buildLabel, systemGo, trixieGo, type DemoBuild, type GoToolchain } from '../../support/goTools';
 
 const toolchains = [systemGo(), trixieGo()].filter((t): t is GoToolchain => typeof t !== 'string');
 const builds: DemoBuild[] = toolchains.flatMap((tc) =>

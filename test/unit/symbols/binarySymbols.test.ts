@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { binarySymbolsFromBuffer, loadBinarySymbols } from '../../../src/symbols/binarySymbols';
 import { ElfError } from '../../../src/symbols/elfFile';
 import { formatSymbolOffset } from '../../../src/symbols/symbolTable';
-import { SAMPLES, addr2line, buildDemo, prng, systemGo, trixieGo } from './goTools';
+import { SAMPLES, addr2line, buildDemo, prng, systemGo, trixieGo } from '../../support/goTools';
 
 const go19 = systemGo();
 const go124 = trixieGo();

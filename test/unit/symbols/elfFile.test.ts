@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ElfError, ElfFile } from '../../../src/symbols/elfFile';
-import { SAMPLES, buildDemo, buildLabel, goNm, systemGo, type DemoBuild } from './goTools';
+import { SAMPLES, buildDemo, buildLabel, goNm, systemGo, type DemoBuild } from '../../support/goTools';
 
 const go19 = systemGo();
 

@@ -21,7 +21,7 @@ import {
   type DemoBuild,
   type GoToolchain,
   type NmSymbol,
-} from './goTools';
+} from '../../support/goTools';
 
 const go19 = systemGo();
 const go124 = trixieGo();

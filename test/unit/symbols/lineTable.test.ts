@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { ElfFile } from '../../../src/symbols/elfFile';
 import { GoPclntab } from '../../../src/symbols/gopclntab';
 import { GoLineTable, matchFileBySuffix, type LinePc } from '../../../src/symbols/lineTable';
-import { FIXTURES, buildDemo, buildLabel, goObjdump, systemGo, trixieGo, type DemoBuild, type GoToolchain } from './goTools';
-import { baseName, isPrefixSplit, normalizeName, objdumpRunStarts, type ObjdumpRuns, type RunStart } from './objdumpRuns';
+import { FIXTURES, buildDemo, buildLabel, goObjdump, systemGo, trixieGo, type DemoBuild, type GoToolchain } from '../../support/goTools';
+import { baseName, isPrefixSplit, normalizeName, objdumpRunStarts, type ObjdumpRuns, type RunStart } from '../../support/objdumpRuns';
 
 const go19 = systemGo();
 const go124 = trixieGo();

@@ -5,7 +5,7 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileS
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { ObjdumpIndex, parseInstructionLine, type ObjdumpFunction } from '../../../src/symbols/objdumpIndex';
-import { SAMPLES, addr2line, buildDemo, goNm, goObjdump, prng, systemGo } from './goTools';
+import { SAMPLES, addr2line, buildDemo, goNm, goObjdump, prng, systemGo } from '../../support/goTools';
 import { repoRoot } from '../../support/repoRoot';
 
 const go19 = systemGo();

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { repoRoot } from '../../support/repoRoot';
+import { repoRoot } from './repoRoot';
 
 export const FIXTURES = join(repoRoot, 'test/fixtures/symbols');
 export const SAMPLES = join(FIXTURES, 'objdump-samples');
