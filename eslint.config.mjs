@@ -32,17 +32,26 @@ const PACKAGE_HOME = {
 
 function layerRules(folder) {
   const banned = FOLDERS.filter((f) => f !== folder && !MAY_IMPORT[folder].includes(f));
-  const packages = Object.entries(PACKAGE_HOME).filter(([, homes]) => !homes.includes(folder)).map(([name]) => name);
+  const packages = Object.entries(PACKAGE_HOME)
+    .filter(([, homes]) => !homes.includes(folder))
+    .map(([name]) => name);
   return {
     files: [`src/${folder}/**/*.ts`],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: packages.map((name) => ({ name, message: `only src/${PACKAGE_HOME[name].join(', src/')} may import ${name} (docs/architecture.md §2)` })),
-        patterns: banned.length ? [{
-          group: banned.flatMap((f) => [`../${f}`, `../${f}/**`]),
-          message: `src/${folder} may import only ${MAY_IMPORT[folder].map((f) => `src/${f}`).join(', ') || 'its own folder'} (docs/architecture.md §2)`,
-        }] : [],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: packages.map((name) => ({ name, message: `only src/${PACKAGE_HOME[name].join(', src/')} may import ${name} (docs/architecture.md §2)` })),
+          patterns: banned.length
+            ? [
+                {
+                  group: banned.flatMap((f) => [`../${f}`, `../${f}/**`]),
+                  message: `src/${folder} may import only ${MAY_IMPORT[folder].map((f) => `src/${f}`).join(', ') || 'its own folder'} (docs/architecture.md §2)`,
+                },
+              ]
+            : [],
+        },
+      ],
     },
   };
 }
@@ -63,12 +72,26 @@ export default tseslint.config(
   ...FOLDERS.map(layerRules),
   {
     files: ['**/*.mjs', '**/*.js'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', Buffer: 'readonly', URL: 'readonly' } },
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        clearTimeout: 'readonly',
+        setInterval: 'readonly',
+        clearInterval: 'readonly',
+        Buffer: 'readonly',
+        URL: 'readonly',
+      },
+    },
   },
   {
     // CommonJS modules that VS Code loads with require() (extensionTestsPath).
     files: ['test/electron/*.js'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', exports: 'writable', process: 'readonly', setTimeout: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', exports: 'writable', process: 'readonly', setTimeout: 'readonly', console: 'readonly' },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

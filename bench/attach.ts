@@ -45,7 +45,14 @@ export async function run(): Promise<BenchRow[]> {
     }
     const a = median(ours);
     const b = median(raw);
-    rows.push({ name: `attach over SSH, DAP attach → first threads (median of ${ROUNDS}, lower is better)`, value: a, unit: 'ms', baselineName: 'ssh dlv attach + bridge + ListThreads', baseline: b, ratio: a / b });
+    rows.push({
+      name: `attach over SSH, DAP attach → first threads (median of ${ROUNDS}, lower is better)`,
+      value: a,
+      unit: 'ms',
+      baselineName: 'ssh dlv attach + bridge + ListThreads',
+      baseline: b,
+      ratio: a / b,
+    });
 
     // Per-request latency right after a stop.
     const dc = newDapClient();
@@ -63,7 +70,14 @@ export async function run(): Promise<BenchRow[]> {
       const tid = (await stopped).body.threadId!;
       await dc.setFunctionBreakpointsRequest({ breakpoints: [] });
       const goid = Number(/\[g (\d+)\]/.exec((await dc.threadsRequest()).body.threads.find((t) => t.id === tid)!.name)![1]);
-      const t = { stack: [] as number[], scopes: [] as number[], vars: [] as number[], rawStack: [] as number[], rawVars: [] as number[], rawVersion: [] as number[] };
+      const t = {
+        stack: [] as number[],
+        scopes: [] as number[],
+        vars: [] as number[],
+        rawStack: [] as number[],
+        rawVars: [] as number[],
+        rawVersion: [] as number[],
+      };
       for (let i = 0; i < STOPS; i++) {
         stopped = dc.waitForEvent('stopped') as Promise<DebugProtocol.StoppedEvent>;
         await dc.stepInRequest({ threadId: tid, granularity: 'instruction' });
@@ -81,7 +95,10 @@ export async function run(): Promise<BenchRow[]> {
         await rpc.call('Stacktrace', { Id: goid, Depth: 20, Full: false });
         t.rawStack.push(ms(t0));
         t0 = process.hrtime.bigint();
-        await rpc.call('ListLocalVars', { Scope: { GoroutineID: goid, Frame: 1 }, Cfg: { FollowPointers: true, MaxVariableRecurse: 1, MaxStringLen: 256, MaxArrayValues: 64, MaxStructFields: -1 } });
+        await rpc.call('ListLocalVars', {
+          Scope: { GoroutineID: goid, Frame: 1 },
+          Cfg: { FollowPointers: true, MaxVariableRecurse: 1, MaxStringLen: 256, MaxArrayValues: 64, MaxStructFields: -1 },
+        });
         t.rawVars.push(ms(t0));
         t0 = process.hrtime.bigint();
         await rpc.call('GetVersion', {});
@@ -90,7 +107,14 @@ export async function run(): Promise<BenchRow[]> {
       const row = (name: string, ourTimes: number[], baseName: string, base: number[]): BenchRow => {
         const v = median(ourTimes);
         const bl = median(base);
-        return { name: `${name} after a stop over SSH (median of ${STOPS}, lower is better)`, value: v, unit: 'ms', baselineName: baseName, baseline: bl, ratio: v / bl };
+        return {
+          name: `${name} after a stop over SSH (median of ${STOPS}, lower is better)`,
+          value: v,
+          unit: 'ms',
+          baselineName: baseName,
+          baseline: bl,
+          ratio: v / bl,
+        };
       };
       rows.push(row('DAP stackTrace (20 frames)', t.stack, 'raw Stacktrace RPC', t.rawStack));
       rows.push(row('DAP scopes', t.scopes, 'raw GetVersion RPC', t.rawVersion));

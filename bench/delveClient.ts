@@ -54,7 +54,14 @@ export async function run(): Promise<BenchRow[]> {
     for (const [name, method, params, call] of cases) {
       const raw = median(await rawRoundTrips(port, method, params));
       const ours = median(await clientRoundTrips(call));
-      rows.push({ name: `delve client ${name} (median of ${N}, lower is better)`, value: ours, unit: 'ms', baselineName: 'raw TCP JSON', baseline: raw, ratio: ours / raw });
+      rows.push({
+        name: `delve client ${name} (median of ${N}, lower is better)`,
+        value: ours,
+        unit: 'ms',
+        baselineName: 'raw TCP JSON',
+        baseline: raw,
+        ratio: ours / raw,
+      });
     }
     return rows;
   } finally {

@@ -108,7 +108,11 @@ export async function run(): Promise<BenchRow[]> {
       const [ours, floor, regex] = linesPerSecond(dump.lines, [tokenize, trivial, regexPass]);
       const row = (baselineName: string, baseline: number): BenchRow => ({
         name: `go-objdump grammar tokenization, ${dump.name}, ${dump.lines.length} lines (ratio: ours/baseline, higher is better)`,
-        value: Math.round(ours), unit: 'lines/s', baselineName, baseline: Math.round(baseline), ratio: ours / baseline,
+        value: Math.round(ours),
+        unit: 'lines/s',
+        baselineName,
+        baseline: Math.round(baseline),
+        ratio: ours / baseline,
       });
       rows.push(row('one-rule ^.*$ grammar, same engine', floor));
       rows.push(row('JS regex test per line', regex));
@@ -119,13 +123,15 @@ export async function run(): Promise<BenchRow[]> {
   }
 }
 
-
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  run().then((rows) => {
-    if (!rows.length) console.log('no dumps: is go installed?');
-    else console.log(`${formatTable(rows)}\ngoal: >= 100000 lines/s for the go-objdump grammar`);
-  }, (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  });
+  run().then(
+    (rows) => {
+      if (!rows.length) console.log('no dumps: is go installed?');
+      else console.log(`${formatTable(rows)}\ngoal: >= 100000 lines/s for the go-objdump grammar`);
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
 }

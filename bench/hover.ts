@@ -107,8 +107,22 @@ async function bigDumpRows(): Promise<BenchRow[]> {
     const grepText = median([0, 1, 2].map(() => grepMs(['-c', '^TEXT', dump])));
     const what = `${mb.toFixed(0)} MB dump in bluepill.symbolFiles, never opened`;
     return [
-      { name: `hover an address, ${what} (median of ${HOVERS}; lower is better)`, value: hover, unit: 'ms', baselineName: 'grep -F -m1 the address', baseline: grepOne, ratio: grepOne / hover },
-      { name: `load the ${what} + first hover (lower is better)`, value: loadAndFirst, unit: 'ms', baselineName: "grep -c '^TEXT'", baseline: grepText, ratio: grepText / loadAndFirst },
+      {
+        name: `hover an address, ${what} (median of ${HOVERS}; lower is better)`,
+        value: hover,
+        unit: 'ms',
+        baselineName: 'grep -F -m1 the address',
+        baseline: grepOne,
+        ratio: grepOne / hover,
+      },
+      {
+        name: `load the ${what} + first hover (lower is better)`,
+        value: loadAndFirst,
+        unit: 'ms',
+        baselineName: "grep -c '^TEXT'",
+        baseline: grepText,
+        ratio: grepText / loadAndFirst,
+      },
     ];
   } finally {
     await server.stop();

@@ -30,7 +30,6 @@ const SIGHANDLER = 'gvisor.dev/gvisor/pkg/sentry/platform/kvm.sighandler';
 /** arm64: X2 = &ucontext at the handler's entry; the trampoline's SVC is 4 bytes past its start. */
 const UCONTEXT_BYTES = 0x1c0 + 8;
 
-
 /** Counts the Delve calls made through it; `timed` also sums the time spent in continue. */
 function counting(client: DelveClient): { delve: EngineDelve; calls(): number; continueMs(): number; reset(): void } {
   let n = 0;
@@ -50,7 +49,15 @@ function counting(client: DelveClient): { delve: EngineDelve; calls(): number; c
       };
     },
   }) as unknown as EngineDelve;
-  return { delve, calls: () => n, continueMs: () => inContinue, reset: () => { n = 0; inContinue = 0; } };
+  return {
+    delve,
+    calls: () => n,
+    continueMs: () => inContinue,
+    reset: () => {
+      n = 0;
+      inContinue = 0;
+    },
+  };
 }
 
 /** Runs until some vCPU thread stops on the handler's entry; returns it. */
@@ -83,7 +90,10 @@ async function handHop(c: DelveClient, tid: number): Promise<void> {
 }
 
 async function hops(vm: PiVm, sb: RunscInVm, handler: number): Promise<BenchRow[]> {
-  const target: AttachedTarget = await attachTarget(resolveAttachConfig({ ssh: vm.hostAlias, sshConfigFile: vm.sshConfigPath, processId: sb.pid, sudo: true }), { rpcTimeoutMs: 300_000 });
+  const target: AttachedTarget = await attachTarget(
+    resolveAttachConfig({ ssh: vm.hostAlias, sshConfigFile: vm.sshConfigPath, processId: sb.pid, sudo: true }),
+    { rpcTimeoutMs: 300_000 },
+  );
   try {
     const count = counting(target.client);
     // One engine for the session, as the adapter has: its code and symbol caches are warm after the first hop.
@@ -112,11 +122,19 @@ async function hops(vm: PiVm, sb: RunscInVm, handler: number): Promise<BenchRow[
     return [
       {
         name: `real runsc on the emulated Pi: step over bluepill, Delve round trips per hop (median of ${HOPS}; goal ≤ 10)`,
-        value: median(ours.map((o) => o.calls)), unit: 'calls', baselineName: 'the minimal hand sequence', baseline: 9, ratio: median(ours.map((o) => o.calls)) / 9,
+        value: median(ours.map((o) => o.calls)),
+        unit: 'calls',
+        baselineName: 'the minimal hand sequence',
+        baseline: 9,
+        ratio: median(ours.map((o) => o.calls)) / 9,
       },
       {
         name: `real runsc on the emulated Pi: wall time per hop without the guest's time (median of ${HOPS}; goal ≤ 300 ms)`,
-        value: median(ours.map((o) => o.ms)), unit: 'ms', baselineName: 'the minimal hand sequence, guest time included', baseline: handMs, ratio: median(ours.map((o) => o.ms)) / handMs,
+        value: median(ours.map((o) => o.ms)),
+        unit: 'ms',
+        baselineName: 'the minimal hand sequence, guest time included',
+        baseline: handMs,
+        ratio: median(ours.map((o) => o.ms)) / handMs,
       },
     ];
   } finally {
@@ -167,7 +185,11 @@ export async function run(): Promise<BenchRow[]> {
     }
     rows.push({
       name: `real runsc on the emulated Pi: attach over SSH with sudo → first threads (median of ${ATTACHES}; goal ≤ 1.1×)`,
-      value: median(ours), unit: 'ms', baselineName: 'ssh + sudo dlv attach + bridge + ListThreads by hand', baseline: median(hand), ratio: median(ours) / median(hand),
+      value: median(ours),
+      unit: 'ms',
+      baselineName: 'ssh + sudo dlv attach + bridge + ListThreads by hand',
+      baseline: median(hand),
+      ratio: median(ours) / median(hand),
     });
     return rows;
   } finally {

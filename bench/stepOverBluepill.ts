@@ -24,7 +24,13 @@ function counting(client: DelveClient): { delve: BluepillDelve; count(): number;
       };
     },
   }) as unknown as BluepillDelve;
-  return { delve, count: () => n, reset: () => { n = 0; } };
+  return {
+    delve,
+    count: () => n,
+    reset: () => {
+      n = 0;
+    },
+  };
 }
 
 async function oursOnce(s: Session): Promise<{ trips: number; ms: number; hops: number }> {
@@ -67,11 +73,19 @@ export async function run(): Promise<BenchRow[]> {
     return [
       {
         name: `step over bluepill: Delve round trips per hop (median of ${OURS_RUNS}; ratio = × fewer, goal ≥ 20)`,
-        value: oursTrips, unit: 'calls', baselineName: `stepInstruction from the fault to the landing, median of ${BASELINE_RUNS}`, baseline: baseTrips, ratio: baseTrips / oursTrips,
+        value: oursTrips,
+        unit: 'calls',
+        baselineName: `stepInstruction from the fault to the landing, median of ${BASELINE_RUNS}`,
+        baseline: baseTrips,
+        ratio: baseTrips / oursTrips,
       },
       {
         name: `step over bluepill: wall time per hop (median of ${OURS_RUNS}; ratio = × faster)`,
-        value: oursMs, unit: 'ms', baselineName: 'single-stepping the same hop', baseline: baseMs, ratio: baseMs / oursMs,
+        value: oursMs,
+        unit: 'ms',
+        baselineName: 'single-stepping the same hop',
+        baseline: baseMs,
+        ratio: baseMs / oursMs,
       },
     ];
   } finally {

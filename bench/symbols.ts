@@ -57,7 +57,11 @@ function bigBinary(): { binary: string; dump: string; toolDir: string } {
  * through a pipe, not to /dev/null: GNU grep stops at the first match when it sees /dev/null.
  */
 function childCpuMs(cmd: string, args: string[], input?: string): number {
-  const r = spawnSync('bash', ['-c', 'set -o pipefail; "$@" | cat > /dev/null || exit 1; times', '_', cmd, ...args], { input, maxBuffer: 1 << 30, encoding: 'utf8' });
+  const r = spawnSync('bash', ['-c', 'set -o pipefail; "$@" | cat > /dev/null || exit 1; times', '_', cmd, ...args], {
+    input,
+    maxBuffer: 1 << 30,
+    encoding: 'utf8',
+  });
   if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
   // second line: children's user and system time, e.g. "0m0.375s 0m0.032s"
   const children = r.stdout.trim().split('\n').pop() ?? '';
@@ -135,7 +139,7 @@ function symbolizeRows(binary: string, toolDir: string): BenchRow[] {
   const text = elf.section('.text');
   if (text === undefined) throw new Error('no .text');
   let seed = 1;
-  const rnd = (): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+  const rnd = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
   const pcs = Array.from({ length: ADDRS }, () => text.addr + Math.floor(rnd() * text.size));
   const input = pcs.map((pc) => `0x${pc.toString(16)}\n`).join('');
   const a2l = median([0, 1, 2].map(() => childCpuMs(join(toolDir, 'addr2line'), [binary], input)));
@@ -145,9 +149,13 @@ function symbolizeRows(binary: string, toolDir: string): BenchRow[] {
   // also counts V8's background GC threads, busy after the load-from-scratch runs below.
   const syms = loadBinarySymbols(binary);
   for (const pc of pcs) sink += syms.symbolize(pc)?.line ?? 0;
-  const reused = median([0, 1, 2, 3, 4].map(() => cpuMs(() => {
-    for (const pc of pcs) sink += syms.symbolize(pc)?.line ?? 0;
-  })));
+  const reused = median(
+    [0, 1, 2, 3, 4].map(() =>
+      cpuMs(() => {
+        for (const pc of pcs) sink += syms.symbolize(pc)?.line ?? 0;
+      }),
+    ),
+  );
   const loadAndAll = median(
     [0, 1, 2].map(() =>
       cpuMs(() => {
@@ -160,26 +168,55 @@ function symbolizeRows(binary: string, toolDir: string): BenchRow[] {
   const what = `symbolize ${ADDRS / 1000}k random pcs of a ${(elf.fileSize / 1e6).toFixed(0)} MB Go binary (function, file:line), CPU ms`;
   return [
     { name: `${what}, index reused (lower is better)`, value: reused, unit: 'ms', baselineName: 'go tool addr2line', baseline: a2l, ratio: a2l / reused },
-    { name: `${what}, load + symbolize (lower is better)`, value: loadAndAll, unit: 'ms', baselineName: 'go tool addr2line', baseline: a2l, ratio: a2l / loadAndAll },
+    {
+      name: `${what}, load + symbolize (lower is better)`,
+      value: loadAndAll,
+      unit: 'ms',
+      baselineName: 'go tool addr2line',
+      baseline: a2l,
+      ratio: a2l / loadAndAll,
+    },
   ];
 }
 
 function tableRows(binary: string, toolDir: string): BenchRow[] {
   const nm = median([0, 1, 2].map(() => childCpuMs(join(toolDir, 'nm'), ['-size', binary])));
   let count = 0;
-  const symtab = median([0, 1, 2].map(() => cpuMs(() => {
-    count = ElfFile.open(binary).functionSymbols().length;
-  })));
+  const symtab = median(
+    [0, 1, 2].map(() =>
+      cpuMs(() => {
+        count = ElfFile.open(binary).functionSymbols().length;
+      }),
+    ),
+  );
   let funcs = 0;
-  const pclntab = median([0, 1, 2].map(() => cpuMs(() => {
-    const elf = ElfFile.open(binary);
-    const tab = GoPclntab.parse(elf.sectionData('.gopclntab'), { textStart: elf.section('.text')?.addr });
-    funcs = tab.functions().length;
-  })));
+  const pclntab = median(
+    [0, 1, 2].map(() =>
+      cpuMs(() => {
+        const elf = ElfFile.open(binary);
+        const tab = GoPclntab.parse(elf.sectionData('.gopclntab'), { textStart: elf.section('.text')?.addr });
+        funcs = tab.functions().length;
+      }),
+    ),
+  );
   const mb = (statSync(binary).size / 1e6).toFixed(0);
   return [
-    { name: `read .symtab of a ${mb} MB Go binary (${count} functions), CPU ms (lower is better)`, value: symtab, unit: 'ms', baselineName: 'go tool nm -size', baseline: nm, ratio: nm / symtab },
-    { name: `read .gopclntab of a ${mb} MB Go binary (${funcs} functions with names), CPU ms (lower is better)`, value: pclntab, unit: 'ms', baselineName: 'go tool nm -size', baseline: nm, ratio: nm / pclntab },
+    {
+      name: `read .symtab of a ${mb} MB Go binary (${count} functions), CPU ms (lower is better)`,
+      value: symtab,
+      unit: 'ms',
+      baselineName: 'go tool nm -size',
+      baseline: nm,
+      ratio: nm / symtab,
+    },
+    {
+      name: `read .gopclntab of a ${mb} MB Go binary (${funcs} functions with names), CPU ms (lower is better)`,
+      value: pclntab,
+      unit: 'ms',
+      baselineName: 'go tool nm -size',
+      baseline: nm,
+      ratio: nm / pclntab,
+    },
   ];
 }
 

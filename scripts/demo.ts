@@ -31,7 +31,14 @@ async function main(): Promise<void> {
   const cleanup = async (): Promise<void> => {
     for (const f of stopAll.reverse()) await f().catch(() => undefined);
   };
-  process.once('SIGINT', () => void cleanup().then(() => { console.log('\ndemo: stopped'); process.exit(0); }));
+  process.once(
+    'SIGINT',
+    () =>
+      void cleanup().then(() => {
+        console.log('\ndemo: stopped');
+        process.exit(0);
+      }),
+  );
   process.once('SIGTERM', () => void cleanup().then(() => process.exit(0)));
   try {
     await sim.waitForProgress(3, 30_000);

@@ -28,7 +28,9 @@ export function ensureNpmPackages() {
 
 export function ensureDebianPackages(extra = {}) {
   const wanted = { ...DEBIAN_PACKAGES, ...extra };
-  const missing = Object.entries(wanted).filter(([, file]) => !existsSync(file)).map(([pkg]) => pkg);
+  const missing = Object.entries(wanted)
+    .filter(([, file]) => !existsSync(file))
+    .map(([pkg]) => pkg);
   if (!missing.length) return;
   const isRoot = process.getuid?.() === 0;
   const prefix = isRoot ? [] : ['sudo', '-n'];
@@ -37,7 +39,8 @@ export function ensureDebianPackages(extra = {}) {
   }
   console.log(`setup: installing Debian packages: ${missing.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  if (!sh(prefix[0] ?? 'apt-get', [...prefix.slice(1), ...(prefix.length ? ['apt-get'] : []), 'update', '-qq'], { env })) throw new Error('setup: apt-get update failed');
+  if (!sh(prefix[0] ?? 'apt-get', [...prefix.slice(1), ...(prefix.length ? ['apt-get'] : []), 'update', '-qq'], { env }))
+    throw new Error('setup: apt-get update failed');
   if (!sh(prefix[0] ?? 'apt-get', [...prefix.slice(1), ...(prefix.length ? ['apt-get'] : []), 'install', '-y', '-qq', ...missing], { env })) {
     throw new Error(`setup: apt-get install ${missing.join(' ')} failed`);
   }

@@ -40,17 +40,21 @@ function run(cmd, args, options = {}) {
 }
 
 // 1. generated files are current
-for (const [file, build] of [[grammarFile, buildGrammar], [injectionFile, buildMarkdownInjection]]) {
+for (const [file, build] of [
+  [grammarFile, buildGrammar],
+  [injectionFile, buildMarkdownInjection],
+]) {
   const same = existsSync(file) && readFileSync(file, 'utf8') === renderJson(build());
-  record(`${basename(file)} matches its generator`,
-    same ? [] : ['stale: run node syntaxes/build-go-objdump-grammar.mjs']);
+  record(`${basename(file)} matches its generator`, same ? [] : ['stale: run node syntaxes/build-go-objdump-grammar.mjs']);
 }
 
 // 2. exact snapshots of the committed samples (staged with their snapshots in a temp dir, since
 // vscode-tmgrammar-snap keeps a .snap next to each test case)
 const staged = join(work, 'samples');
 mkdirSync(staged);
-const samples = readdirSync(fixtures).filter((f) => f.endsWith('.txt') || f.endsWith('.s')).sort();
+const samples = readdirSync(fixtures)
+  .filter((f) => f.endsWith('.txt') || f.endsWith('.s'))
+  .sort();
 for (const sample of samples) {
   const snapName = `${sample}.snap`;
   copyFileSync(join(fixtures, sample), join(staged, sample));
@@ -60,10 +64,21 @@ for (const sample of samples) {
     record(`snapshot ${sample}`, [`no ${join('test', 'grammar', snapName)}: run with --update`]);
     continue;
   }
-  const r = run(process.execPath, [
-    snapTool, '--config', join(work, 'no-package.json'), '-s', 'source.go-objdump', '-g', grammarFile,
-    ...(update ? ['--updateSnapshot'] : []), join(staged, sample),
-  ], { cwd: work });
+  const r = run(
+    process.execPath,
+    [
+      snapTool,
+      '--config',
+      join(work, 'no-package.json'),
+      '-s',
+      'source.go-objdump',
+      '-g',
+      grammarFile,
+      ...(update ? ['--updateSnapshot'] : []),
+      join(staged, sample),
+    ],
+    { cwd: work },
+  );
   if (r.ok && update) copyFileSync(join(staged, snapName), committed);
   record(`snapshot ${sample}`, r.ok ? [] : r.out.split('\n').filter((l) => l.trim() && !l.includes('grammar not found')));
 }
@@ -71,8 +86,14 @@ for (const sample of samples) {
 // 3. invariants on fresh dumps of real binaries
 // Instructions each dump must contain, with the family their mnemonic must get.
 const expectedInstructions = {
-  amd64: [{ text: /^CLI$/, family: 'privileged' }, { text: /^SYSCALL$/, family: 'syscall' }],
-  arm64: [{ text: /^MRS \$18052, R\d+$/, family: 'privileged' }, { text: /^SVC \$0$/, family: 'syscall' }],
+  amd64: [
+    { text: /^CLI$/, family: 'privileged' },
+    { text: /^SYSCALL$/, family: 'syscall' },
+  ],
+  arm64: [
+    { text: /^MRS \$18052, R\d+$/, family: 'privileged' },
+    { text: /^SVC \$0$/, family: 'syscall' },
+  ],
 };
 
 function instructionText(line) {
@@ -97,8 +118,7 @@ function checkExpectedInstructions(lines, arch) {
 
 const goVersion = run('go', ['version']);
 const programs = [
-  { name: 'bluepill-sim', dir: join(repoRoot, 'test', 'fixtures', 'bluepill-sim'),
-    symbols: 'ring0\\.|platform/kvm\\.|^main\\.' },
+  { name: 'bluepill-sim', dir: join(repoRoot, 'test', 'fixtures', 'bluepill-sim'), symbols: 'ring0\\.|platform/kvm\\.|^main\\.' },
   { name: 'privileged', dir: join(fixtures, 'privileged'), symbols: '^main\\.' },
 ];
 if (!goVersion.ok) {
@@ -112,13 +132,20 @@ if (!goVersion.ok) {
     for (const arch of ['amd64', 'arm64']) {
       const binary = join(work, `${program.name}-${arch}`);
       const build = run('go', ['build', '-o', binary, '.'], {
-        cwd: program.dir, env: { ...process.env, GOOS: 'linux', GOARCH: arch, CGO_ENABLED: '0' },
+        cwd: program.dir,
+        env: { ...process.env, GOOS: 'linux', GOARCH: arch, CGO_ENABLED: '0' },
       });
-      if (!build.ok) { record(`${program.name} ${arch}: go build`, [build.out.trim()]); continue; }
+      if (!build.ok) {
+        record(`${program.name} ${arch}: go build`, [build.out.trim()]);
+        continue;
+      }
       for (const flags of [[], ['-S'], ['-gnu']]) {
         const name = `${program.name} ${arch} go tool objdump ${[...flags, '-s', program.symbols].join(' ')}`;
         const dump = run('go', ['tool', 'objdump', ...flags, '-s', program.symbols, binary]);
-        if (!dump.ok || !dump.stdout.trim()) { record(name, [`objdump failed or printed nothing: ${dump.out.trim()}`]); continue; }
+        if (!dump.ok || !dump.stdout.trim()) {
+          record(name, [`objdump failed or printed nothing: ${dump.out.trim()}`]);
+          continue;
+        }
         const lines = await tokenizeText(dump.stdout);
         const { problems, stats } = checkDump(lines, { allowSource: flags.includes('-S') });
         if (stats.instructions < 10) problems.push(`only ${stats.instructions} instruction lines`);
@@ -131,8 +158,15 @@ if (!goVersion.ok) {
 
 // 4. Delve's `disassemble` of the simulator on this host, in its three flavours (intel, go, gnu)
 const delveInit = [
-  'config source-list-line-count 0', 'break main.main', 'continue', 'disassemble',
-  'config disassemble-flavor go', 'disassemble', 'config disassemble-flavor gnu', 'disassemble', 'exit -c',
+  'config source-list-line-count 0',
+  'break main.main',
+  'continue',
+  'disassemble',
+  'config disassemble-flavor go',
+  'disassemble',
+  'config disassemble-flavor gnu',
+  'disassemble',
+  'exit -c',
 ].join('\n');
 const hostArch = { x64: 'amd64', arm64: 'arm64' }[process.arch];
 const simulator = join(work, `bluepill-sim-${hostArch}`);
@@ -141,8 +175,11 @@ if (!dlvVersion.ok) console.log(`skip Delve disassemble: dlv is not installed ($
 else if (!existsSync(simulator)) console.log('skip Delve disassemble: no simulator binary for this host was built');
 else {
   writeFileSync(join(work, 'dlv-init'), `${delveInit}\n`);
-  const dlv = run('dlv', ['exec', simulator, '--init', join(work, 'dlv-init'), '--allow-non-terminal-interactive=true'],
-    { cwd: work, input: '', timeout: 120_000 });
+  const dlv = run('dlv', ['exec', simulator, '--init', join(work, 'dlv-init'), '--allow-non-terminal-interactive=true'], {
+    cwd: work,
+    input: '',
+    timeout: 120_000,
+  });
   // the current source line Delve prints on stopping is coloured with ANSI escapes; a paste has none
   // eslint-disable-next-line no-control-regex -- ESC is exactly what is removed here
   const transcript = (dlv.stdout ?? '').replace(/\x1b\[[0-9;]*m/g, '');
@@ -153,10 +190,16 @@ else {
     const lines = await tokenizeText(transcript);
     const { problems, stats } = checkDump(lines, { transcript: true, allowSource: true });
     if (headers !== 3) problems.push(`${headers} TEXT headers, want 3 (one per flavour)`);
-    const marked = lines.filter(({ tokens }) => tokens.some((t) => t.scopes.includes('markup.inserted.current-pc.delve.go-objdump'))
-      && tokens.some((t) => t.scopes.includes('markup.deleted.breakpoint.delve.go-objdump')));
+    const marked = lines.filter(
+      ({ tokens }) =>
+        tokens.some((t) => t.scopes.includes('markup.inserted.current-pc.delve.go-objdump')) &&
+        tokens.some((t) => t.scopes.includes('markup.deleted.breakpoint.delve.go-objdump')),
+    );
     if (marked.length !== 3) problems.push(`${marked.length} lines with both => and * scoped, want 3`);
-    record(`Delve ${dlvVersion.out.split('\n')[1]?.trim() ?? ''} disassemble main.main, ${hostArch}, intel/go/gnu (${stats.instructions} instructions)`, problems);
+    record(
+      `Delve ${dlvVersion.out.split('\n')[1]?.trim() ?? ''} disassemble main.main, ${hostArch}, intel/go/gnu (${stats.instructions} instructions)`,
+      problems,
+    );
   }
 }
 

@@ -13,7 +13,11 @@ const suites = process.argv.slice(2).length ? process.argv.slice(2) : all;
 function findTests(dir) {
   const out = [];
   let names;
-  try { names = readdirSync(dir); } catch { return out; }
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return out;
+  }
   for (const name of names) {
     const p = join(dir, name);
     if (statSync(p).isDirectory()) out.push(...findTests(p));
@@ -102,7 +106,11 @@ for (const suite of suites) {
       // The arm64 files share one emulated Pi (with KVM, for real runsc): one boot, not one per file.
       const shared = suite === 'arm64' ? startSharedPi() : undefined;
       try {
-        status = run(process.execPath, ['--import', 'tsx', '--test', ...concurrency, ...files], shared ? { env: { ...process.env, BLUEPILL_PI_VM_STATE: shared } } : {});
+        status = run(
+          process.execPath,
+          ['--import', 'tsx', '--test', ...concurrency, ...files],
+          shared ? { env: { ...process.env, BLUEPILL_PI_VM_STATE: shared } } : {},
+        );
       } finally {
         if (shared) spawnSync('bash', ['scripts/pi-vm', 'stop', '--state', shared], { stdio: 'inherit' });
       }
@@ -112,7 +120,11 @@ for (const suite of suites) {
   if (leaked.length) {
     console.error(`\n${suite}: Delve processes left running after the suite (killed now):\n  ${leaked.map((l) => l.text).join('\n  ')}`);
     for (const l of leaked) {
-      try { process.kill(l.pid, 'SIGKILL'); } catch { /* gone */ }
+      try {
+        process.kill(l.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
     }
     status ||= 1;
   }
@@ -120,5 +132,7 @@ for (const suite of suites) {
   timings.push(`${suite} ${Math.round((Date.now() - suiteStart) / 1000)} s${status ? ' (failed)' : ''}`);
 }
 console.log(`\ntime per suite: ${timings.join(', ')}`);
-console.log(`\nsuites: ${suites.length - failedSuites.length} passed, ${failedSuites.length} failed${failedSuites.length ? ` (${failedSuites.join(', ')})` : ''}`);
+console.log(
+  `\nsuites: ${suites.length - failedSuites.length} passed, ${failedSuites.length} failed${failedSuites.length ? ` (${failedSuites.join(', ')})` : ''}`,
+);
 process.exit(failedSuites.length ? 1 : 0);

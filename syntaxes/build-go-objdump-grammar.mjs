@@ -27,19 +27,22 @@ function compile(pieces) {
   const captures = {};
   let n = 0;
   const numbers = new Map();
-  const walk = (list) => list.map((p) => {
-    if (typeof p === 'string') return p;
-    if (p.ifMatched) {
-      if (!numbers.has(p.ifMatched)) throw new Error('a conditional must follow the group it tests');
-      return `(?(${numbers.get(p.ifMatched)})${walk(p.yes)}|${walk(p.no)})`;
-    }
-    n += 1;
-    const index = n;
-    numbers.set(p, index);
-    const inner = walk(p.body);
-    if (p.spec) captures[String(index)] = typeof p.spec === 'string' ? { name: p.spec } : p.spec;
-    return `(${inner})`;
-  }).join('');
+  const walk = (list) =>
+    list
+      .map((p) => {
+        if (typeof p === 'string') return p;
+        if (p.ifMatched) {
+          if (!numbers.has(p.ifMatched)) throw new Error('a conditional must follow the group it tests');
+          return `(?(${numbers.get(p.ifMatched)})${walk(p.yes)}|${walk(p.no)})`;
+        }
+        n += 1;
+        const index = n;
+        numbers.set(p, index);
+        const inner = walk(p.body);
+        if (p.spec) captures[String(index)] = typeof p.spec === 'string' ? { name: p.spec } : p.spec;
+        return `(${inner})`;
+      })
+      .join('');
   const regex = walk(pieces);
   return { regex, captures };
 }
@@ -62,13 +65,16 @@ const CONDITIONS = 'EQ|NE|HS|LO|CS|CC|MI|PL|VS|VC|HI|LS|GE|LT|GT|LE|AL|NV';
 // arm64 system registers that EL0 can reach have op1 == 3. Go's arm64asm prints an unnamed
 // register as `$N` with N = o0:op1:CRn:CRm:op2 (15 bits), so op1 == 3 is exactly the two
 // decimal ranges 6144–8191 and 22528–24575 (e.g. TPIDR_EL0 = $24194, TPIDR_EL1 = $18052).
-const EL0_SYSREG_NUMBER = '(?:614[4-9]|61[5-9]\\d|6[2-9]\\d\\d|7\\d\\d\\d|80\\d\\d|81[0-8]\\d|819[01]'
-  + '|2252[89]|225[3-9]\\d|22[6-9]\\d\\d|23\\d\\d\\d|24[0-4]\\d\\d|245[0-6]\\d|2457[0-5])(?!\\d)';
+const EL0_SYSREG_NUMBER =
+  '(?:614[4-9]|61[5-9]\\d|6[2-9]\\d\\d|7\\d\\d\\d|80\\d\\d|81[0-8]\\d|819[01]' +
+  '|2252[89]|225[3-9]\\d|22[6-9]\\d\\d|23\\d\\d\\d|24[0-4]\\d\\d|245[0-6]\\d|2457[0-5])(?!\\d)';
 const PRIV_SYSREG_NUMBER = `\\$(?!${EL0_SYSREG_NUMBER})\\d+(?!\\d)`;
-const PRIV_SYSREG_NAME = '(?:S[0-3]_(?!3_)[0-7]_C\\d{1,2}_C\\d{1,2}_[0-7]|[A-Z][A-Z0-9]*_EL(?:1[12]?|2|3|02)'
-  + '|SP_EL[0-2]|SPSR_[A-Za-z0-9]+|ELR_EL[1-3]|CurrentEL|DAIFSet|DAIFClr|SPSel|PAN|UAO)(?![\\w.])';
-const PRIV_SYSREG_NAME_LOWER = '(?:s[0-3]_(?!3_)[0-7]_c\\d{1,2}_c\\d{1,2}_[0-7]|[a-z][a-z0-9]*_el(?:1[12]?|2|3|02)'
-  + '|sp_el[0-2]|spsr_[a-z0-9]+|elr_el[1-3]|currentel|daifset|daifclr|spsel|pan|uao)(?![\\w.])';
+const PRIV_SYSREG_NAME =
+  '(?:S[0-3]_(?!3_)[0-7]_C\\d{1,2}_C\\d{1,2}_[0-7]|[A-Z][A-Z0-9]*_EL(?:1[12]?|2|3|02)' +
+  '|SP_EL[0-2]|SPSR_[A-Za-z0-9]+|ELR_EL[1-3]|CurrentEL|DAIFSet|DAIFClr|SPSel|PAN|UAO)(?![\\w.])';
+const PRIV_SYSREG_NAME_LOWER =
+  '(?:s[0-3]_(?!3_)[0-7]_c\\d{1,2}_c\\d{1,2}_[0-7]|[a-z][a-z0-9]*_el(?:1[12]?|2|3|02)' +
+  '|sp_el[0-2]|spsr_[a-z0-9]+|elr_el[1-3]|currentel|daifset|daifclr|spsel|pan|uao)(?![\\w.])';
 
 // ---- alternations grouped by first letter ----
 // Oniguruma tries the alternatives of a group one by one; the mnemonic families hold a few
@@ -85,12 +91,21 @@ function topLevelAlternatives(alternation) {
   let start = 0;
   for (let i = 0; i < alternation.length; i++) {
     const c = alternation[i];
-    if (c === '\\') { i++; continue; }
-    if (inClass) { if (c === ']') inClass = false; continue; }
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
     if (c === '[') inClass = true;
     else if (c === '(') depth++;
     else if (c === ')') depth--;
-    else if (c === '|' && depth === 0) { out.push(alternation.slice(start, i)); start = i + 1; }
+    else if (c === '|' && depth === 0) {
+      out.push(alternation.slice(start, i));
+      start = i + 1;
+    }
   }
   out.push(alternation.slice(start));
   return out;
@@ -114,43 +129,49 @@ function byFirstLetter(alternation) {
 }
 
 // Mnemonic families. Upper case: Go syntax; lower case: Delve's intel/gnu flavours and GNU.
-const PRIVILEGED = byFirstLetter([
-  // amd64: ring-0 only or ring transitions
-  'CLI|STI|HLT|LGDT|LIDT|LLDT|LTR|LMSW|CLTS|INVD|WBINVD|INVLPGA?|INVPCID|INVEPT|INVVPID|WRMSR|RDMSR',
-  'SWAPGS|SYSRET[QL]?|SYSEXIT[QL]?|IRET[QLWD]?|XSETBV|MONITOR|MWAIT|IN[BWL]?|OUT[BWL]?|INS[BWLD]|OUTS[BWLD]',
-  'VM(?:CALL|LAUNCH|RESUME|XON|XOFF|READ|WRITE|PTRLD|PTRST|CLEAR|FUNC|MCALL|RUN|LOAD|SAVE)',
-  // arm64: exception return, hypervisor/secure calls, EL1 maintenance, EL1 system registers
-  'ERET(?:AA|AB)?|HVC|SMC|DRPS|TLBI|AT',
-  `MRS(?= (?:${PRIV_SYSREG_NUMBER}|${PRIV_SYSREG_NAME}),)`,
-  `MSR(?= [^\\t,]*, (?:${PRIV_SYSREG_NUMBER}|${PRIV_SYSREG_NAME}))`,
-  'cli|sti|hlt|lgdt[lq]?|lidt[lq]?|lldt|ltr|lmsw|clts|invd|wbinvd|invlpga?|invpcid|invept|invvpid|wrmsr|rdmsr',
-  'swapgs|sysret[ql]?|sysexit[ql]?|iret[qlwd]?|xsetbv|monitor|mwait|in[bwl]?|out[bwl]?|ins[bwld]|outs[bwld]',
-  'vm(?:call|launch|resume|xon|xoff|read|write|ptrld|ptrst|clear|func|mcall|run|load|save)',
-  'eret(?:aa|ab)?|hvc|smc|drps|tlbi|at',
-  `mrs(?= [^\\t,]*, ${PRIV_SYSREG_NAME_LOWER})`,
-  `msr(?= ${PRIV_SYSREG_NAME_LOWER})`,
-].join('|'));
+const PRIVILEGED = byFirstLetter(
+  [
+    // amd64: ring-0 only or ring transitions
+    'CLI|STI|HLT|LGDT|LIDT|LLDT|LTR|LMSW|CLTS|INVD|WBINVD|INVLPGA?|INVPCID|INVEPT|INVVPID|WRMSR|RDMSR',
+    'SWAPGS|SYSRET[QL]?|SYSEXIT[QL]?|IRET[QLWD]?|XSETBV|MONITOR|MWAIT|IN[BWL]?|OUT[BWL]?|INS[BWLD]|OUTS[BWLD]',
+    'VM(?:CALL|LAUNCH|RESUME|XON|XOFF|READ|WRITE|PTRLD|PTRST|CLEAR|FUNC|MCALL|RUN|LOAD|SAVE)',
+    // arm64: exception return, hypervisor/secure calls, EL1 maintenance, EL1 system registers
+    'ERET(?:AA|AB)?|HVC|SMC|DRPS|TLBI|AT',
+    `MRS(?= (?:${PRIV_SYSREG_NUMBER}|${PRIV_SYSREG_NAME}),)`,
+    `MSR(?= [^\\t,]*, (?:${PRIV_SYSREG_NUMBER}|${PRIV_SYSREG_NAME}))`,
+    'cli|sti|hlt|lgdt[lq]?|lidt[lq]?|lldt|ltr|lmsw|clts|invd|wbinvd|invlpga?|invpcid|invept|invvpid|wrmsr|rdmsr',
+    'swapgs|sysret[ql]?|sysexit[ql]?|iret[qlwd]?|xsetbv|monitor|mwait|in[bwl]?|out[bwl]?|ins[bwld]|outs[bwld]',
+    'vm(?:call|launch|resume|xon|xoff|read|write|ptrld|ptrst|clear|func|mcall|run|load|save)',
+    'eret(?:aa|ab)?|hvc|smc|drps|tlbi|at',
+    `mrs(?= [^\\t,]*, ${PRIV_SYSREG_NAME_LOWER})`,
+    `msr(?= ${PRIV_SYSREG_NAME_LOWER})`,
+  ].join('|'),
+);
 const SYSCALL = byFirstLetter('SYSCALL|SYSENTER|SVC|syscall|sysenter|svc');
 const TRAP = byFirstLetter('INT[13O]?|ICEBP|UD[012]|UNDEF|BRK|UDF|DCPS[123]|int[13o]?|icebp|ud[012]|ud2a|undef|brk|udf|dcps[123]');
 const CALL = byFirstLetter('CALL|LCALL|BL|BLR|BLRA[AB]Z?|call[qlw]?|lcall[qlw]?|bl|blr|blra[ab]z?');
 const RETURN = byFirstLetter('RET[FQLW]*|LRET[QL]?|RETA[AB]|ret[qlwn]?|lret[qlw]?|retf[qlw]?|reta[ab]');
-const BRANCH = byFirstLetter(`J[A-Z]+|LOOP[A-Z]*|XBEGIN|B|BR|BRA[AB]Z?|B(?:${CONDITIONS})|CBN?ZW?|TBN?Z`
-  + '|j[a-z]+|loop[a-z]*|xbegin|b|br|bra[ab]z?|b\\.[a-z]{2}|cbn?z|tbn?z');
+const BRANCH = byFirstLetter(
+  `J[A-Z]+|LOOP[A-Z]*|XBEGIN|B|BR|BRA[AB]Z?|B(?:${CONDITIONS})|CBN?ZW?|TBN?Z` + '|j[a-z]+|loop[a-z]*|xbegin|b|br|bra[ab]z?|b\\.[a-z]{2}|cbn?z|tbn?z',
+);
 const UNKNOWN = '\\?|\\(bad\\)';
-const PREFIX = `(?:(?:${byFirstLetter('LOCK|REP|REPN?[EZ]|XACQUIRE|XRELEASE|BND|NOTRACK|DATA16|ADDR32'
-  + '|lock|rep|repn?[ez]|xacquire|xrelease|bnd|notrack|data16|data32|addr16|addr32|[c-gs]s')});? )+`;
+const PREFIX = `(?:(?:${byFirstLetter(
+  'LOCK|REP|REPN?[EZ]|XACQUIRE|XRELEASE|BND|NOTRACK|DATA16|ADDR32' + '|lock|rep|repn?[ez]|xacquire|xrelease|bnd|notrack|data16|data32|addr16|addr32|[c-gs]s',
+)});? )+`;
 
 // A symbol name as the Go disassemblers print it: dots, slashes, `(*T)` receivers,
 // `[...]` type arguments, `{ ... }` struct types with spaces, `<>` statics, `·`.
 const SYMBOL = '(?:[^\\s,(){}\\[\\]$]|,(?! )|\\{[^{}\\t]*\\}|\\[[^\\[\\]\\t]*\\]|\\((?!SB\\))[^()\\t]*\\))+?';
 
 // R first: arm64 code is mostly R0–R30, and amd64 has RSP, R8–R15 besides AX…DI.
-const GO_REGISTER = '(?:R(?:SP|(?:[12]?\\d|3[01])(?:[BWL]|_PLATFORM)?)|[ABCD][XLH]|BP|SI|DI|SPB|BPB|SIB|DIB|ZR|LR'
-  + '|[XYZ](?:[12]?\\d|3[01])|K[0-7]|M[0-7]|F(?:[12]?\\d|3[01])|V(?:[12]?\\d|3[01])|[CDEFGS]S)';
+const GO_REGISTER =
+  '(?:R(?:SP|(?:[12]?\\d|3[01])(?:[BWL]|_PLATFORM)?)|[ABCD][XLH]|BP|SI|DI|SPB|BPB|SIB|DIB|ZR|LR' +
+  '|[XYZ](?:[12]?\\d|3[01])|K[0-7]|M[0-7]|F(?:[12]?\\d|3[01])|V(?:[12]?\\d|3[01])|[CDEFGS]S)';
 const ARRANGEMENT = 'B8|B16|H4|H8|S2|S4|D1|D2|Q1|B|H|S|D|Q';
-const NATIVE_REGISTER = '(?:[re]?[abcd]x|[abcd][lh]|[re]?(?:sp|bp|si|di|ip)|(?:sp|bp|si|di)l|r(?:[89]|1[0-5])[bwd]?'
-  + '|[xyz]mm(?:[12]?\\d|3[01])|k[0-7]|mm[0-7]|st(?:\\([0-7]\\))?|[c-gs]s'
-  + '|[xwbhsdqv](?:[12]?\\d|3[01])|w?sp|[xw]zr|lr)';
+const NATIVE_REGISTER =
+  '(?:[re]?[abcd]x|[abcd][lh]|[re]?(?:sp|bp|si|di|ip)|(?:sp|bp|si|di)l|r(?:[89]|1[0-5])[bwd]?' +
+  '|[xyz]mm(?:[12]?\\d|3[01])|k[0-7]|mm[0-7]|st(?:\\([0-7]\\))?|[c-gs]s' +
+  '|[xwbhsdqv](?:[12]?\\d|3[01])|w?sp|[xw]zr|lr)';
 
 const MEM_BASE = `(SB|FP|SP|PC|IP|TLS)|(${GO_REGISTER}|%${NATIVE_REGISTER})`;
 
@@ -172,15 +193,23 @@ const IMMEDIATE_VALUE = '-?0x[0-9a-fA-F]+|-?\\d+(?:\\.\\d*)?(?:[eE][+-]?\\d+)?|\
 
 // Operand shapes both the operand rules and the fast path use (one definition of their scopes).
 const pcRelativePieces = () => [
-  cap('-?\\d+', `constant.numeric.pc-offset${S}`), cap('\\(', `punctuation.section.parens.begin${S}`),
-  cap('PC', `variable.language.pseudo-register${S}`), cap('\\)', `punctuation.section.parens.end${S}`),
+  cap('-?\\d+', `constant.numeric.pc-offset${S}`),
+  cap('\\(', `punctuation.section.parens.begin${S}`),
+  cap('PC', `variable.language.pseudo-register${S}`),
+  cap('\\)', `punctuation.section.parens.end${S}`),
 ];
 /** `$sym+off(SB)`; `symbol` is the piece that captures the name (its scope differs by context). */
 const symbolReferencePieces = (symbol) => [
-  '(?:', cap('\\$', `punctuation.definition.immediate${S}`), ')?',
+  '(?:',
+  cap('\\$', `punctuation.definition.immediate${S}`),
+  ')?',
   symbol,
-  '(?:', cap('[+-]', `keyword.operator.arithmetic${S}`), cap('0x[0-9a-fA-F]+|\\d+', `constant.numeric.offset${S}`), ')?',
-  cap('\\(', `punctuation.section.parens.begin${S}`), cap('SB', `variable.language.pseudo-register${S}`),
+  '(?:',
+  cap('[+-]', `keyword.operator.arithmetic${S}`),
+  cap('0x[0-9a-fA-F]+|\\d+', `constant.numeric.offset${S}`),
+  ')?',
+  cap('\\(', `punctuation.section.parens.begin${S}`),
+  cap('SB', `variable.language.pseudo-register${S}`),
   cap('\\)', `punctuation.section.parens.end${S}`),
 ];
 
@@ -195,17 +224,25 @@ function fastShape(kind, control) {
   const parens = (inner) => [cap('\\(', `punctuation.section.parens.begin${S}`), ...inner, cap('\\)', `punctuation.section.parens.end${S}`)];
   switch (kind) {
     case 'target': // branch-target; only after a control-flow mnemonic
-      return [ifMatched(control,
-        ['(?:', cap('\\$', `punctuation.definition.immediate${S}`), ')?', cap(HEX, `constant.numeric.hex.address.target${S}`)],
-        ['(?!)'])];
+      return [
+        ifMatched(control, ['(?:', cap('\\$', `punctuation.definition.immediate${S}`), ')?', cap(HEX, `constant.numeric.hex.address.target${S}`)], ['(?!)']),
+      ];
     case 'pc-relative':
       return pcRelativePieces();
     case 'immediate':
       return [cap([cap('\\$|#', `punctuation.definition.immediate${S}`), `(?:${IMMEDIATE_VALUE})`], `constant.numeric.immediate${S}`)];
     case 'memory': // no index register; not on SB (a symbol reference) or PC (pc-relative)
-      return [cap(['(?:', cap('-?(?:0x[0-9a-fA-F]+|\\d+)', `constant.numeric.offset${S}`), ')?',
-        ...parens(['(?:', cap('FP|SP|IP|TLS', `variable.language.pseudo-register${S}`), '|', cap(GO_REGISTER, `variable.other.register${S}`), ')'])],
-      `meta.memory-operand${S}`)];
+      return [
+        cap(
+          [
+            '(?:',
+            cap('-?(?:0x[0-9a-fA-F]+|\\d+)', `constant.numeric.offset${S}`),
+            ')?',
+            ...parens(['(?:', cap('FP|SP|IP|TLS', `variable.language.pseudo-register${S}`), '|', cap(GO_REGISTER, `variable.other.register${S}`), ')']),
+          ],
+          `meta.memory-operand${S}`,
+        ),
+      ];
     case 'condition':
       return [cap(`(?:${CONDITIONS})(?![\\w.])`, `support.constant.condition${S}`)];
     case 'pseudo-register':
@@ -213,11 +250,20 @@ function fastShape(kind, control) {
     case 'register':
       return [cap(GO_REGISTER, `variable.other.register${S}`), '(?![\\w(.\\[])'];
     case 'register-pair': // arm64 LDP/STP `(R1, R2)`: punctuation and two go-registers
-      return [cap('\\(', `punctuation.section.operand${S}`), cap(GO_REGISTER, `variable.other.register${S}`), ', ',
-        cap(GO_REGISTER, `variable.other.register${S}`), cap('\\)', `punctuation.section.operand${S}`)];
+      return [
+        cap('\\(', `punctuation.section.operand${S}`),
+        cap(GO_REGISTER, `variable.other.register${S}`),
+        ', ',
+        cap(GO_REGISTER, `variable.other.register${S}`),
+        cap('\\)', `punctuation.section.operand${S}`),
+      ];
     case 'symbol-reference':
-      return [cap(symbolReferencePieces(ifMatched(control,
-        [cap(SYMBOL, `entity.name.function${S}`)], [cap(SYMBOL, `variable.other.symbol${S}`)])), `meta.symbol-reference${S}`)];
+      return [
+        cap(
+          symbolReferencePieces(ifMatched(control, [cap(SYMBOL, `entity.name.function${S}`)], [cap(SYMBOL, `variable.other.symbol${S}`)])),
+          `meta.symbol-reference${S}`,
+        ),
+      ];
     default:
       throw new Error(`no fast operand shape ${kind}`);
   }
@@ -260,13 +306,21 @@ const OPERAND_TEXT = '[^\\t]*?';
 // control-flow ones (operands are targets), and the special ones before a line's own generic
 // mnemonic. Fresh groups on each call: every regex numbers its own.
 const controlMnemonic = () => [
-  '(?:', cap(CALL, `keyword.control.call${S}`), '|', cap(RETURN, `keyword.control.return${S}`),
-  '|', cap(BRANCH, `keyword.control.branch${S}`), ')', END,
+  '(?:',
+  cap(CALL, `keyword.control.call${S}`),
+  '|',
+  cap(RETURN, `keyword.control.return${S}`),
+  '|',
+  cap(BRANCH, `keyword.control.branch${S}`),
+  ')',
+  END,
 ];
 const specialMnemonic = () => [
   cap(PRIVILEGED, `keyword.control.privileged${S}`),
-  '|', cap(SYSCALL, `keyword.control.syscall${S}`),
-  '|', cap(TRAP, `keyword.control.trap${S}`),
+  '|',
+  cap(SYSCALL, `keyword.control.syscall${S}`),
+  '|',
+  cap(TRAP, `keyword.control.trap${S}`),
 ];
 // arm64 post-/pre-index write-back: MOVD.W, LDP.P, VLD1.P
 const writeback = () => ['(?:', cap('\\.[PW]', `storage.modifier.writeback${S}`), ')?'];
@@ -275,19 +329,36 @@ const writeback = () => ['(?:', cap('\\.[PW]', `storage.modifier.writeback${S}`)
 function instructionText() {
   const control = cap(''); // takes part in the match only after a call, return or branch mnemonic
   return [
-    '(?:', cap(PREFIX, `storage.modifier.prefix${S}`), ')?',
     '(?:',
-    ...controlMnemonic(), control,
+    cap(PREFIX, `storage.modifier.prefix${S}`),
+    ')?',
+    '(?:',
+    ...controlMnemonic(),
+    control,
     '|',
-    '(?:', ...specialMnemonic(),
-    '|', cap(UNKNOWN, `invalid.illegal.unknown-opcode${S}`),
-    '|', cap('[^\\t ]+?', `keyword.other.mnemonic${S}`), ...writeback(), ')', END,
+    '(?:',
+    ...specialMnemonic(),
+    '|',
+    cap(UNKNOWN, `invalid.illegal.unknown-opcode${S}`),
+    '|',
+    cap('[^\\t ]+?', `keyword.other.mnemonic${S}`),
+    ...writeback(),
     ')',
-    '(?: ', '(?:', ...fastOperands(control), '|', ifMatched(control,
-      [cap(OPERAND_TEXT, { patterns: [{ include: '#operands-branch' }] })],
-      [cap(OPERAND_TEXT, { patterns: [{ include: '#operands' }] })]), ')', ')?',
-    '(?: +', cap(['//', '[^\\t]*'], `comment.line.double-slash.gnu-syntax${S}`), ')?',
-    '(?:\\t+', cap('\\[\\d+:\\d+\\][^\\t]*', { patterns: [{ include: '#relocations' }] }), ')?',
+    END,
+    ')',
+    '(?: ',
+    '(?:',
+    ...fastOperands(control),
+    '|',
+    ifMatched(control, [cap(OPERAND_TEXT, { patterns: [{ include: '#operands-branch' }] })], [cap(OPERAND_TEXT, { patterns: [{ include: '#operands' }] })]),
+    ')',
+    ')?',
+    '(?: +',
+    cap(['//', '[^\\t]*'], `comment.line.double-slash.gnu-syntax${S}`),
+    ')?',
+    '(?:\\t+',
+    cap('\\[\\d+:\\d+\\][^\\t]*', { patterns: [{ include: '#relocations' }] }),
+    ')?',
     '\\t*$',
   ];
 }
@@ -303,48 +374,83 @@ const encoding = () => cap('[0-9a-fA-F]+(?: [0-9a-fA-F]+)*', `comment.other.enco
 // ---- line shapes (all single-line `match` rules, anchored at ^) ----
 
 const textHeader = lineRule(`meta.function.header${S}`, [
-  '^', cap('TEXT', `keyword.other.directive.text${S}`), ' ',
+  '^',
+  cap('TEXT', `keyword.other.directive.text${S}`),
+  ' ',
   cap('.+', `entity.name.function${S}`),
-  cap('\\(', `punctuation.section.parens.begin${S}`), cap('SB', `variable.language.pseudo-register${S}`),
+  cap('\\(', `punctuation.section.parens.begin${S}`),
+  cap('SB', `variable.language.pseudo-register${S}`),
   cap('\\)', `punctuation.section.parens.end${S}`),
-  '(?: ', '(?:', cap('gofile\\.\\.', `storage.modifier.object-file${S}`), ')?',
-  cap('.*', `string.unquoted.path${S} markup.underline.link${S}`), ')?$',
+  '(?: ',
+  '(?:',
+  cap('gofile\\.\\.', `storage.modifier.object-file${S}`),
+  ')?',
+  cap('.*', `string.unquoted.path${S} markup.underline.link${S}`),
+  ')?$',
 ]);
 
 const objdumpInstruction = lineRule(`meta.instruction.objdump${S}`, [
-  '^  ', ...fileLine(), '\\t+', address(), '\\t+', encoding(), '\\t+', ...instructionText(),
+  '^  ',
+  ...fileLine(),
+  '\\t+',
+  address(),
+  '\\t+',
+  encoding(),
+  '\\t+',
+  ...instructionText(),
 ]);
 
-const objdumpSourceInstruction = lineRule(`meta.instruction.objdump-source${S}`, [
-  '^  ', address(), '\\t+', encoding(), '\\t+', ...instructionText(),
-]);
+const objdumpSourceInstruction = lineRule(`meta.instruction.objdump-source${S}`, ['^  ', address(), '\\t+', encoding(), '\\t+', ...instructionText()]);
 
 const delveInstruction = lineRule(`meta.instruction.delve${S}`, [
-  '^', '(?:', cap('=>', `markup.inserted.current-pc.delve${S}`), ')?', '\\t+', ...fileLine(), '\\t+', address(),
-  '(?:', cap('\\*', `markup.deleted.breakpoint.delve${S}`), ')?', '\\t+', encoding(), '\\t+', ...instructionText(),
+  '^',
+  '(?:',
+  cap('=>', `markup.inserted.current-pc.delve${S}`),
+  ')?',
+  '\\t+',
+  ...fileLine(),
+  '\\t+',
+  address(),
+  '(?:',
+  cap('\\*', `markup.deleted.breakpoint.delve${S}`),
+  ')?',
+  '\\t+',
+  encoding(),
+  '\\t+',
+  ...instructionText(),
 ]);
 
 const delvePrompt = lineRule(`meta.prompt.delve${S}`, [
-  '^', cap('\\(dlv\\)', `keyword.other.prompt.delve${S}`), '(?: ', cap('.*', `string.unquoted.command.delve${S}`), ')?$',
+  '^',
+  cap('\\(dlv\\)', `keyword.other.prompt.delve${S}`),
+  '(?: ',
+  cap('.*', `string.unquoted.command.delve${S}`),
+  ')?$',
 ]);
 
 // Delve's own messages around a listing pasted from a terminal session.
 const delveMessage = {
   name: `meta.message.delve${S} comment.line.message.delve${S}`,
-  match: '^(?:> \\S.*|Type \'help\' .*|Breakpoint \\d+ (?:set|cleared) at .*|Warning: .*|Showing .*'
-    + '|Process \\d+ has exited.*|Command failed: .*|\\S+:\\d+: not connected to .*)$',
+  match:
+    "^(?:> \\S.*|Type 'help' .*|Breakpoint \\d+ (?:set|cleared) at .*|Warning: .*|Showing .*" +
+    '|Process \\d+ has exited.*|Command failed: .*|\\S+:\\d+: not connected to .*)$',
 };
 
 // Go assembler source (```goasm fences, snippets of .s files): directives, #include, and
 // indented instructions. Only upper-case mnemonics, and not before `=`, `:=`, `(`, `,` or `.`, so
 // that the Go source lines of -S dumps (indented with tabs too) are not taken for assembler.
 const goAsmDirective = lineRule(`meta.directive.go-asm${S}`, [
-  '^', cap('TEXT|DATA|GLOBL', `keyword.other.directive${S}`), '[ \\t]+',
+  '^',
+  cap('TEXT|DATA|GLOBL', `keyword.other.directive${S}`),
+  '[ \\t]+',
   cap('[^\\t(]*(?:\\([^)\\t]*\\)[^\\t(]*)*?', `entity.name.function${S}`),
-  cap('\\(', `punctuation.section.parens.begin${S}`), cap('SB', `variable.language.pseudo-register${S}`),
+  cap('\\(', `punctuation.section.parens.begin${S}`),
+  cap('SB', `variable.language.pseudo-register${S}`),
   cap('\\)', `punctuation.section.parens.end${S}`),
   cap('[,/][^\\t]*?', { patterns: [{ include: '#operands' }] }),
-  '(?:[ \\t]*', cap('//.*', `comment.line.double-slash${S}`), ')?[ \\t]*$',
+  '(?:[ \\t]*',
+  cap('//.*', `comment.line.double-slash${S}`),
+  ')?[ \\t]*$',
 ]);
 
 const goAsmPreprocessor = {
@@ -353,19 +459,33 @@ const goAsmPreprocessor = {
 };
 
 const goAsmInstruction = lineRule(`meta.instruction.go-asm${S}`, [
-  '^[ \\t]+', '(?=[A-Z])',
-  '(?:', cap(PREFIX, `storage.modifier.prefix${S}`), ')?',
+  '^[ \\t]+',
+  '(?=[A-Z])',
+  '(?:',
+  cap(PREFIX, `storage.modifier.prefix${S}`),
+  ')?',
   '(?:',
   ...controlMnemonic(),
   '(?![ \\t]*(?:[-+*/%&|^<>!:]?=|[,.(\\[{]))',
-  '(?:[ \\t]+', cap('[^\\t]*?', { patterns: [{ include: '#operands-branch' }] }), ')?',
+  '(?:[ \\t]+',
+  cap('[^\\t]*?', { patterns: [{ include: '#operands-branch' }] }),
+  ')?',
   '|',
-  '(?:', ...specialMnemonic(),
-  '|', cap('[A-Z][A-Z0-9_]+(?:\\.(?![PW](?=[ \\t]|$))[A-Z0-9_]+)*', `keyword.other.mnemonic${S}`), ...writeback(), ')', END,
-  '(?![ \\t]*(?:[-+*/%&|^<>!:]?=|[,.(\\[{]))',
-  '(?:[ \\t]+', cap('[^\\t]*?', { patterns: [{ include: '#operands' }] }), ')?',
+  '(?:',
+  ...specialMnemonic(),
+  '|',
+  cap('[A-Z][A-Z0-9_]+(?:\\.(?![PW](?=[ \\t]|$))[A-Z0-9_]+)*', `keyword.other.mnemonic${S}`),
+  ...writeback(),
   ')',
-  '(?:[ \\t]*', cap('//.*', `comment.line.double-slash${S}`), ')?[ \\t]*$',
+  END,
+  '(?![ \\t]*(?:[-+*/%&|^<>!:]?=|[,.(\\[{]))',
+  '(?:[ \\t]+',
+  cap('[^\\t]*?', { patterns: [{ include: '#operands' }] }),
+  ')?',
+  ')',
+  '(?:[ \\t]*',
+  cap('//.*', `comment.line.double-slash${S}`),
+  ')?[ \\t]*$',
 ]);
 
 // With -S, any other non-blank line is a line of Go source, printed raw. The Go grammar is
@@ -406,7 +526,8 @@ const operandRules = {
   'branch-target': {
     match: `(\\$)?(${HEX})(?![\\w(])`,
     captures: {
-      1: { name: `punctuation.definition.immediate${S}` }, 2: { name: `constant.numeric.hex.address.target${S}` },
+      1: { name: `punctuation.definition.immediate${S}` },
+      2: { name: `constant.numeric.hex.address.target${S}` },
     },
   },
   'privileged-register': {
@@ -421,17 +542,22 @@ const operandRules = {
     match: `\\b(${GO_REGISTER})(?:(\\.)(UXT[BHWX]|SXT[BHWX]))?(?:(\\.)(${ARRANGEMENT}))?(?:(\\[)(\\d+)(\\]))?(?![\\w(])`,
     captures: {
       1: { name: `variable.other.register${S}` },
-      2: { name: `punctuation.separator.extend${S}` }, 3: { name: `keyword.operator.extend${S}` },
-      4: { name: `punctuation.separator.arrangement${S}` }, 5: { name: `storage.modifier.arrangement${S}` },
-      6: { name: `punctuation.section.brackets.begin${S}` }, 7: { name: `constant.numeric.index${S}` },
+      2: { name: `punctuation.separator.extend${S}` },
+      3: { name: `keyword.operator.extend${S}` },
+      4: { name: `punctuation.separator.arrangement${S}` },
+      5: { name: `storage.modifier.arrangement${S}` },
+      6: { name: `punctuation.section.brackets.begin${S}` },
+      7: { name: `constant.numeric.index${S}` },
       8: { name: `punctuation.section.brackets.end${S}` },
     },
   },
   'native-register': {
     match: `(%)?\\b(${NATIVE_REGISTER})(?:(\\.)(\\d*[bhsdq]))?(?![\\w(])`,
     captures: {
-      1: { name: `punctuation.definition.register${S}` }, 2: { name: `variable.other.register${S}` },
-      3: { name: `punctuation.separator.arrangement${S}` }, 4: { name: `storage.modifier.arrangement${S}` },
+      1: { name: `punctuation.definition.register${S}` },
+      2: { name: `variable.other.register${S}` },
+      3: { name: `punctuation.separator.arrangement${S}` },
+      4: { name: `storage.modifier.arrangement${S}` },
     },
   },
   'system-register': {
@@ -448,7 +574,8 @@ const operandRules = {
   shift: {
     match: '(<<|>>|->|@>)(\\d+)|\\b(lsl|lsr|asr|ror|msl|[us]xt[bhwx])\\b',
     captures: {
-      1: { name: `keyword.operator.shift${S}` }, 2: { name: `constant.numeric.shift-amount${S}` },
+      1: { name: `keyword.operator.shift${S}` },
+      2: { name: `constant.numeric.shift-amount${S}` },
       3: { name: `keyword.operator.shift${S}` },
     },
   },
@@ -475,14 +602,22 @@ const operandRules = {
     match: `(-?(?:0x[0-9a-fA-F]+|\\d+))?(\\()(?:${MEM_BASE})(\\))(?:(\\()(?:${MEM_BASE})(?:(\\*)(\\d)|(<<)(\\d+)|(\\.)(UXT[BHWX]|SXT[BHWX])(?:(<<)(\\d+))?)?(\\)))?`,
     name: `meta.memory-operand${S}`,
     captures: {
-      1: { name: `constant.numeric.offset${S}` }, 2: { name: `punctuation.section.parens.begin${S}` },
-      3: { name: `variable.language.pseudo-register${S}` }, 4: { name: `variable.other.register${S}` },
-      5: { name: `punctuation.section.parens.end${S}` }, 6: { name: `punctuation.section.parens.begin${S}` },
-      7: { name: `variable.language.pseudo-register${S}` }, 8: { name: `variable.other.register${S}` },
-      9: { name: `keyword.operator.scale${S}` }, 10: { name: `constant.numeric.scale${S}` },
-      11: { name: `keyword.operator.shift${S}` }, 12: { name: `constant.numeric.shift-amount${S}` },
-      13: { name: `punctuation.separator.extend${S}` }, 14: { name: `keyword.operator.extend${S}` },
-      15: { name: `keyword.operator.shift${S}` }, 16: { name: `constant.numeric.shift-amount${S}` },
+      1: { name: `constant.numeric.offset${S}` },
+      2: { name: `punctuation.section.parens.begin${S}` },
+      3: { name: `variable.language.pseudo-register${S}` },
+      4: { name: `variable.other.register${S}` },
+      5: { name: `punctuation.section.parens.end${S}` },
+      6: { name: `punctuation.section.parens.begin${S}` },
+      7: { name: `variable.language.pseudo-register${S}` },
+      8: { name: `variable.other.register${S}` },
+      9: { name: `keyword.operator.scale${S}` },
+      10: { name: `constant.numeric.scale${S}` },
+      11: { name: `keyword.operator.shift${S}` },
+      12: { name: `constant.numeric.shift-amount${S}` },
+      13: { name: `punctuation.separator.extend${S}` },
+      14: { name: `keyword.operator.extend${S}` },
+      15: { name: `keyword.operator.shift${S}` },
+      16: { name: `constant.numeric.shift-amount${S}` },
       17: { name: `punctuation.section.parens.end${S}` },
     },
   },
@@ -493,18 +628,33 @@ function identifier(scope) {
 }
 
 const SHARED_OPERAND_TAIL = [
-  'pc-relative', 'immediate', 'memory', 'privileged-register', 'pseudo-register', 'go-register', 'native-register',
-  'system-register', 'condition', 'shift', 'size', 'number', 'operand-constant',
+  'pc-relative',
+  'immediate',
+  'memory',
+  'privileged-register',
+  'pseudo-register',
+  'go-register',
+  'native-register',
+  'system-register',
+  'condition',
+  'shift',
+  'size',
+  'number',
+  'operand-constant',
 ].map((key) => ({ include: `#${key}` }));
 
 const relocations = {
   match: `(\\[)(\\d+)(:)(\\d+)(\\])(R_[A-Za-z0-9_]+)(?:(:)(.*?))?(?= \\[\\d+:\\d+\\]|$)`,
   name: `meta.relocation${S}`,
   captures: {
-    1: { name: `punctuation.section.brackets.begin${S}` }, 2: { name: `constant.numeric.relocation-offset${S}` },
-    3: { name: `punctuation.separator.colon${S}` }, 4: { name: `constant.numeric.relocation-size${S}` },
-    5: { name: `punctuation.section.brackets.end${S}` }, 6: { name: `storage.type.relocation${S}` },
-    7: { name: `punctuation.separator.colon${S}` }, 8: { name: `variable.other.symbol${S}` },
+    1: { name: `punctuation.section.brackets.begin${S}` },
+    2: { name: `constant.numeric.relocation-offset${S}` },
+    3: { name: `punctuation.separator.colon${S}` },
+    4: { name: `constant.numeric.relocation-size${S}` },
+    5: { name: `punctuation.section.brackets.end${S}` },
+    6: { name: `storage.type.relocation${S}` },
+    7: { name: `punctuation.separator.colon${S}` },
+    8: { name: `variable.other.symbol${S}` },
   },
 };
 
@@ -514,8 +664,14 @@ function countGroups(regex) {
   let inClass = false;
   for (let i = 0; i < regex.length; i++) {
     const c = regex[i];
-    if (c === '\\') { i++; continue; }
-    if (inClass) { if (c === ']') inClass = false; continue; }
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
     if (c === '[') inClass = true;
     else if (c === '(' && regex[i + 1] !== '?') n++;
   }
@@ -568,16 +724,9 @@ export function buildGrammar() {
     // The instruction lines first: they are most lines, and no other rule matches them. Order
     // matters where two rules match at the same place: the header before the Go assembler
     // directive (both start with TEXT), instructions before Go assembler, Go source last.
-    patterns: [
-      { include: '#objdump-instruction' },
-      { include: '#objdump-source-instruction' },
-      { include: '#delve-instruction' },
-      { include: '#other-lines' },
-    ],
+    patterns: [{ include: '#objdump-instruction' }, { include: '#objdump-source-instruction' }, { include: '#delve-instruction' }, { include: '#other-lines' }],
     repository: {
-      'other-lines': mergeLineRules([
-        textHeader, delvePrompt, delveMessage, goAsmPreprocessor, goAsmDirective, goAsmInstruction, goSourceLine,
-      ]),
+      'other-lines': mergeLineRules([textHeader, delvePrompt, delveMessage, goAsmPreprocessor, goAsmDirective, goAsmInstruction, goSourceLine]),
       'text-header': textHeader,
       'objdump-instruction': objdumpInstruction,
       'objdump-source-instruction': objdumpSourceInstruction,

@@ -91,7 +91,12 @@ export class AttachedSession {
     const engine = this.engine;
     // Delve has no line tables for a stripped binary: source lines come from its .gopclntab.
     const lines = target.binary?.stripped ? new BinaryLines(async () => (await this.fetchBinary()).path) : undefined;
-    this.book = new BreakpointBook(target.client, config.substitutePath, (addr) => engine.breakpointVerdict(addr, target.pid), lines && ((remote, line) => lines.addresses(remote, line)));
+    this.book = new BreakpointBook(
+      target.client,
+      config.substitutePath,
+      (addr) => engine.breakpointVerdict(addr, target.pid),
+      lines && ((remote, line) => lines.addresses(remote, line)),
+    );
     this.execution = new Execution(
       { engine, state: () => target.client.state(true, { timeoutMs: 5_000 }) },
       (info) => this.onStop(info),
@@ -195,13 +200,19 @@ export class AttachedSession {
    * A step through the engine's guards: never single-step a syscall, a blocking wait or the vDSO,
    * and no breakpoint of Delve's in code that runs only in guest mode.
    */
-  step(threadId: number, granularity: DebugProtocol.SteppingGranularity | undefined, line: LineStep, instruction: 'stepInstruction' | 'nextInstruction' | undefined): void {
+  step(
+    threadId: number,
+    granularity: DebugProtocol.SteppingGranularity | undefined,
+    line: LineStep,
+    instruction: 'stepInstruction' | 'nextInstruction' | undefined,
+  ): void {
     const engine = this.engine;
     this.runEngineTask(async (signal) => {
       try {
-        const r = granularity === 'instruction' && instruction
-          ? await engine.instructionStep(threadId, instruction === 'nextInstruction', signal)
-          : await engine.lineStep(threadId, line, signal);
+        const r =
+          granularity === 'instruction' && instruction
+            ? await engine.instructionStep(threadId, instruction === 'nextInstruction', signal)
+            : await engine.lineStep(threadId, line, signal);
         return { state: r.state, threadId: r.threadId, reason: 'step', description: r.description || undefined };
       } finally {
         this.host.sendEvent(new Event(ProgressEvent.event, { threadId, message: '', done: true }) as DebugProtocol.Event);

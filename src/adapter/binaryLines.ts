@@ -31,7 +31,8 @@ export class BinaryLines {
     let file = table.hasFile(remotePath) ? remotePath : undefined;
     if (!file) {
       const match = table.resolveFile(remotePath);
-      if (match.ambiguous) return `the binary has several files that end like this one: ${match.candidates.slice(0, 5).join(', ')}; add a "substitutePath" rule to say which`;
+      if (match.ambiguous)
+        return `the binary has several files that end like this one: ${match.candidates.slice(0, 5).join(', ')}; add a "substitutePath" rule to say which`;
       file = match.file;
     }
     if (!file) return undefined;

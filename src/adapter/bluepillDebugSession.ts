@@ -154,14 +154,22 @@ export class BluepillDebugSession extends LoggingDebugSession {
   protected override setBreakPointsRequest(response: DebugProtocol.SetBreakpointsResponse, args: DebugProtocol.SetBreakpointsArguments): Promise<void> {
     const path = args.source.path;
     if (!path) return Promise.resolve(this.fail(response, 'Breakpoints need a source with a path.'));
-    return this.answer(response, 'any', async (s) => ({ breakpoints: await s.execution.withTargetStopped(() => s.book.setSource(path, args.breakpoints ?? [])) }));
+    return this.answer(response, 'any', async (s) => ({
+      breakpoints: await s.execution.withTargetStopped(() => s.book.setSource(path, args.breakpoints ?? [])),
+    }));
   }
 
-  protected override setFunctionBreakPointsRequest(response: DebugProtocol.SetFunctionBreakpointsResponse, args: DebugProtocol.SetFunctionBreakpointsArguments): Promise<void> {
+  protected override setFunctionBreakPointsRequest(
+    response: DebugProtocol.SetFunctionBreakpointsResponse,
+    args: DebugProtocol.SetFunctionBreakpointsArguments,
+  ): Promise<void> {
     return this.answer(response, 'any', async (s) => ({ breakpoints: await s.execution.withTargetStopped(() => s.book.setFunctions(args.breakpoints)) }));
   }
 
-  protected override setInstructionBreakpointsRequest(response: DebugProtocol.SetInstructionBreakpointsResponse, args: DebugProtocol.SetInstructionBreakpointsArguments): Promise<void> {
+  protected override setInstructionBreakpointsRequest(
+    response: DebugProtocol.SetInstructionBreakpointsResponse,
+    args: DebugProtocol.SetInstructionBreakpointsArguments,
+  ): Promise<void> {
     return this.answer(response, 'any', async (s) => ({ breakpoints: await s.execution.withTargetStopped(() => s.book.setInstructions(args.breakpoints)) }));
   }
 
@@ -186,7 +194,11 @@ export class BluepillDebugSession extends LoggingDebugSession {
   // ---- helpers ----
 
   /** Sends `response` with the body `handler` gives, or an error response with the handler's message. */
-  private async answer<R extends DebugProtocol.Response>(response: R, needs: Needs, handler: (s: AttachedSession) => R['body'] | void | Promise<R['body'] | void>): Promise<void> {
+  private async answer<R extends DebugProtocol.Response>(
+    response: R,
+    needs: Needs,
+    handler: (s: AttachedSession) => R['body'] | void | Promise<R['body'] | void>,
+  ): Promise<void> {
     const s = this.ready(response, needs);
     if (!s) return;
     try {

@@ -82,7 +82,9 @@ export class BluepillRequests {
     if (!(await engine.bluepillStartPoint(args.threadId))) {
       const pc = (await this.delve().listThreads()).find((t) => t.id === args.threadId)?.pc;
       const here = pc === undefined ? '' : ` at ${locationText({ pc, symbol: await engine.symbolizer.symbolize(pc) })}`;
-      throw new Error(`Step over bluepill: thread ${args.threadId}${here} is not before a faulting instruction, in the bluepill handler or in its trampoline; nothing was done`);
+      throw new Error(
+        `Step over bluepill: thread ${args.threadId}${here} is not before a faulting instruction, in the bluepill handler or in its trampoline; nothing was done`,
+      );
     }
     return new Promise<StepOverResponseBody>((resolve, reject) => {
       this.host.runEngineTask(async (signal) => {
@@ -106,10 +108,21 @@ export class BluepillRequests {
           this.hops.push(...wire);
           this.hops.splice(0, Math.max(0, this.hops.length - HOP_HISTORY));
           const unfinished = result.unfinished
-            ? unfinishedToWire(result.unfinished, arch, result.unfinished.hostContext ? await symbolizeContext(result.unfinished.hostContext, engine.symbolizer) : undefined)
+            ? unfinishedToWire(
+                result.unfinished,
+                arch,
+                result.unfinished.hostContext ? await symbolizeContext(result.unfinished.hostContext, engine.symbolizer) : undefined,
+              )
             : undefined;
           if (wire.length || unfinished) {
-            this.host.sendEvent(new Event(HopsEvent.event, { hops: this.hops, latest, description: result.description, ...(unfinished ? { unfinished } : {}) } satisfies HopsEventBody) as DebugProtocol.Event);
+            this.host.sendEvent(
+              new Event(HopsEvent.event, {
+                hops: this.hops,
+                latest,
+                description: result.description,
+                ...(unfinished ? { unfinished } : {}),
+              } satisfies HopsEventBody) as DebugProtocol.Event,
+            );
           }
           resolve({
             description: result.description,

@@ -87,7 +87,10 @@ export class BreakpointBook {
         out.push({ verified: false, message: made });
         continue;
       }
-      const judged = await this.judge(made.addrs).catch((e: Error) => ({ refused: `not set: the code kind of ${made.addrs.map(hex).join(', ')} is unknown (${e.message})`, warning: undefined }));
+      const judged = await this.judge(made.addrs).catch((e: Error) => ({
+        refused: `not set: the code kind of ${made.addrs.map(hex).join(', ')} is unknown (${e.message})`,
+        warning: undefined,
+      }));
       if (judged.refused) {
         out.push({ verified: false, message: `${describe(w)}: ${judged.refused}`, instructionReference: hex(made.addrs[0]) });
         continue;
@@ -119,30 +122,40 @@ export class BreakpointBook {
 
   setSource(path: string, wanted: readonly DebugProtocol.SourceBreakpoint[]): Promise<DebugProtocol.Breakpoint[]> {
     const file = localToRemote(path, this.rules);
-    return this.replace(`source:${path}`, wanted, async (b) => {
-      const cond = { Cond: b.condition || undefined, HitCond: toDelveHitCond(b.hitCondition) };
-      // Where Delve would put it, to judge the addresses first.
-      let delveError: unknown;
-      const locs = await this.client.findLocation(`${file}:${b.line}`).catch((e: unknown) => ((delveError = e), []));
-      const addrs = locs.flatMap((l) => (l.pcs?.length ? l.pcs : [l.pc]));
-      if (addrs.length) return { spec: { file, line: b.line, ...cond }, addrs, logMessage: b.logMessage };
-      // Delve found no code: the binary's own line table may (a stripped binary).
-      const own = await this.lineFallback?.(file, b.line);
-      if (typeof own === 'string') return `${file}:${b.line}: ${own}`;
-      if (own) return { spec: { addrs: own.pcs, ...cond }, addrs: own.pcs, logMessage: b.logMessage, at: { path, line: own.line } };
-      if (delveError) throw delveError;
-      return `${file}:${b.line}: no code at this line`;
-    }, (b) => `${file}:${b.line}`);
+    return this.replace(
+      `source:${path}`,
+      wanted,
+      async (b) => {
+        const cond = { Cond: b.condition || undefined, HitCond: toDelveHitCond(b.hitCondition) };
+        // Where Delve would put it, to judge the addresses first.
+        let delveError: unknown;
+        const locs = await this.client.findLocation(`${file}:${b.line}`).catch((e: unknown) => ((delveError = e), []));
+        const addrs = locs.flatMap((l) => (l.pcs?.length ? l.pcs : [l.pc]));
+        if (addrs.length) return { spec: { file, line: b.line, ...cond }, addrs, logMessage: b.logMessage };
+        // Delve found no code: the binary's own line table may (a stripped binary).
+        const own = await this.lineFallback?.(file, b.line);
+        if (typeof own === 'string') return `${file}:${b.line}: ${own}`;
+        if (own) return { spec: { addrs: own.pcs, ...cond }, addrs: own.pcs, logMessage: b.logMessage, at: { path, line: own.line } };
+        if (delveError) throw delveError;
+        return `${file}:${b.line}: no code at this line`;
+      },
+      (b) => `${file}:${b.line}`,
+    );
   }
 
   setFunctions(wanted: readonly DebugProtocol.FunctionBreakpoint[]): Promise<DebugProtocol.Breakpoint[]> {
-    return this.replace('function', wanted, async (b) => {
-      const locs = await this.findFunction(b.name);
-      if (!locs.length) return `no function "${b.name}"`;
-      const loc = locs[0];
-      const addrs = loc.pcs?.length ? loc.pcs : [loc.pc];
-      return { spec: { addrs, Cond: b.condition || undefined, HitCond: toDelveHitCond(b.hitCondition) }, addrs };
-    }, (b) => b.name);
+    return this.replace(
+      'function',
+      wanted,
+      async (b) => {
+        const locs = await this.findFunction(b.name);
+        if (!locs.length) return `no function "${b.name}"`;
+        const loc = locs[0];
+        const addrs = loc.pcs?.length ? loc.pcs : [loc.pc];
+        return { spec: { addrs, Cond: b.condition || undefined, HitCond: toDelveHitCond(b.hitCondition) }, addrs };
+      },
+      (b) => b.name,
+    );
   }
 
   /**
@@ -163,11 +176,16 @@ export class BreakpointBook {
   }
 
   setInstructions(wanted: readonly DebugProtocol.InstructionBreakpoint[]): Promise<DebugProtocol.Breakpoint[]> {
-    return this.replace('instruction', wanted, async (b) => {
-      const base = parseAddress(b.instructionReference);
-      if (base === undefined) return `"${b.instructionReference}" is not an address`;
-      const addrs = [base + (b.offset ?? 0)];
-      return { spec: { addrs, Cond: b.condition || undefined, HitCond: toDelveHitCond(b.hitCondition) }, addrs };
-    }, (b) => b.instructionReference);
+    return this.replace(
+      'instruction',
+      wanted,
+      async (b) => {
+        const base = parseAddress(b.instructionReference);
+        if (base === undefined) return `"${b.instructionReference}" is not an address`;
+        const addrs = [base + (b.offset ?? 0)];
+        return { spec: { addrs, Cond: b.condition || undefined, HitCond: toDelveHitCond(b.hitCondition) }, addrs };
+      },
+      (b) => b.instructionReference,
+    );
   }
 }

@@ -54,7 +54,10 @@ export async function runConsoleCommand(line: string, ctx: ConsoleContext): Prom
     case '-threads': {
       const cur = ctx.currentThreadId();
       return (await ctx.threads())
-        .map((t) => `${t.id === cur ? '*' : ' '} ${String(t.id).padStart(7)}  ${hex(t.pc).padEnd(14)} ${t.function?.name ?? '?'}${t.goroutineID ? `  [g ${t.goroutineID}]` : ''}${t.file ? `  ${t.file}:${t.line}` : ''}`)
+        .map(
+          (t) =>
+            `${t.id === cur ? '*' : ' '} ${String(t.id).padStart(7)}  ${hex(t.pc).padEnd(14)} ${t.function?.name ?? '?'}${t.goroutineID ? `  [g ${t.goroutineID}]` : ''}${t.file ? `  ${t.file}:${t.line}` : ''}`,
+        )
         .join('\n');
     }
     case '-bt': {
@@ -63,7 +66,9 @@ export async function runConsoleCommand(line: string, ctx: ConsoleContext): Prom
       if (tid === undefined) throw new Error('no current thread; give a thread id: -bt DEPTH TID');
       // The stack may run deeper than asked (the frames unwound through a signal frame).
       const frames = (await ctx.stack(tid, depth)).slice(0, depth);
-      return frames.map((f, i) => `#${String(i).padEnd(4)} ${hex(f.pc).padEnd(14)} ${f.function?.name ?? '?'}${f.file ? `  ${f.file}:${f.line}` : ''}`).join('\n');
+      return frames
+        .map((f, i) => `#${String(i).padEnd(4)} ${hex(f.pc).padEnd(14)} ${f.function?.name ?? '?'}${f.file ? `  ${f.file}:${f.line}` : ''}`)
+        .join('\n');
     }
     case '-si': {
       const count = int(args[0], 1, 10_000);
@@ -73,7 +78,7 @@ export async function runConsoleCommand(line: string, ctx: ConsoleContext): Prom
       return `stepping ${count} instruction(s) on thread ${tid}…`;
     }
     case '-regs': {
-      const tid = args[0] !== undefined ? int(args[0], 0, 2 ** 31) : ctx.currentThreadId() ?? 0;
+      const tid = args[0] !== undefined ? int(args[0], 0, 2 ** 31) : (ctx.currentThreadId() ?? 0);
       const regs = await ctx.client.listRegisters(tid, true);
       return regs.map((r) => `${r.Name.padEnd(8)} ${r.Value}`).join('\n');
     }

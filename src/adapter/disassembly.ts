@@ -50,11 +50,17 @@ function sizeOf(i: AsmInstruction): number {
   return Math.max(1, Buffer.from(i.Bytes, 'base64').length);
 }
 
-export function toDapInstruction(i: AsmInstruction, previous: AsmInstruction | undefined, toLocalPath: (p: string) => string): DebugProtocol.DisassembledInstruction {
+export function toDapInstruction(
+  i: AsmInstruction,
+  previous: AsmInstruction | undefined,
+  toLocalPath: (p: string) => string,
+): DebugProtocol.DisassembledInstruction {
   const fn = i.Loc.function;
   const out: DebugProtocol.DisassembledInstruction = {
     address: hex(i.Loc.pc),
-    instructionBytes: Buffer.from(i.Bytes, 'base64').toString('hex').replace(/(..)(?=.)/g, '$1 '),
+    instructionBytes: Buffer.from(i.Bytes, 'base64')
+      .toString('hex')
+      .replace(/(..)(?=.)/g, '$1 '),
     instruction: i.Text,
   };
   if (fn && (previous?.Loc.function?.name !== fn.name || fn.value === i.Loc.pc)) out.symbol = fn.name;

@@ -57,12 +57,7 @@ export function unfinishedToWire(hop: UnfinishedHop, arch: ArchProfile, hostSymb
   };
 }
 
-export function hopToWire(
-  hop: Hop,
-  index: number,
-  arch: ArchProfile,
-  symbols: { host?: RegisterSymbols; guest?: RegisterSymbols } = {},
-): WireHop {
+export function hopToWire(hop: Hop, index: number, arch: ArchProfile, symbols: { host?: RegisterSymbols; guest?: RegisterSymbols } = {}): WireHop {
   return {
     index,
     threadId: hop.threadId,

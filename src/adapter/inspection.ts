@@ -84,7 +84,11 @@ export class Inspection {
     if (made?.synthetic) {
       if (!made.context) return { scopes: [] };
       const name = `Registers (interrupted, from the ucontext at ${hex(made.ucontextAddress ?? 0)})`;
-      return { scopes: [{ name, presentationHint: 'registers', variablesReference: this.varHandles.create({ kind: 'ucontext', context: made.context }), expensive: false }] };
+      return {
+        scopes: [
+          { name, presentationHint: 'registers', variablesReference: this.varHandles.create({ kind: 'ucontext', context: made.context }), expensive: false },
+        ],
+      };
     }
     const registers = ref.frame === 0 ? `Registers (thread ${ref.threadId})` : `Registers (frame ${ref.frame}, unwound)`;
     if (this.ctx.strippedBinary) {
@@ -117,14 +121,22 @@ export class Inspection {
     const client = this.ctx.client;
     switch (ref.kind) {
       case 'ucontext':
-        return ref.context.registers.map((r) => ({ name: r.name, value: `0x${r.value.toString(16)}`, variablesReference: 0, memoryReference: `0x${r.value.toString(16)}` }));
+        return ref.context.registers.map((r) => ({
+          name: r.name,
+          value: `0x${r.value.toString(16)}`,
+          variablesReference: 0,
+          memoryReference: `0x${r.value.toString(16)}`,
+        }));
       case 'value': {
         let parent = ref.variable;
         if (needsReload(parent) && ref.evaluateName) parent = await client.eval(ref.evaluateName, ref.scope, DEFAULT_LOAD_CONFIG);
         return childrenOf(parent, ref.evaluateName).map((c) => this.toDapVariable(c.name, c.variable, c.evaluateName, ref.scope));
       }
       case 'registers': {
-        const regs = ref.frame === 0 ? await client.listRegisters(ref.threadId, false) : await client.listRegisters(0, false, await this.evalScope(ref.threadId, ref.frame));
+        const regs =
+          ref.frame === 0
+            ? await client.listRegisters(ref.threadId, false)
+            : await client.listRegisters(0, false, await this.evalScope(ref.threadId, ref.frame));
         return regs.map((r) => {
           const v: DebugProtocol.Variable = { name: r.Name, value: r.Value, variablesReference: 0 };
           const addr = parseAddress(r.Value.split(/\s/)[0]);
@@ -162,7 +174,11 @@ export class Inspection {
     try {
       await this.ctx.client.set(expr, args.value, scope);
       const v = await this.ctx.client.eval(expr, scope);
-      return { value: formatValue(v), type: v.type, variablesReference: isCompound(v) ? this.varHandles.create({ kind: 'value', variable: v, evaluateName: expr, scope }) : 0 };
+      return {
+        value: formatValue(v),
+        type: v.type,
+        variablesReference: isCompound(v) ? this.varHandles.create({ kind: 'value', variable: v, evaluateName: expr, scope }) : 0,
+      };
     } catch (err) {
       throw failed(err);
     }
@@ -188,7 +204,8 @@ export class Inspection {
       return { result: dap.value, type: dap.type, variablesReference: dap.variablesReference, memoryReference: dap.memoryReference };
     } catch (err) {
       const machine = parseMachineExpression(args.expression);
-      const own = machine && threadId !== undefined ? await evaluateMachineExpression(this.ctx.client, machine, threadId, scope).catch(() => undefined) : undefined;
+      const own =
+        machine && threadId !== undefined ? await evaluateMachineExpression(this.ctx.client, machine, threadId, scope).catch(() => undefined) : undefined;
       if (own) return { ...own, variablesReference: 0 };
       throw new Error(errorText(err), { cause: err });
     }

@@ -42,10 +42,19 @@ export function decodeScalar(type: ScalarType, bytes: Buffer): string {
 }
 
 /** Evaluates `expr` on `threadId` (frame 0 for registers); undefined when the name is no register of the thread. */
-export async function evaluateMachineExpression(client: DelveClient, expr: MachineExpression, threadId: number, scope?: EvalScope): Promise<MachineValue | undefined> {
+export async function evaluateMachineExpression(
+  client: DelveClient,
+  expr: MachineExpression,
+  threadId: number,
+  scope?: EvalScope,
+): Promise<MachineValue | undefined> {
   if (expr.kind === 'memory') {
     const value = decodeScalar(expr.type, await client.examineMemory(expr.address, SIZES[expr.type]));
-    return { result: value, type: expr.type, ...(expr.type === 'uintptr' || expr.type === 'uint64' ? { memoryReference: hex(Number(BigInt(value) & ((1n << 53n) - 1n))) } : {}) };
+    return {
+      result: value,
+      type: expr.type,
+      ...(expr.type === 'uintptr' || expr.type === 'uint64' ? { memoryReference: hex(Number(BigInt(value) & ((1n << 53n) - 1n))) } : {}),
+    };
   }
   const regs = scope && scope.Frame > 0 ? await client.listRegisters(0, false, scope) : await client.listRegisters(threadId, false);
   const r = regs.find((x) => x.Name.toLowerCase() === expr.name.toLowerCase());

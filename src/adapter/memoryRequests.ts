@@ -22,7 +22,11 @@ export async function readMemory(client: DelveClient, args: DebugProtocol.ReadMe
   }
 }
 
-export async function disassemble(client: DelveClient, args: DebugProtocol.DisassembleArguments, toLocalPath: (p: string) => string): Promise<DebugProtocol.DisassembleResponse['body']> {
+export async function disassemble(
+  client: DelveClient,
+  args: DebugProtocol.DisassembleArguments,
+  toLocalPath: (p: string) => string,
+): Promise<DebugProtocol.DisassembleResponse['body']> {
   const address = addressOf(args.memoryReference, args.offset);
   try {
     return { instructions: await disassembleRequest(client, args, address, toLocalPath) };

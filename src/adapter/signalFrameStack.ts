@@ -12,7 +12,11 @@ import type { MachineContext } from '../bluepill/machineContext';
  * A frame we made (not Delve's): it has no Delve frame number, so no locals or arguments; the
  * interrupted frame carries the registers the ucontext holds for it.
  */
-export type MaybeSynthetic = Stackframe & { synthetic?: 'signal-handler-called' | 'interrupted' | 'caller'; context?: MachineContext; ucontextAddress?: number };
+export type MaybeSynthetic = Stackframe & {
+  synthetic?: 'signal-handler-called' | 'interrupted' | 'caller';
+  context?: MachineContext;
+  ucontextAddress?: number;
+};
 
 const HANDLER = /(^|[./])(sighandler|bluepillHandler|bluepillGuestExit|bluepillArchExit)(\.abi0)?$/;
 
@@ -39,7 +43,13 @@ function synthetic(kind: NonNullable<MaybeSynthetic['synthetic']>, pc: number, n
  * Delve's frames up to the last handler frame, then the signal frame and the interrupted frames;
  * Delve's frames unchanged when the thread is not in the bluepill handler.
  */
-export async function withSignalFrame(delve: DelveClient, threadId: number, frames: Stackframe[], code: CodeReader, symbolizer: Symbolizer): Promise<MaybeSynthetic[]> {
+export async function withSignalFrame(
+  delve: DelveClient,
+  threadId: number,
+  frames: Stackframe[],
+  code: CodeReader,
+  symbolizer: Symbolizer,
+): Promise<MaybeSynthetic[]> {
   let last = -1;
   frames.forEach((f, i) => {
     if (isHandlerFrame(f)) last = i;

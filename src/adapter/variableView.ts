@@ -5,14 +5,29 @@ import { hex } from './addresses';
 
 /** reflect.Kind numbers as Delve sends them. */
 export const Kind = {
-  Bool: 1, Int: 2, Uint: 7, Uint64: 11, Uintptr: 12, Float64: 14, Complex128: 16,
-  Array: 17, Chan: 18, Func: 19, Interface: 20, Map: 21, Ptr: 22, Slice: 23, String: 24, Struct: 25, UnsafePointer: 26,
+  Bool: 1,
+  Int: 2,
+  Uint: 7,
+  Uint64: 11,
+  Uintptr: 12,
+  Float64: 14,
+  Complex128: 16,
+  Array: 17,
+  Chan: 18,
+  Func: 19,
+  Interface: 20,
+  Map: 21,
+  Ptr: 22,
+  Slice: 23,
+  String: 24,
+  Struct: 25,
+  UnsafePointer: 26,
 } as const;
 
 export function isCompound(v: Variable): boolean {
   switch (v.kind) {
     case Kind.Ptr:
-      return v.children?.length > 0 && v.children[0].addr !== 0 || (v.value === '' && v.base !== 0);
+      return (v.children?.length > 0 && v.children[0].addr !== 0) || (v.value === '' && v.base !== 0);
     case Kind.Struct:
     case Kind.Array:
     case Kind.Slice:
@@ -57,7 +72,10 @@ export function formatValue(v: Variable): string {
     case Kind.UnsafePointer:
       return `unsafe.Pointer(${hex(v.children?.[0]?.addr ?? v.base ?? 0)})`;
     case Kind.Struct:
-      return `${v.type} {${(v.children ?? []).slice(0, 4).map((c) => `${c.name}: ${short(c)}`).join(', ')}${(v.children?.length ?? 0) > 4 || v.len > (v.children?.length ?? 0) ? ', …' : ''}}`;
+      return `${v.type} {${(v.children ?? [])
+        .slice(0, 4)
+        .map((c) => `${c.name}: ${short(c)}`)
+        .join(', ')}${(v.children?.length ?? 0) > 4 || v.len > (v.children?.length ?? 0) ? ', …' : ''}}`;
     case Kind.Slice:
       return v.base === 0 && v.len === 0 ? `${v.type} nil` : `${v.type} len: ${v.len}, cap: ${v.cap}`;
     case Kind.Array:

@@ -1,11 +1,6 @@
 // The amd64 profile: CLI → #GP → SIGSEGV; the Go runtime's restorer `mov $15, AX; syscall`.
 import { mnemonicOf, type ArchProfile, type Instruction, type PrivilegedInstruction } from './archProfile';
-import {
-  AMD64_UCONTEXT_READ_SIZE,
-  decodeEflags,
-  decodeUcontextAmd64,
-  looksLikeUcontextAmd64,
-} from './ucontextAmd64';
+import { AMD64_UCONTEXT_READ_SIZE, decodeEflags, decodeUcontextAmd64, looksLikeUcontextAmd64 } from './ucontextAmd64';
 import { AMD64_SYSCALL_NAMES } from '../linux/syscallNumbers';
 
 /** `MOVQ $15, AX; SYSCALL` as Go assembles runtime.sigreturn(__sigaction). */

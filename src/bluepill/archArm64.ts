@@ -1,13 +1,7 @@
 // The arm64 profile: an EL1-only MRS/MSR → undefined instruction → SIGILL; the vDSO restorer
 // `__kernel_rt_sigreturn` = `mov x8, #139; svc #0`.
 import type { ArchProfile, Instruction, PrivilegedInstruction } from './archProfile';
-import {
-  ARM64_SIGINFO_SIZE,
-  ARM64_UCONTEXT_READ_SIZE,
-  decodePstate,
-  decodeUcontextArm64,
-  looksLikeUcontextArm64,
-} from './ucontextArm64';
+import { ARM64_SIGINFO_SIZE, ARM64_UCONTEXT_READ_SIZE, decodePstate, decodeUcontextArm64, looksLikeUcontextArm64 } from './ucontextArm64';
 import { ARM64_SYSCALL_NAMES } from '../linux/syscallNumbers';
 
 export const ARM64_SVC0 = 0xd4000001;
@@ -40,11 +34,25 @@ export function decodeSystemRegisterAccess(insn: number): SystemRegisterAccess |
 }
 
 const KNOWN_SYSREGS: Record<string, string> = {
-  '3_0_13_0_4': 'TPIDR_EL1', '3_0_13_0_1': 'CONTEXTIDR_EL1', '3_0_1_0_0': 'SCTLR_EL1',
-  '3_0_2_0_0': 'TTBR0_EL1', '3_0_2_0_1': 'TTBR1_EL1', '3_0_2_0_2': 'TCR_EL1', '3_0_12_0_0': 'VBAR_EL1',
-  '3_0_4_0_0': 'SPSR_EL1', '3_0_4_0_1': 'ELR_EL1', '3_0_4_1_0': 'SP_EL0', '3_0_5_2_0': 'ESR_EL1',
-  '3_0_6_0_0': 'FAR_EL1', '3_0_10_2_0': 'MAIR_EL1', '3_3_13_0_2': 'TPIDR_EL0', '3_3_4_2_0': 'NZCV',
-  '3_3_4_4_0': 'FPCR', '3_3_4_4_1': 'FPSR', '3_3_14_0_2': 'CNTVCT_EL0', '3_3_14_0_0': 'CNTFRQ_EL0',
+  '3_0_13_0_4': 'TPIDR_EL1',
+  '3_0_13_0_1': 'CONTEXTIDR_EL1',
+  '3_0_1_0_0': 'SCTLR_EL1',
+  '3_0_2_0_0': 'TTBR0_EL1',
+  '3_0_2_0_1': 'TTBR1_EL1',
+  '3_0_2_0_2': 'TCR_EL1',
+  '3_0_12_0_0': 'VBAR_EL1',
+  '3_0_4_0_0': 'SPSR_EL1',
+  '3_0_4_0_1': 'ELR_EL1',
+  '3_0_4_1_0': 'SP_EL0',
+  '3_0_5_2_0': 'ESR_EL1',
+  '3_0_6_0_0': 'FAR_EL1',
+  '3_0_10_2_0': 'MAIR_EL1',
+  '3_3_13_0_2': 'TPIDR_EL0',
+  '3_3_4_2_0': 'NZCV',
+  '3_3_4_4_0': 'FPCR',
+  '3_3_4_4_1': 'FPSR',
+  '3_3_14_0_2': 'CNTVCT_EL0',
+  '3_3_14_0_0': 'CNTFRQ_EL0',
 };
 
 export function systemRegisterName(a: Pick<SystemRegisterAccess, 'op0' | 'op1' | 'crn' | 'crm' | 'op2'>): string {

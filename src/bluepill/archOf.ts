@@ -12,5 +12,10 @@ export function profileByName(name: ArchName): ArchProfile {
 export function profileOfRegisters(regs: readonly Register[]): ArchProfile {
   if (regs.some((r) => r.Name === 'Rip')) return amd64Profile;
   if (regs.some((r) => r.Name === 'PC') && regs.some((r) => r.Name === 'X30')) return arm64Profile;
-  throw new Error(`unknown architecture: registers ${regs.map((r) => r.Name).slice(0, 8).join(', ')}`);
+  throw new Error(
+    `unknown architecture: registers ${regs
+      .map((r) => r.Name)
+      .slice(0, 8)
+      .join(', ')}`,
+  );
 }

@@ -39,7 +39,10 @@ export class TemporaryBreakpoint {
   /** Removes it; false when Delve refused (the message says so). */
   async remove(): Promise<boolean> {
     if (this.id === undefined) return true;
-    return this.delve.clearBreakpoint(this.id).then(() => true, () => false);
+    return this.delve.clearBreakpoint(this.id).then(
+      () => true,
+      () => false,
+    );
   }
 }
 
@@ -87,12 +90,21 @@ export async function runToBreakpoint(delve: WaitDelve, tid: number, addr: numbe
   let foreign = 0;
   let lastPc = NaN;
   let state: DebuggerState | undefined;
-  const done = (outcome: BreakpointWaitResult['outcome'], message: string, pc = lastPc): BreakpointWaitResult =>
-    ({ outcome, pc, message, foreignHits: foreign, waitedMs: Date.now() - started, state });
+  const done = (outcome: BreakpointWaitResult['outcome'], message: string, pc = lastPc): BreakpointWaitResult => ({
+    outcome,
+    pc,
+    message,
+    foreignHits: foreign,
+    waitedMs: Date.now() - started,
+    state,
+  });
   try {
     for (;;) {
       if (options.signal?.aborted) {
-        return done('cancelled', `cancelled while waiting for ${options.waitingFor}; thread ${tid} is left stopped${Number.isNaN(lastPc) ? '' : ` at ${hex(lastPc)}`}, the breakpoint is removed`);
+        return done(
+          'cancelled',
+          `cancelled while waiting for ${options.waitingFor}; thread ${tid} is left stopped${Number.isNaN(lastPc) ? '' : ` at ${hex(lastPc)}`}, the breakpoint is removed`,
+        );
       }
       const ran = await gate.resume(() => delve.continue(), options.signal);
       state = ran.state;
@@ -106,11 +118,16 @@ export async function runToBreakpoint(delve: WaitDelve, tid: number, addr: numbe
       if (onOurs && (!options.accept || (await options.accept(mine)))) return done('arrived', '', addr);
       if (ran.halted || options.signal?.aborted) {
         const secs = ((Date.now() - started) / 1000).toFixed(1);
-        return done('cancelled', `cancelled after ${secs} s waiting for ${options.waitingFor}; thread ${tid} is left stopped at ${hex(lastPc)}, the breakpoint is removed`);
+        return done(
+          'cancelled',
+          `cancelled after ${secs} s waiting for ${options.waitingFor}; thread ${tid} is left stopped at ${hex(lastPc)}, the breakpoint is removed`,
+        );
       }
       foreign++;
       const who = onOurs ? `thread ${tid} (not yet the awaited stop)` : `thread ${state.currentThread?.id ?? '?'}`;
-      options.onProgress?.(`${who} stopped at ${options.breakpointText ?? `the breakpoint at ${hex(addr)}`}; ignored (${foreign} so far), waiting for ${options.waitingFor}`);
+      options.onProgress?.(
+        `${who} stopped at ${options.breakpointText ?? `the breakpoint at ${hex(addr)}`}; ignored (${foreign} so far), waiting for ${options.waitingFor}`,
+      );
     }
   } finally {
     clearInterval(timer);

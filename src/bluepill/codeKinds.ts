@@ -32,7 +32,8 @@ export function plainName(name: string): string {
   return shortFunctionName(name).replace(/\.abi0$/, '');
 }
 
-const HOST_ONLY_FUNCTIONS = /^(kvm\.sighandler|kvm\.sigsysHandler|kvm\.bluepill[A-Z]\w*|kvm\.seccompMmap\w*|runtime\.sigreturn(__sigaction)?|runtime\.sigtramp\w*|runtime\.cgoSigtramp)$/;
+const HOST_ONLY_FUNCTIONS =
+  /^(kvm\.sighandler|kvm\.sigsysHandler|kvm\.bluepill[A-Z]\w*|kvm\.seccompMmap\w*|runtime\.sigreturn(__sigaction)?|runtime\.sigtramp\w*|runtime\.cgoSigtramp)$/;
 const GUEST_ONLY_FILE = /(^|\/)ring0\/entry(_impl)?_(amd64|arm64)\.s$/;
 const BLUEPILL = /^kvm\.bluepill$/;
 
@@ -72,7 +73,8 @@ export class CodeKinds {
   async breakpointVerdict(addr: number): Promise<BreakpointVerdict> {
     const c = await this.classify(addr);
     if (c.kind === 'guest-only') return { allowed: false, kind: c.kind, reason: `${c.why}: a breakpoint there could not be taken in host mode` };
-    if (c.kind === 'faulting') return { allowed: false, kind: c.kind, reason: `${c.why}: a breakpoint would replace it (step over bluepill steps through it instead)` };
+    if (c.kind === 'faulting')
+      return { allowed: false, kind: c.kind, reason: `${c.why}: a breakpoint would replace it (step over bluepill steps through it instead)` };
     if (c.kind === 'dual-mode' && this.arch.name !== 'arm64') return { allowed: true, kind: c.kind, warning: dualModeWarning(this.arch.name) };
     return { allowed: true, kind: c.kind };
   }

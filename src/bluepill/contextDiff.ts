@@ -21,7 +21,9 @@ export function diffContexts(host: MachineContext | undefined, guest: MachineCon
 }
 
 export function changedRegisters(host: MachineContext, guest: MachineContext): string[] {
-  return diffContexts(host, guest).filter((r) => r.differs).map((r) => r.name);
+  return diffContexts(host, guest)
+    .filter((r) => r.differs)
+    .map((r) => r.name);
 }
 
 /** Values worth a symbol lookup: user-space sized and not tiny (0, small integers, flags). */

@@ -15,5 +15,8 @@ export interface FlagBit {
 }
 
 export function setBits(value: bigint, bits: readonly FlagBit[]): string[] {
-  return [...bits].sort((a, b) => b.bit - a.bit).filter((f) => (value >> BigInt(f.bit)) & 1n).map((f) => f.name);
+  return [...bits]
+    .sort((a, b) => b.bit - a.bit)
+    .filter((f) => (value >> BigInt(f.bit)) & 1n)
+    .map((f) => f.name);
 }

@@ -105,8 +105,17 @@ export class GuardedEngine {
         const after = insn.pc + insn.bytes.length;
         const verdict = await this.breakpointVerdict(after, threadId);
         if (!verdict.allowed) return this.finish(threadId, 'refused', `not stepping over ${insn.text}: ${verdict.reason}`);
-        const r = await runToBreakpoint(this.delve, threadId, after, { gate: this.gate, signal, onProgress: progress, waitingFor: `the call at ${hex(insn.pc)} to return on thread ${threadId}` });
-        return this.finish(threadId, r.outcome === 'arrived' ? 'done' : r.outcome, r.outcome === 'arrived' ? `stepped over ${insn.text} with a breakpoint` : r.message);
+        const r = await runToBreakpoint(this.delve, threadId, after, {
+          gate: this.gate,
+          signal,
+          onProgress: progress,
+          waitingFor: `the call at ${hex(insn.pc)} to return on thread ${threadId}`,
+        });
+        return this.finish(
+          threadId,
+          r.outcome === 'arrived' ? 'done' : r.outcome,
+          r.outcome === 'arrived' ? `stepped over ${insn.text} with a breakpoint` : r.message,
+        );
       }
     }
     const r = await this.guardedInstruction(threadId, signal);
@@ -160,7 +169,11 @@ export class GuardedEngine {
     const outcome = outcomeOf(last);
     if (outcome === 'done' && done === count) return this.finish(threadId, 'done', `${count} instruction step(s) on thread ${threadId}`);
     // Ended early: by Pause, or by a step the guards refused or that did not finish; say which.
-    return this.finish(threadId, outcome === 'done' ? 'cancelled' : outcome, `${done} of ${count} instruction step(s) on thread ${threadId}${outcome === 'done' ? ' (cancelled)' : `; then: ${last.description}`}`);
+    return this.finish(
+      threadId,
+      outcome === 'done' ? 'cancelled' : outcome,
+      `${done} of ${count} instruction step(s) on thread ${threadId}${outcome === 'done' ? ' (cancelled)' : `; then: ${last.description}`}`,
+    );
   }
 
   /** Runs until `threadId` stops at `addr` (on a temporary breakpoint of ours), other threads' stops there ignored. */
@@ -168,7 +181,10 @@ export class GuardedEngine {
     const verdict = await this.breakpointVerdict(addr, threadId);
     if (!verdict.allowed) return this.finish(threadId, 'refused', `not running to ${hex(addr)}: ${verdict.reason}`);
     const r = await runToBreakpoint(this.delve, threadId, addr, {
-      gate: this.gate, signal, onProgress: (m) => this.o.onProgress?.(threadId, m), waitingFor: `thread ${threadId} to reach ${hex(addr)}`,
+      gate: this.gate,
+      signal,
+      onProgress: (m) => this.o.onProgress?.(threadId, m),
+      waitingFor: `thread ${threadId} to reach ${hex(addr)}`,
     });
     return this.finish(threadId, r.outcome === 'arrived' ? 'done' : r.outcome, r.outcome === 'arrived' ? `ran to ${hex(addr)}` : r.message);
   }
@@ -183,7 +199,8 @@ export class GuardedEngine {
     if (!this.o.pendingSignals) return undefined;
     for (let round = 0; round < 3; round++) {
       const masks = await this.o.pendingSignals().catch(() => []);
-      if (!masks.some((m) => (m & SIGTRAP_BIT) !== 0n)) return round ? `consumed a pending SIGTRAP before detach (${round} round${round > 1 ? 's' : ''})` : undefined;
+      if (!masks.some((m) => (m & SIGTRAP_BIT) !== 0n))
+        return round ? `consumed a pending SIGTRAP before detach (${round} round${round > 1 ? 's' : ''})` : undefined;
       const ac = new AbortController();
       const consumed = this.continue(ac.signal);
       await new Promise((r) => setTimeout(r, 300));

@@ -62,7 +62,9 @@ export function hopsToMarkdown(hops: readonly Hop[], title = 'Bluepill hops', un
   const pad = (s: string): string => s.padEnd(44) + ' ';
   hops.forEach((h, i) => {
     const joined = h.joinedAt ? `, joined in the ${h.joinedAt}` : '';
-    lines.push(`// hop ${i + 1}: ${h.signalName} (${h.signalNumber}), ucontext ${hex(h.ucontextAddress)}, guest ran ${h.guestMs.toFixed(1)} ms${h.foreignHits ? `, ${h.foreignHits} foreign hit(s) ignored` : ''}${joined}`);
+    lines.push(
+      `// hop ${i + 1}: ${h.signalName} (${h.signalNumber}), ucontext ${hex(h.ucontextAddress)}, guest ran ${h.guestMs.toFixed(1)} ms${h.foreignHits ? `, ${h.foreignHits} foreign hit(s) ignored` : ''}${joined}`,
+    );
     if (h.fault) {
       const instr = h.fault.instruction ? ` ${h.fault.instruction}` : '';
       lines.push(`${pad(`${locationText(h.fault)}${instr}`)}// faults: ${h.signalName}`);
@@ -83,7 +85,11 @@ export function hopsToMarkdown(hops: readonly Hop[], title = 'Bluepill hops', un
 export type UnfinishedHopText = Pick<Hop, 'threadId' | 'fault' | 'handler' | 'signalName' | 'signalNumber' | 'ucontextAddress' | 'hostContext'>;
 
 function unfinishedLines(h: UnfinishedHopText): string[] {
-  const out = [`Unfinished hop on thread ${h.threadId} (the guest did not exit): ${h.signalName} (${h.signalNumber}), ucontext ${hex(h.ucontextAddress)}`, '', '```'];
+  const out = [
+    `Unfinished hop on thread ${h.threadId} (the guest did not exit): ${h.signalName} (${h.signalNumber}), ucontext ${hex(h.ucontextAddress)}`,
+    '',
+    '```',
+  ];
   if (h.fault) out.push(`${`${locationText(h.fault)}${h.fault.instruction ? ` ${h.fault.instruction}` : ''}`.padEnd(44)} // faults: ${h.signalName}`);
   if (h.handler) out.push(`${locationText(h.handler).padEnd(44)} // handler`);
   if (h.hostContext) {

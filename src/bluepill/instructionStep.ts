@@ -95,42 +95,85 @@ export async function stepInstructionAware(delve: BluepillDelve, threadId: numbe
   if (insn && p.isSyscallInstruction(insn.bytes) && (await isTrampolineAt(code, p, fromPc - p.trampolineSyscallOffset))) {
     const frame = await frameAtTrampoline(delve, p, regs, fromPc - p.trampolineSyscallOffset);
     const stepped = await stepWithTimeout(delve, threadId, fromPc, options.stepTimeoutMs ?? 10_000, gate);
-    if (stepped.kind !== 'stepped') return { threadId, fromPc, pc: stepped.pc, kind: stepped.kind, description: stepped.description, instruction: insn, foreignHits: 0 };
+    if (stepped.kind !== 'stepped')
+      return { threadId, fromPc, pc: stepped.pc, kind: stepped.kind, description: stepped.description, instruction: insn, foreignHits: 0 };
     const landed = stepped.pc;
     if (!frame) {
-      return { threadId, fromPc, pc: landed, kind: 'rt_sigreturn', instruction: insn, foreignHits: 0, description: `rt_sigreturn: landed at ${await where(landed)}` };
+      return {
+        threadId,
+        fromPc,
+        pc: landed,
+        kind: 'rt_sigreturn',
+        instruction: insn,
+        foreignHits: 0,
+        description: `rt_sigreturn: landed at ${await where(landed)}`,
+      };
     }
     const interrupted = options.memory?.interruptedPc(threadId, frame.ucontextAddress);
     options.memory?.forget(threadId, frame.ucontextAddress);
     const differs = interrupted === undefined ? undefined : interrupted !== landed;
     let description: string;
-    if (differs === true) description = `rt_sigreturn: landed at ${await where(landed)}, not at the interrupted PC ${await where(interrupted!)} — the handler rewrote the ucontext`;
+    if (differs === true)
+      description = `rt_sigreturn: landed at ${await where(landed)}, not at the interrupted PC ${await where(interrupted!)} — the handler rewrote the ucontext`;
     else if (differs === false) description = `rt_sigreturn: resumed the interrupted PC ${await where(landed)}`;
     else description = `rt_sigreturn: landed at ${await where(landed)} (the PC in the ucontext)`;
     if (landed !== frame.context.pc) description += `; the ucontext said ${hex(frame.context.pc)}`;
     return {
-      threadId, fromPc, pc: landed, kind: 'rt_sigreturn', instruction: insn, foreignHits: 0, description,
-      sigreturn: { ucontextAddress: frame.ucontextAddress, landedPc: landed, ucontextPc: frame.context.pc, interruptedPc: interrupted, differsFromInterrupted: differs, guestContext: frame.context },
+      threadId,
+      fromPc,
+      pc: landed,
+      kind: 'rt_sigreturn',
+      instruction: insn,
+      foreignHits: 0,
+      description,
+      sigreturn: {
+        ucontextAddress: frame.ucontextAddress,
+        landedPc: landed,
+        ucontextPc: frame.context.pc,
+        interruptedPc: interrupted,
+        differsFromInterrupted: differs,
+        guestContext: frame.context,
+      },
     };
   }
 
   if (insn && p.privilegedInstruction(insn.bytes)) {
     const stepped = await stepWithTimeout(delve, threadId, fromPc, options.stepTimeoutMs ?? 10_000, gate);
-    if (stepped.kind !== 'stepped') return { threadId, fromPc, pc: stepped.pc, kind: stepped.kind, description: stepped.description, instruction: insn, foreignHits: 0 };
+    if (stepped.kind !== 'stepped')
+      return { threadId, fromPc, pc: stepped.pc, kind: stepped.kind, description: stepped.description, instruction: insn, foreignHits: 0 };
     const after = new ThreadRegisters(await delve.listRegisters(threadId));
     const frame = await frameAtHandlerEntry(delve, code, p, after).catch(() => undefined);
     if (frame && frame.context.pc === fromPc) {
       options.memory?.remember(threadId, frame.ucontextAddress, fromPc);
       return {
-        threadId, fromPc, pc: stepped.pc, kind: 'entered-handler', instruction: insn, foreignHits: 0,
+        threadId,
+        fromPc,
+        pc: stepped.pc,
+        kind: 'entered-handler',
+        instruction: insn,
+        foreignHits: 0,
         description: `${insn.text} at ${await where(fromPc)} faulted (${p.signalName}) into the handler at ${await where(stepped.pc)}; step over bluepill is available`,
         handlerEntry: {
-          faultPc: fromPc, instruction: insn.text, signalNumber: p.signalNumber, signalName: p.signalName, ucontextAddress: frame.ucontextAddress,
-          trampoline: frame.trampoline, hostContext: frame.context, stepOverBluepillAvailable: true,
+          faultPc: fromPc,
+          instruction: insn.text,
+          signalNumber: p.signalNumber,
+          signalName: p.signalName,
+          ucontextAddress: frame.ucontextAddress,
+          trampoline: frame.trampoline,
+          hostContext: frame.context,
+          stepOverBluepillAvailable: true,
         },
       };
     }
-    return { threadId, fromPc, pc: stepped.pc, kind: 'stepped', instruction: insn, foreignHits: 0, description: `stepped ${insn.text} at ${hex(fromPc)} → ${hex(stepped.pc)} (it did not fault)` };
+    return {
+      threadId,
+      fromPc,
+      pc: stepped.pc,
+      kind: 'stepped',
+      instruction: insn,
+      foreignHits: 0,
+      description: `stepped ${insn.text} at ${hex(fromPc)} → ${hex(stepped.pc)} (it did not fault)`,
+    };
   }
 
   const safe = await safeStepInstruction(delve, threadId, shared);

@@ -65,8 +65,12 @@ export async function safeLineStep(delve: LineStepDelve, threadId: number, kind:
   const symbolizer = options.symbolizer ?? new DelveSymbolizer(delve);
   const gate = options.gate ?? new ResumeGate(delve);
   const actions: string[] = [];
-  const finish = async (outcome: SafeLineStepResult['outcome'], state?: DebuggerState): Promise<SafeLineStepResult> =>
-    ({ threadId, outcome, description: actions.join('; then '), state: state ?? (await delve.state(false)) });
+  const finish = async (outcome: SafeLineStepResult['outcome'], state?: DebuggerState): Promise<SafeLineStepResult> => ({
+    threadId,
+    outcome,
+    description: actions.join('; then '),
+    state: state ?? (await delve.state(false)),
+  });
   const plan = async (): Promise<StepPlan> => {
     regs = new ThreadRegisters(await delve.listRegisters(threadId));
     return planStep(delve, p, regs, code, symbolizer);
@@ -77,7 +81,13 @@ export async function safeLineStep(delve: LineStepDelve, threadId: number, kind:
   };
   /** Runs the thread onto the plan's breakpoint; a result to return unless it arrived. */
   const viaBreakpoint = async (b: BreakpointPlan, waitingFor: string, done: string): Promise<SafeLineStepResult | undefined> => {
-    const r = await runToBreakpoint(delve, threadId, b.at, { gate, waitingFor, signal: options.signal, onProgress: options.onProgress, progressIntervalMs: options.progressIntervalMs });
+    const r = await runToBreakpoint(delve, threadId, b.at, {
+      gate,
+      waitingFor,
+      signal: options.signal,
+      onProgress: options.onProgress,
+      progressIntervalMs: options.progressIntervalMs,
+    });
     if (r.outcome === 'arrived') {
       actions.push(done);
       return undefined;
@@ -91,14 +101,19 @@ export async function safeLineStep(delve: LineStepDelve, threadId: number, kind:
     if (b.kind === 'refuse' && !isKnownCode(await symbolizer.symbolize(regs.pc(p)))) throw new Error(`thread ${threadId}: ${b.message}`);
     if (b.kind !== 'breakpoint' || b.why !== 'leave-unknown') return undefined;
     const from = await where(regs.pc(p));
-    return (await viaBreakpoint(b, `thread ${threadId} to leave ${from}`, `left ${from} by its return address ${hex(b.at)} with a breakpoint`)) ?? finish('done');
+    return (
+      (await viaBreakpoint(b, `thread ${threadId} to leave ${from}`, `left ${from} by its return address ${hex(b.at)} with a breakpoint`)) ?? finish('done')
+    );
   };
 
   let first = await plan();
   if (first.kind === 'breakpoint' && first.why === 'in-syscall') {
     const sc = first.syscall!;
-    const stopped = await viaBreakpoint(first, `thread ${threadId} to return from syscall ${sc.name} (${sc.number})`,
-      `finished the interrupted syscall ${sc.name} (${sc.number})${sc.restart ? ` (${sc.restart})` : ''} with a breakpoint`);
+    const stopped = await viaBreakpoint(
+      first,
+      `thread ${threadId} to return from syscall ${sc.name} (${sc.number})`,
+      `finished the interrupted syscall ${sc.name} (${sc.number})${sc.restart ? ` (${sc.restart})` : ''} with a breakpoint`,
+    );
     if (stopped) return stopped;
     first = await plan();
   }
@@ -106,7 +121,10 @@ export async function safeLineStep(delve: LineStepDelve, threadId: number, kind:
   if (left) return left;
   if (kind === 'step' && first.kind === 'breakpoint' && first.why === 'call-unknown') {
     const into = await where(first.target!);
-    return (await viaBreakpoint(first, `the call into ${into} to return on thread ${threadId}`, `stepped over the call into ${into} with a breakpoint`)) ?? finish('done');
+    return (
+      (await viaBreakpoint(first, `the call into ${into} to return on thread ${threadId}`, `stepped over the call into ${into} with a breakpoint`)) ??
+      finish('done')
+    );
   }
 
   if (options.classify) {
@@ -130,7 +148,13 @@ export async function safeLineStep(delve: LineStepDelve, threadId: number, kind:
 }
 
 /** Delve's next/step/stepOut on one thread; an abort halts it once (Delve then answers the command). */
-async function cancellableCommand(delve: LineStepDelve, gate: ResumeGate, threadId: number, kind: LineStepKind, signal: AbortSignal | undefined): Promise<{ state: DebuggerState; paused?: 'before' | 'during' }> {
+async function cancellableCommand(
+  delve: LineStepDelve,
+  gate: ResumeGate,
+  threadId: number,
+  kind: LineStepKind,
+  signal: AbortSignal | undefined,
+): Promise<{ state: DebuggerState; paused?: 'before' | 'during' }> {
   await delve.switchThread(threadId);
   if (signal?.aborted) return { state: await delve.state(false), paused: 'before' };
   const ran = await gate.resume(() => delve.command(kind, { timeoutMs: 0 }), signal);
@@ -142,7 +166,13 @@ async function cancellableCommand(delve: LineStepDelve, gate: ResumeGate, thread
  * next: every line of the function and the return address; stepOut: the return address; step:
  * also the callees of the current line.
  */
-async function guestModeRefusal(delve: LineStepDelve, threadId: number, kind: LineStepKind, pc: number, classify: (addr: number) => Promise<CodeClass>): Promise<string | undefined> {
+async function guestModeRefusal(
+  delve: LineStepDelve,
+  threadId: number,
+  kind: LineStepKind,
+  pc: number,
+  classify: (addr: number) => Promise<CodeClass>,
+): Promise<string | undefined> {
   const refuse = (c: CodeClass, what: string): string =>
     `${kind} refused on thread ${threadId}: ${what} ${c.why}, where no breakpoint may go; step by instruction (each one is checked), use Step over bluepill, or continue`;
   const here = await classify(pc);

@@ -104,7 +104,11 @@ export async function planStep(
     // Inside code Delve knows nothing of (the vDSO): leave by the return address.
     const ret = await returnAddress(delve, p, regs, symbolizer);
     if (ret !== undefined && !(await isGuestCode(ret))) return { kind: 'breakpoint', instruction: insn, at: ret, why: 'leave-unknown' };
-    return { kind: 'refuse', instruction: insn, message: `thread is at ${hex(pc)} in code without symbols and no return address is known; not single-stepping it` };
+    return {
+      kind: 'refuse',
+      instruction: insn,
+      message: `thread is at ${hex(pc)} in code without symbols and no return address is known; not single-stepping it`,
+    };
   }
   const inSyscall = await stoppedInSyscall(p, regs, code, pc);
   if (inSyscall) {
@@ -112,7 +116,11 @@ export async function planStep(
     // every other thread stopped. Let it return by itself onto a breakpoint at its return PC.
     const stop = await syscallReturnStop(p, code, pc, isGuestCode);
     if (stop) return { kind: 'breakpoint', instruction: insn, ...stop, why: 'in-syscall', syscall: inSyscall };
-    return { kind: 'refuse', instruction: insn, message: `thread is inside syscall ${inSyscall.name} (${inSyscall.number}) returning to guest code at ${hex(pc)}; continue instead` };
+    return {
+      kind: 'refuse',
+      instruction: insn,
+      message: `thread is inside syscall ${inSyscall.name} (${inSyscall.number}) returning to guest code at ${hex(pc)}; continue instead`,
+    };
   }
   if (!insn) return { kind: 'single-step', instruction: insn, reason: 'plain' };
   const next = pc + insn.bytes.length;
@@ -124,7 +132,11 @@ export async function planStep(
     if (stop) return { kind: 'breakpoint', instruction: insn, ...stop, why: 'syscall', syscall };
     const ret = await returnAddress(delve, p, regs, symbolizer);
     if (ret !== undefined && !(await isGuestCode(ret))) return { kind: 'breakpoint', instruction: insn, at: ret, why: 'syscall', syscall };
-    return { kind: 'refuse', instruction: insn, message: `syscall ${syscall.name} (${nr}) at ${hex(pc)}: the code after it runs in guest mode, so no breakpoint can go there; continue instead` };
+    return {
+      kind: 'refuse',
+      instruction: insn,
+      message: `syscall ${syscall.name} (${nr}) at ${hex(pc)}: the code after it runs in guest mode, so no breakpoint can go there; continue instead`,
+    };
   }
   if (p.isCall(insn)) {
     let target = insn.dest;
@@ -212,7 +224,12 @@ const RETURN_ADDRESS_SCAN_BYTES = 256;
  * first word up the stack from SP — at a function's entry that is [SP] itself; deeper inside,
  * after pushes — that points into known code right after a call instruction.
  */
-async function returnAddress(delve: Pick<BluepillDelve, 'examineMemory'>, p: ArchProfile, regs: ThreadRegisters, symbolizer: Symbolizer): Promise<number | undefined> {
+async function returnAddress(
+  delve: Pick<BluepillDelve, 'examineMemory'>,
+  p: ArchProfile,
+  regs: ThreadRegisters,
+  symbolizer: Symbolizer,
+): Promise<number | undefined> {
   const isReturnAddress = async (addr: number): Promise<boolean> => {
     if (!(addr > 0)) return false;
     const sym = await symbolizer.symbolize(addr);
@@ -265,14 +282,40 @@ export async function safeStepInstruction(delve: BluepillDelve, threadId: number
     waitingFor: plan.why === 'leave-unknown' ? `thread ${threadId} to leave ${what}` : `thread ${threadId} to return from ${what}`,
     ...(atSyscallReturn ? { accept: async (th: { id: number }) => !(await stillInSyscall(delve, p, th.id)) } : {}),
   });
-  const kind: SafeStepKind = plan.why === 'in-syscall' ? 'waited-for-syscall' : plan.why === 'syscall' ? 'stepped-over-syscall' : plan.why === 'call-unknown' ? 'stepped-over-call' : 'left-unknown-code';
+  const kind: SafeStepKind =
+    plan.why === 'in-syscall'
+      ? 'waited-for-syscall'
+      : plan.why === 'syscall'
+        ? 'stepped-over-syscall'
+        : plan.why === 'call-unknown'
+          ? 'stepped-over-call'
+          : 'left-unknown-code';
   if (ran.outcome !== 'arrived') {
     // Cancelled before the continue: the thread never moved.
-    return { ...base, syscall: plan.syscall, pc: Number.isNaN(ran.pc) ? fromPc : ran.pc, kind: ran.outcome, description: ran.message, foreignHits: ran.foreignHits };
+    return {
+      ...base,
+      syscall: plan.syscall,
+      pc: Number.isNaN(ran.pc) ? fromPc : ran.pc,
+      kind: ran.outcome,
+      description: ran.message,
+      foreignHits: ran.foreignHits,
+    };
   }
-  const verb = plan.why === 'leave-unknown' ? `left ${what}` : plan.why === 'in-syscall' ? `the thread was inside ${what}: waited for it to return` : `stepped over ${what}`;
+  const verb =
+    plan.why === 'leave-unknown'
+      ? `left ${what}`
+      : plan.why === 'in-syscall'
+        ? `the thread was inside ${what}: waited for it to return`
+        : `stepped over ${what}`;
   const landed = formatSymbol(ran.pc, shortenSym(await symbolizer.symbolize(ran.pc)));
-  return { ...base, syscall: plan.syscall, pc: ran.pc, kind, description: `${verb} with a breakpoint${where}; now at ${hex(ran.pc)} ${landed}`, foreignHits: ran.foreignHits };
+  return {
+    ...base,
+    syscall: plan.syscall,
+    pc: ran.pc,
+    kind,
+    description: `${verb} with a breakpoint${where}; now at ${hex(ran.pc)} ${landed}`,
+    foreignHits: ran.foreignHits,
+  };
 }
 
 function shortenSym(s: { name: string; offset: number } | undefined): { name: string; offset: number } | undefined {

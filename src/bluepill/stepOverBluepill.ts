@@ -86,7 +86,11 @@ export interface StepOverResult {
 export type UnfinishedHop = Omit<Hop, 'guestContext' | 'landing' | 'trampoline'> & { trampoline?: CodeLocation };
 
 class Stop extends Error {
-  constructor(readonly reason: StepOverStopReason, message: string, readonly pc: number) {
+  constructor(
+    readonly reason: StepOverStopReason,
+    message: string,
+    readonly pc: number,
+  ) {
     super(message);
   }
 }
@@ -179,7 +183,11 @@ class StepOverRun {
     const where = await this.locate(pc, regs);
     if (!where) {
       const here = locationText({ pc, symbol: await this.symbolizer.symbolize(pc) });
-      throw new Stop('not-in-bluepill', `bluepill: thread ${this.tid} at ${here} is not before a faulting instruction, in the bluepill handler or in its trampoline`, pc);
+      throw new Stop(
+        'not-in-bluepill',
+        `bluepill: thread ${this.tid} at ${here} is not before a faulting instruction, in the bluepill handler or in its trampoline`,
+        pc,
+      );
     }
     this.startedAt = where.start;
     this.progress(`thread ${this.tid}: starting ${where.start.replace('-', ' ')} at ${hex(pc)}`);
@@ -189,7 +197,8 @@ class StepOverRun {
       for (const expected of where.stepsToFault ?? []) {
         this.checkCancelled();
         const now = await this.step();
-        if (now !== expected) throw new Stop('unexpected', `bluepill: stepping towards the fault at ${hex(where.fault!.pc)} went to ${hex(now)} instead of ${hex(expected)}`, now);
+        if (now !== expected)
+          throw new Stop('unexpected', `bluepill: stepping towards the fault at ${hex(where.fault!.pc)} went to ${hex(now)} instead of ${hex(expected)}`, now);
       }
       hop = await this.stepFault(where.fault!);
     } else if (where.start === 'handler-entry' || where.start === 'in-handler') {
@@ -209,7 +218,11 @@ class StepOverRun {
       const faultsAgain = next !== undefined && this.p.privilegedInstruction(next.bytes) !== undefined;
       if (!faultsAgain) return this.result('landed', describeHops(this.hops), landing.pc);
       if (this.hops.length >= maxHops) {
-        return this.result('max-hops', `${describeHops(this.hops)}; stopped at the hop limit (${maxHops}): ${next.text} at ${hex(landing.pc)} faults again`, landing.pc);
+        return this.result(
+          'max-hops',
+          `${describeHops(this.hops)}; stopped at the hop limit (${maxHops}): ${next.text} at ${hex(landing.pc)} faults again`,
+          landing.pc,
+        );
       }
       this.checkCancelled();
       this.progress(`thread ${this.tid}: landed on ${next.text} at ${hex(landing.pc)}, which faults again: hop ${this.hops.length + 1}`);
@@ -249,7 +262,8 @@ class StepOverRun {
 
   private async trampolineFrame(regs: ThreadRegisters, trampoline: number): Promise<SignalFrame> {
     const frame = await frameAtTrampoline(this.delve, this.p, regs, trampoline);
-    if (!frame) throw new Stop('unexpected', `bluepill: thread ${this.tid} is in a trampoline at ${hex(trampoline)} but no ucontext is at its SP`, regs.pc(this.p));
+    if (!frame)
+      throw new Stop('unexpected', `bluepill: thread ${this.tid} is in a trampoline at ${hex(trampoline)} but no ucontext is at its SP`, regs.pc(this.p));
     return frame;
   }
 
@@ -262,7 +276,11 @@ class StepOverRun {
       throw new Stop('unexpected', `bluepill: ${fault.text} at ${hex(fault.pc)} did not enter a signal handler (thread ${this.tid} is at ${hex(now)})`, now);
     }
     if (frame.context.pc !== fault.pc) {
-      throw new Stop('unexpected', `bluepill: the handler at ${hex(now)} was entered for PC ${hex(frame.context.pc)}, not for the fault at ${hex(fault.pc)}`, now);
+      throw new Stop(
+        'unexpected',
+        `bluepill: the handler at ${hex(now)} was entered for PC ${hex(frame.context.pc)}, not for the fault at ${hex(fault.pc)}`,
+        now,
+      );
     }
     return {
       fault: { pc: fault.pc, instruction: fault.text },
@@ -306,7 +324,8 @@ class StepOverRun {
       throw new Stop('unexpected', `bluepill: at the trampoline the ucontext is not the one the handler got (${hex(h.frame.ucontextAddress)})`, pc);
     }
     if (pc === trampoline) pc = await this.step();
-    if (pc !== syscallPc) throw new Stop('unexpected', `bluepill: expected the rt_sigreturn syscall at ${hex(syscallPc)}, thread ${this.tid} is at ${hex(pc)}`, pc);
+    if (pc !== syscallPc)
+      throw new Stop('unexpected', `bluepill: expected the rt_sigreturn syscall at ${hex(syscallPc)}, thread ${this.tid} is at ${hex(pc)}`, pc);
     const landingPc = await this.step();
     const matched = landingPc === guest.context.pc;
     if (!matched) this.landingsMatched = false;
@@ -328,7 +347,9 @@ class StepOverRun {
       guestMs,
       foreignHits: foreign,
     };
-    this.progress(`thread ${this.tid}: hop ${this.hops.length + 1} landed at ${locationText(hop.landing)}${matched ? '' : ` — but the ucontext said ${hex(guest.context.pc)}`}`);
+    this.progress(
+      `thread ${this.tid}: hop ${this.hops.length + 1} landed at ${locationText(hop.landing)}${matched ? '' : ` — but the ucontext said ${hex(guest.context.pc)}`}`,
+    );
     return hop;
   }
 
@@ -338,7 +359,8 @@ class StepOverRun {
    */
   private async waitForTrampoline(frame: SignalFrame, syscallPc: number): Promise<{ guestMs: number; foreignHits: number; regs: ThreadRegisters }> {
     if (this.trampolineBreakpoint?.addr !== syscallPc) {
-      if (this.trampolineBreakpoint && !(await this.trampolineBreakpoint.remove())) this.progress(`could not remove the breakpoint at ${hex(this.trampolineBreakpoint.addr)}`);
+      if (this.trampolineBreakpoint && !(await this.trampolineBreakpoint.remove()))
+        this.progress(`could not remove the breakpoint at ${hex(this.trampolineBreakpoint.addr)}`);
       this.trampolineBreakpoint = await TemporaryBreakpoint.create(this.delve, syscallPc, `bluepillTrampoline${this.tid}x${Date.now()}`);
     }
     let regs: ThreadRegisters | undefined;
@@ -364,7 +386,11 @@ class StepOverRun {
       this.lastPc = pc;
       const here = locationText({ pc, symbol: await this.symbolizer.symbolize(pc) });
       const secs = (waited.waitedMs / 1000).toFixed(1);
-      throw new Stop('cancelled', `bluepill: cancelled after ${secs} s waiting for the guest to exit on thread ${this.tid}; the thread is left stopped at ${here} (in the handler), our breakpoints are removed`, pc);
+      throw new Stop(
+        'cancelled',
+        `bluepill: cancelled after ${secs} s waiting for the guest to exit on thread ${this.tid}; the thread is left stopped at ${here} (in the handler), our breakpoints are removed`,
+        pc,
+      );
     }
     return { guestMs: waited.waitedMs, foreignHits: waited.foreignHits, regs: regs! };
   }

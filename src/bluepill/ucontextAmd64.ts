@@ -9,9 +9,29 @@ export const AMD64_MCONTEXT_OFFSET = 40;
 
 /** gregs in kernel order; names are Delve's where Delve has the register. */
 export const AMD64_GREGS = [
-  'R8', 'R9', 'R10', 'R11', 'R12', 'R13', 'R14', 'R15',
-  'Rdi', 'Rsi', 'Rbp', 'Rbx', 'Rdx', 'Rax', 'Rcx', 'Rsp', 'Rip', 'Rflags',
-  'csgsfs', 'err', 'trapno', 'oldmask', 'cr2',
+  'R8',
+  'R9',
+  'R10',
+  'R11',
+  'R12',
+  'R13',
+  'R14',
+  'R15',
+  'Rdi',
+  'Rsi',
+  'Rbp',
+  'Rbx',
+  'Rdx',
+  'Rax',
+  'Rcx',
+  'Rsp',
+  'Rip',
+  'Rflags',
+  'csgsfs',
+  'err',
+  'trapno',
+  'oldmask',
+  'cr2',
 ] as const;
 
 export type Amd64GregName = (typeof AMD64_GREGS)[number];
@@ -29,8 +49,24 @@ export const AMD64_UCONTEXT_READ_SIZE = AMD64_FPREGS_POINTER_OFFSET + 8;
 
 /** Display order, as Delve lists registers. */
 export const AMD64_DISPLAY_ORDER = [
-  'Rip', 'Rsp', 'Rax', 'Rbx', 'Rcx', 'Rdx', 'Rdi', 'Rsi', 'Rbp',
-  'R8', 'R9', 'R10', 'R11', 'R12', 'R13', 'R14', 'R15', 'Rflags',
+  'Rip',
+  'Rsp',
+  'Rax',
+  'Rbx',
+  'Rcx',
+  'Rdx',
+  'Rdi',
+  'Rsi',
+  'Rbp',
+  'R8',
+  'R9',
+  'R10',
+  'R11',
+  'R12',
+  'R13',
+  'R14',
+  'R15',
+  'Rflags',
 ] as const;
 
 export function decodeUcontextAmd64(mem: Buffer): MachineContext {
@@ -72,10 +108,22 @@ export function looksLikeUcontextAmd64(mem: Buffer): boolean {
 }
 
 const EFLAGS_BITS: FlagBit[] = [
-  { bit: 0, name: 'CF' }, { bit: 2, name: 'PF' }, { bit: 4, name: 'AF' }, { bit: 6, name: 'ZF' },
-  { bit: 7, name: 'SF' }, { bit: 8, name: 'TF' }, { bit: 9, name: 'IF' }, { bit: 10, name: 'DF' },
-  { bit: 11, name: 'OF' }, { bit: 14, name: 'NT' }, { bit: 16, name: 'RF' }, { bit: 17, name: 'VM' },
-  { bit: 18, name: 'AC' }, { bit: 19, name: 'VIF' }, { bit: 20, name: 'VIP' }, { bit: 21, name: 'ID' },
+  { bit: 0, name: 'CF' },
+  { bit: 2, name: 'PF' },
+  { bit: 4, name: 'AF' },
+  { bit: 6, name: 'ZF' },
+  { bit: 7, name: 'SF' },
+  { bit: 8, name: 'TF' },
+  { bit: 9, name: 'IF' },
+  { bit: 10, name: 'DF' },
+  { bit: 11, name: 'OF' },
+  { bit: 14, name: 'NT' },
+  { bit: 16, name: 'RF' },
+  { bit: 17, name: 'VM' },
+  { bit: 18, name: 'AC' },
+  { bit: 19, name: 'VIF' },
+  { bit: 20, name: 'VIP' },
+  { bit: 21, name: 'ID' },
 ];
 
 export function decodeEflags(value: bigint): FlagsView {

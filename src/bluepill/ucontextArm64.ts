@@ -57,9 +57,16 @@ export function looksLikeUcontextArm64(mem: Buffer): boolean {
 }
 
 const PSTATE_BITS: FlagBit[] = [
-  { bit: 31, name: 'N' }, { bit: 30, name: 'Z' }, { bit: 29, name: 'C' }, { bit: 28, name: 'V' },
-  { bit: 21, name: 'SS' }, { bit: 20, name: 'IL' },
-  { bit: 9, name: 'D' }, { bit: 8, name: 'A' }, { bit: 7, name: 'I' }, { bit: 6, name: 'F' },
+  { bit: 31, name: 'N' },
+  { bit: 30, name: 'Z' },
+  { bit: 29, name: 'C' },
+  { bit: 28, name: 'V' },
+  { bit: 21, name: 'SS' },
+  { bit: 20, name: 'IL' },
+  { bit: 9, name: 'D' },
+  { bit: 8, name: 'A' },
+  { bit: 7, name: 'I' },
+  { bit: 6, name: 'F' },
 ];
 
 export function decodePstate(value: bigint): FlagsView {

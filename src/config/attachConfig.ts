@@ -7,7 +7,10 @@ import { join } from 'node:path';
 import { DlvFlagError, validateDlvFlags } from './dlvFlags';
 
 export class ConfigError extends Error {
-  constructor(readonly field: string, message: string) {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
     super(message);
     this.name = 'ConfigError';
   }
@@ -43,8 +46,18 @@ export const MAX_STACK_FRAMES = 2000;
 
 /** Every launch-configuration field the resolver reads (package.json's configurationAttributes list the same). */
 export const ATTACH_FIELDS: readonly string[] = [
-  'ssh', 'sshConfigFile', 'processId', 'sandbox', 'sudo', 'dlvPath', 'dlvFlags', 'substitutePath',
-  'symbolFile', 'stopOnAttach', 'trace', 'stackTraceDepth',
+  'ssh',
+  'sshConfigFile',
+  'processId',
+  'sandbox',
+  'sudo',
+  'dlvPath',
+  'dlvFlags',
+  'substitutePath',
+  'symbolFile',
+  'stopOnAttach',
+  'trace',
+  'stackTraceDepth',
 ];
 const KNOWN_FIELDS = new Set(ATTACH_FIELDS);
 
@@ -58,7 +71,11 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** Checks an OpenSSH destination: [user@]host, ssh://[user@]host[:port], or a Host alias. */
 export function validateSshDestination(value: string, field = 'ssh'): string {
-  const bad = (why: string): ConfigError => new ConfigError(field, `"${field}": ${JSON.stringify(value)} is not an OpenSSH destination: ${why}. Use user@host, ssh://user@host:port or a Host alias from ~/.ssh/config.`);
+  const bad = (why: string): ConfigError =>
+    new ConfigError(
+      field,
+      `"${field}": ${JSON.stringify(value)} is not an OpenSSH destination: ${why}. Use user@host, ssh://user@host:port or a Host alias from ~/.ssh/config.`,
+    );
   if (value.length === 0) throw bad('it is empty');
   if (value.length > 255) throw bad('it is longer than 255 characters');
   if (value.startsWith('-')) throw bad('it starts with "-", which ssh would read as an option');
@@ -114,7 +131,8 @@ function resolveProcessId(raw: Record<string, unknown>): number | undefined {
   const v = raw.processId;
   if (v === undefined || v === null || v === '' || v === 0) return undefined;
   if (typeof v === 'string') {
-    if (v.startsWith('${')) throw new ConfigError('processId', `"processId" is ${JSON.stringify(v)}, which VS Code did not resolve. Pick a sandbox when asked, or give a number.`);
+    if (v.startsWith('${'))
+      throw new ConfigError('processId', `"processId" is ${JSON.stringify(v)}, which VS Code did not resolve. Pick a sandbox when asked, or give a number.`);
     if (!/^[0-9]{1,10}$/.test(v)) throw new ConfigError('processId', `"processId" must be a process id (digits), not ${JSON.stringify(v)}.`);
     return resolvePid(Number(v));
   }
@@ -164,10 +182,16 @@ export function resolveAttachConfig(input: unknown): ResolvedAttachConfig {
   const processId = resolveProcessId(raw);
   const sandbox = optionalString(raw, 'sandbox');
   if (processId !== undefined && sandbox !== undefined) {
-    throw new ConfigError('sandbox', `"sandbox" and "processId" both name the sandbox to attach to (${JSON.stringify(sandbox)}, ${processId}); give one of them.`);
+    throw new ConfigError(
+      'sandbox',
+      `"sandbox" and "processId" both name the sandbox to attach to (${JSON.stringify(sandbox)}, ${processId}); give one of them.`,
+    );
   }
   if (sandbox !== undefined && !CONTAINER_ID.test(sandbox)) {
-    throw new ConfigError('sandbox', `"sandbox": ${JSON.stringify(sandbox)} is not a container id (letters, digits, "_", ".", "+", "-"; not starting with "-").`);
+    throw new ConfigError(
+      'sandbox',
+      `"sandbox": ${JSON.stringify(sandbox)} is not a container id (letters, digits, "_", ".", "+", "-"; not starting with "-").`,
+    );
   }
   const dlvPath = checkPath('dlvPath', optionalString(raw, 'dlvPath') ?? 'dlv');
   let dlvFlags: string[] = [];
@@ -193,7 +217,21 @@ export function resolveAttachConfig(input: unknown): ResolvedAttachConfig {
   for (const key of Object.keys(raw)) {
     if (KNOWN_FIELDS.has(key)) continue;
     // VS Code adds type/request/name/__* fields; anything else is probably a typo.
-    if (['type', 'request', 'name', 'preLaunchTask', 'postDebugTask', 'presentation', 'internalConsoleOptions', 'debugServer', 'suppressMultipleSessionWarning'].includes(key) || key.startsWith('__')) continue;
+    if (
+      [
+        'type',
+        'request',
+        'name',
+        'preLaunchTask',
+        'postDebugTask',
+        'presentation',
+        'internalConsoleOptions',
+        'debugServer',
+        'suppressMultipleSessionWarning',
+      ].includes(key) ||
+      key.startsWith('__')
+    )
+      continue;
     throw new ConfigError(key, `"${key}" is not a bluepill attach setting. Known settings: ${[...KNOWN_FIELDS].join(', ')}.`);
   }
   return {

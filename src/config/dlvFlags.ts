@@ -4,12 +4,12 @@
 
 /** Flags we set ourselves or that would break the safety of the session. */
 const REFUSED_FLAGS: Record<string, string> = {
-  '--listen': 'the adapter chooses the listen address (always the target\'s loopback)',
-  '-l': 'the adapter chooses the listen address (always the target\'s loopback)',
+  '--listen': "the adapter chooses the listen address (always the target's loopback)",
+  '-l': "the adapter chooses the listen address (always the target's loopback)",
   '--headless': 'the adapter always runs Delve headless',
   '--api-version': 'the adapter speaks API version 2',
   '--accept-multiclient': 'the adapter sets it',
-  '--only-same-user': 'Delve\'s same-user check stays on; the adapter connects as Delve\'s own user',
+  '--only-same-user': "Delve's same-user check stays on; the adapter connects as Delve's own user",
   '--allow-non-terminal-interactive': 'not useful for a headless server',
   '--init': 'init scripts run Delve commands the adapter does not see',
   '--continue': 'use "stopOnAttach" instead',
@@ -49,7 +49,11 @@ export function validateDlvFlags(flags: readonly string[]): string[] {
       continue;
     }
     if (!(name in ALLOWED_FLAGS)) {
-      throw new DlvFlagError(`"dlvFlags"[${i}] "${flag}" is not a flag the adapter knows to be safe for attach; allowed: ${Object.keys(ALLOWED_FLAGS).filter((f) => !f.includes('=')).join(', ')}`);
+      throw new DlvFlagError(
+        `"dlvFlags"[${i}] "${flag}" is not a flag the adapter knows to be safe for attach; allowed: ${Object.keys(ALLOWED_FLAGS)
+          .filter((f) => !f.includes('='))
+          .join(', ')}`,
+      );
     }
     out.push(flag);
     if (ALLOWED_FLAGS[name] && !flag.includes('=')) {

@@ -13,9 +13,15 @@ function rewrite(path: string, pairs: Array<[string, string]>): string {
 }
 
 export function localToRemote(path: string, rules: readonly SubstitutePathRule[]): string {
-  return rewrite(path, rules.map((r) => [r.from, r.to]));
+  return rewrite(
+    path,
+    rules.map((r) => [r.from, r.to]),
+  );
 }
 
 export function remoteToLocal(path: string, rules: readonly SubstitutePathRule[]): string {
-  return rewrite(path, rules.map((r) => [r.to, r.from]));
+  return rewrite(
+    path,
+    rules.map((r) => [r.to, r.from]),
+  );
 }

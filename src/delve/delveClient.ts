@@ -78,11 +78,7 @@ export class DelveClient {
   }
 
   async listGoroutines(start = 0, count = 0, options?: CallOptions): Promise<{ goroutines: Goroutine[]; next: number }> {
-    const out = await this.rpc.call<{ Goroutines: Goroutine[] | null; Nextg: number }>(
-      'ListGoroutines',
-      { Start: start, Count: count },
-      options,
-    );
+    const out = await this.rpc.call<{ Goroutines: Goroutine[] | null; Nextg: number }>('ListGoroutines', { Start: start, Count: count }, options);
     return { goroutines: out.Goroutines ?? [], next: out.Nextg };
   }
 
@@ -123,7 +119,12 @@ export class DelveClient {
     return out.Disassemble ?? [];
   }
 
-  async findLocation(loc: string, substitutePathRules: Array<[string, string]> = [], scope: EvalScope = CURRENT_SCOPE, options?: CallOptions): Promise<Location[]> {
+  async findLocation(
+    loc: string,
+    substitutePathRules: Array<[string, string]> = [],
+    scope: EvalScope = CURRENT_SCOPE,
+    options?: CallOptions,
+  ): Promise<Location[]> {
     const out = await this.rpc.call<{ Locations: Location[] | null }>(
       'FindLocation',
       { Scope: scope, Loc: loc, IncludeNonExecutableLines: false, SubstitutePathRules: substitutePathRules },

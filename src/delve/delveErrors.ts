@@ -2,7 +2,10 @@
 
 /** Delve answered the call with an error; `message` is Delve's own text. */
 export class DelveError extends Error {
-  constructor(readonly method: string, readonly delveMessage: string) {
+  constructor(
+    readonly method: string,
+    readonly delveMessage: string,
+  ) {
     super(`Delve ${method}: ${delveMessage}`);
     this.name = 'DelveError';
   }
@@ -10,7 +13,10 @@ export class DelveError extends Error {
 
 /** No answer within the call's timeout. The call may still complete on Delve's side. */
 export class DelveTimeoutError extends Error {
-  constructor(readonly method: string, readonly timeoutMs: number) {
+  constructor(
+    readonly method: string,
+    readonly timeoutMs: number,
+  ) {
     super(`Delve ${method} did not answer within ${timeoutMs} ms`);
     this.name = 'DelveTimeoutError';
   }
@@ -18,7 +24,10 @@ export class DelveTimeoutError extends Error {
 
 /** The connection closed (Delve exited, the link dropped) before the answer arrived. */
 export class DelveConnectionClosedError extends Error {
-  constructor(readonly method: string, readonly reason: string) {
+  constructor(
+    readonly method: string,
+    readonly reason: string,
+  ) {
     super(`Delve ${method}: connection closed (${reason})`);
     this.name = 'DelveConnectionClosedError';
   }

@@ -159,13 +159,4 @@ export enum AsmFlavour {
 }
 
 /** Names accepted by RPCServer.Command (api.DebuggerCommand.Name). */
-export type CommandName =
-  | 'continue'
-  | 'next'
-  | 'step'
-  | 'stepOut'
-  | 'stepInstruction'
-  | 'nextInstruction'
-  | 'halt'
-  | 'switchThread'
-  | 'switchGoroutine';
+export type CommandName = 'continue' | 'next' | 'step' | 'stepOut' | 'stepInstruction' | 'nextInstruction' | 'halt' | 'switchThread' | 'switchGoroutine';

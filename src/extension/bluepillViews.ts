@@ -17,7 +17,6 @@ import { hopsMarkdown } from './hopsMarkdown';
 import { DEBUG_TYPE, COMMANDS, VIEWS, CONTEXT_KEYS } from './ids';
 import { readSettings } from './config';
 
-
 class ContextItem extends vscode.TreeItem {
   constructor(readonly row: ContextRow) {
     super(row.label, vscode.TreeItemCollapsibleState.None);
@@ -154,7 +153,10 @@ export function registerBluepillViews(context: vscode.ExtensionContext): void {
         return;
       }
       try {
-        const body = (await session.customRequest(StepOverRequest.command, { threadId, maxHops: readSettings(vscode.workspace).maxHops })) as StepOverResponseBody;
+        const body = (await session.customRequest(StepOverRequest.command, {
+          threadId,
+          maxHops: readSettings(vscode.workspace).maxHops,
+        })) as StepOverResponseBody;
         void vscode.window.setStatusBarMessage(body.description, 10_000);
       } catch (err) {
         void vscode.window.showErrorMessage(`Step over bluepill: ${(err as Error).message}`);

@@ -22,7 +22,14 @@ export function contextRows(ctx: WireContext | undefined): ContextRow[] {
     const reg = regNames.map((n) => byName.get(n)).find((r) => r !== undefined);
     const changed = reg?.changed ?? false;
     const parts = [value, reg?.symbol, changed ? 'changed' : undefined].filter(Boolean);
-    return { label, value, description: parts.join(' · '), tooltip: `${label} = ${value}${reg?.symbol ? ` (${reg.symbol})` : ''}${changed ? '\nDiffers between host and guest context' : ''}`, changed, isAddress: true };
+    return {
+      label,
+      value,
+      description: parts.join(' · '),
+      tooltip: `${label} = ${value}${reg?.symbol ? ` (${reg.symbol})` : ''}${changed ? '\nDiffers between host and guest context' : ''}`,
+      changed,
+      isAddress: true,
+    };
   };
   rows.push(named('PC', ctx.pc, ['Rip', 'PC']));
   rows.push(named('SP', ctx.sp, ['Rsp', 'SP']));
@@ -60,12 +67,24 @@ export interface HopRow {
 export function hopRow(hop: WireHop): HopRow {
   const from = hop.fault ?? hop.handler ?? hop.trampoline;
   const children: HopRow['children'] = [];
-  if (hop.fault) children.push({ label: 'fault', description: `${hop.fault.text}${hop.fault.instruction ? `  ${hop.fault.instruction}` : ''} → ${hop.signal}`, address: hop.fault.pc });
+  if (hop.fault)
+    children.push({
+      label: 'fault',
+      description: `${hop.fault.text}${hop.fault.instruction ? `  ${hop.fault.instruction}` : ''} → ${hop.signal}`,
+      address: hop.fault.pc,
+    });
   if (hop.handler) children.push({ label: 'handler', description: hop.handler.text, address: hop.handler.pc });
   children.push({ label: 'ucontext', description: hop.ucontext });
-  children.push({ label: 'guest ran', description: `${hop.guestMs.toFixed(1)} ms${hop.foreignHits ? ` · ${hop.foreignHits} other-thread hit(s) ignored` : ''}` });
+  children.push({
+    label: 'guest ran',
+    description: `${hop.guestMs.toFixed(1)} ms${hop.foreignHits ? ` · ${hop.foreignHits} other-thread hit(s) ignored` : ''}`,
+  });
   children.push({ label: 'trampoline', description: `${hop.trampoline.text} (rt_sigreturn)`, address: hop.trampoline.pc });
-  children.push({ label: 'landing', description: `${hop.landing.text}${hop.landing.instruction ? `  ${hop.landing.instruction}` : ''}`, address: hop.landing.pc });
+  children.push({
+    label: 'landing',
+    description: `${hop.landing.text}${hop.landing.instruction ? `  ${hop.landing.instruction}` : ''}`,
+    address: hop.landing.pc,
+  });
   return {
     label: `#${hop.index} thread ${hop.threadId}`,
     description: `${from.text} → ${hop.landing.text}`,

@@ -37,7 +37,10 @@ class BluepillConfigurationProvider implements vscode.DebugConfigurationProvider
     return { ...config, type: config.type || DEBUG_TYPE, request: config.request || 'attach', name: config.name || 'Bluepill attach' };
   }
 
-  async resolveDebugConfigurationWithSubstitutedVariables(_folder: vscode.WorkspaceFolder | undefined, config: vscode.DebugConfiguration): Promise<vscode.DebugConfiguration | undefined> {
+  async resolveDebugConfigurationWithSubstitutedVariables(
+    _folder: vscode.WorkspaceFolder | undefined,
+    config: vscode.DebugConfiguration,
+  ): Promise<vscode.DebugConfiguration | undefined> {
     let resolved;
     try {
       resolved = resolveAttachConfig(config);
@@ -63,7 +66,11 @@ export function registerDebugConfiguration(context: vscode.ExtensionContext): vo
   const provider = new BluepillConfigurationProvider();
   context.subscriptions.push(
     vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, provider),
-    vscode.debug.registerDebugConfigurationProvider(DEBUG_TYPE, { provideDebugConfigurations: () => INITIAL_CONFIGURATIONS }, vscode.DebugConfigurationProviderTriggerKind.Dynamic),
+    vscode.debug.registerDebugConfigurationProvider(
+      DEBUG_TYPE,
+      { provideDebugConfigurations: () => INITIAL_CONFIGURATIONS },
+      vscode.DebugConfigurationProviderTriggerKind.Dynamic,
+    ),
     vscode.commands.registerCommand(COMMANDS.pickSandbox, pickSandboxCommand),
   );
 }

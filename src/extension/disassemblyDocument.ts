@@ -21,7 +21,13 @@ export function registerDisassemblyDocuments(context: vscode.ExtensionContext): 
   context.subscriptions.push(
     vscode.workspace.registerTextDocumentContentProvider(DISASSEMBLY_SCHEME, provider),
     vscode.commands.registerCommand(COMMANDS.openDisassembly, async (address?: string) => {
-      const addr = address ?? (await vscode.window.showInputBox({ prompt: 'Address to disassemble', placeHolder: '0x95c6d8', validateInput: (v) => (/^(0x)?[0-9a-fA-F]+$/.test(v.trim()) ? undefined : 'a hex address, e.g. 0x95c6d8') }));
+      const addr =
+        address ??
+        (await vscode.window.showInputBox({
+          prompt: 'Address to disassemble',
+          placeHolder: '0x95c6d8',
+          validateInput: (v) => (/^(0x)?[0-9a-fA-F]+$/.test(v.trim()) ? undefined : 'a hex address, e.g. 0x95c6d8'),
+        }));
       if (!addr) return;
       const norm = '0x' + BigInt(addr.trim().startsWith('0x') ? addr.trim() : '0x' + addr.trim()).toString(16);
       const doc = await vscode.workspace.openTextDocument(vscode.Uri.from({ scheme: DISASSEMBLY_SCHEME, path: `/${norm}.objdump` }));

@@ -12,12 +12,7 @@ export interface StoppableClient {
 }
 
 /** Documents whose addresses get hovers: objdump dumps, Markdown notes, logs and plain text. */
-export const HOVER_DOCUMENTS = [
-  { language: 'go-objdump' },
-  { language: 'markdown' },
-  { language: 'plaintext' },
-  { language: 'log' },
-];
+export const HOVER_DOCUMENTS = [{ language: 'go-objdump' }, { language: 'markdown' }, { language: 'plaintext' }, { language: 'log' }];
 
 export function startLanguageClient(context: vscode.ExtensionContext): LanguageClient {
   const module = path.join(context.extensionPath, 'dist', 'languageServer.js');

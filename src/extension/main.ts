@@ -13,9 +13,7 @@ import { DEBUG_TYPE } from './ids';
 let languageClient: StoppableClient | undefined;
 
 export function activate(context: vscode.ExtensionContext): void {
-  context.subscriptions.push(
-    vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, debugAdapterFactory(context)),
-  );
+  context.subscriptions.push(vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, debugAdapterFactory(context)));
   registerDebugConfiguration(context);
   registerBluepillViews(context);
   registerDisassemblyDocuments(context);

@@ -18,7 +18,6 @@ import {
 import { registerFunctionDocuments, showFunctionDocument, type ObjdumpServer } from './objdumpDocuments';
 import { COMMANDS } from './ids';
 
-
 /** Optional arguments: open that function directly (other commands, tests). */
 export interface OpenFunctionArgs {
   file?: string;

@@ -40,7 +40,12 @@ export async function chooseSandboxInteractively(found: readonly SandboxProcess[
     detail: `platform ${s.platform ?? '(default)'} · up ${formatUptime(s.uptimeSeconds)}${s.root ? ` · root ${s.root}` : ''}`,
     sandbox: s,
   }));
-  const picked = await vscode.window.showQuickPick(items, { title: `Sandboxes on ${where}`, placeHolder: 'Attach to which runsc-sandbox?', matchOnDescription: true, matchOnDetail: true });
+  const picked = await vscode.window.showQuickPick(items, {
+    title: `Sandboxes on ${where}`,
+    placeHolder: 'Attach to which runsc-sandbox?',
+    matchOnDescription: true,
+    matchOnDetail: true,
+  });
   return picked?.sandbox;
 }
 
@@ -48,9 +53,8 @@ export async function pickSandboxCommand(arg?: unknown): Promise<string | undefi
   try {
     const target = targetOf(arg);
     const where = target.ssh ?? 'this machine';
-    const found = await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `Looking for sandboxes on ${where}…` },
-      () => listSandboxesOn(target),
+    const found = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `Looking for sandboxes on ${where}…` }, () =>
+      listSandboxesOn(target),
     );
     const chosen = await chooseSandboxInteractively(found, where);
     return chosen ? String(chosen.pid) : undefined;

@@ -5,9 +5,7 @@
 
 import { parseInstructionLine } from './symbolSources';
 
-export type JumpTarget =
-  | { kind: 'function'; name: string; start: number; end: number }
-  | { kind: 'address'; address: number; start: number; end: number };
+export type JumpTarget = { kind: 'function'; name: string; start: number; end: number } | { kind: 'address'; address: number; start: number; end: number };
 
 const CALL_SYMBOL = /^(CALL|JMP|B|BL)\s+\$?(.+)\(SB\)\s*$/;
 const AMD64_BRANCH = /^((?:J|LOOP|CALL|XBEGIN)[A-Z]*)\s+\$?0x([0-9a-fA-F]+)\s*$/i;

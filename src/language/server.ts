@@ -379,7 +379,12 @@ connection.onRequest(ListFunctionsRequest.method, async (params: ListFunctionsPa
   await store.settled();
   const source = store.fileSource(resolveUserPath(String(params?.path ?? '')));
   if (source === undefined) return { functions: [] };
-  return { functions: source.functions().filter((f) => f.start >= 0).map((f) => ({ name: f.name, start: f.start, size: f.size })) };
+  return {
+    functions: source
+      .functions()
+      .filter((f) => f.start >= 0)
+      .map((f) => ({ name: f.name, start: f.start, size: f.size })),
+  };
 });
 
 connection.onRequest(FunctionListingRequest.method, async (params: FunctionListingParams): Promise<FunctionListingResult> => {

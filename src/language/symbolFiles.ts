@@ -48,7 +48,10 @@ async function loadDump(path: string, stamp: string): Promise<LoadedFile> {
   const source = await DumpSource.fromFile(path);
   const binary = source.warnings.find((w) => w.code === 'binary-data');
   if (source.addressedFunctionCount === 0) {
-    const why = binary !== undefined ? 'it holds binary data and is not an ELF file' : 'it is neither an ELF binary nor a Go disassembly listing (no `TEXT name(SB)` lines with instructions)';
+    const why =
+      binary !== undefined
+        ? 'it holds binary data and is not an ELF file'
+        : 'it is neither an ELF binary nor a Go disassembly listing (no `TEXT name(SB)` lines with instructions)';
     return skipped(path, 'dump', stamp, why);
   }
   const info: SymbolFileInfo = { path, kind: 'dump', functionCount: source.functionCount, skipped: false };

@@ -190,7 +190,9 @@ export class SymbolStore {
 
   /** The listing line of the instruction starting at addr, else its function's TEXT line. */
   async instructionLocation(addr: number, preferUri?: string): Promise<TextLocation | undefined> {
-    const local = await this.document(preferUri ?? '')?.instructionAt(addr).catch(() => undefined);
+    const local = await this.document(preferUri ?? '')
+      ?.instructionAt(addr)
+      .catch(() => undefined);
     if (local?.location !== undefined) return local.location;
     await this.settled();
     for (const d of this.dumps(preferUri)) {

@@ -336,7 +336,10 @@ export class ElfFile {
         const nameStart = o + 12;
         const descStart = nameStart + align4(namesz);
         if (descStart + descsz > data.length) break;
-        const name = data.subarray(nameStart, nameStart + namesz).toString('latin1').replace(/\0+$/, '');
+        const name = data
+          .subarray(nameStart, nameStart + namesz)
+          .toString('latin1')
+          .replace(/\0+$/, '');
         out.push({ section: s.name, name, type, desc: data.subarray(descStart, descStart + descsz) });
         o = descStart + align4(descsz);
       }

@@ -43,7 +43,8 @@ export interface AttachOptions {
 }
 
 // Leaves the target not stopped: a tracer that vanished can leave it in group-stop.
-const CONTINUE_IF_STOPPED = 'for i in 1 2 3 4 5; do s=$(sed -n "s/^State:[[:space:]]*\\(.\\).*/\\1/p" "/proc/$1/status" 2>/dev/null); case "$s" in T|t) kill -CONT "$1" 2>/dev/null; sleep 0.1;; *) exit 0;; esac; done';
+const CONTINUE_IF_STOPPED =
+  'for i in 1 2 3 4 5; do s=$(sed -n "s/^State:[[:space:]]*\\(.\\).*/\\1/p" "/proc/$1/status" 2>/dev/null); case "$s" in T|t) kill -CONT "$1" 2>/dev/null; sleep 0.1;; *) exit 0;; esac; done';
 
 async function continueIfStopped(runner: CommandRunner, pid: number, sudo: boolean): Promise<void> {
   await runner.run(['sh', '-c', CONTINUE_IF_STOPPED, 'sh', String(pid)], { timeoutMs: 10_000, asRoot: sudo }).catch(() => undefined);
@@ -63,9 +64,18 @@ export async function attachTarget(config: ResolvedAttachConfig, options: Attach
     log(`attaching to pid ${chosen.pid}${sandbox ? ` (container ${sandbox.containerId})` : ''} on ${runner.where}`);
     const check = await checkBinaryAndDelve(runner, chosen.pid, config.dlvPath, config.sudo);
     binary = check.binary;
-    if (binary) log(`the sandbox's binary: ${binary.path}${binary.stripped ? ' (stripped: no DWARF)' : ''}${binary.goVersion ? `, built with ${binary.goVersion}` : ''}; Delve ${check.delveVersion}`);
+    if (binary)
+      log(
+        `the sandbox's binary: ${binary.path}${binary.stripped ? ' (stripped: no DWARF)' : ''}${binary.goVersion ? `, built with ${binary.goVersion}` : ''}; Delve ${check.delveVersion}`,
+      );
     if (binary?.stripped && !versionAtLeast(check.delveVersion, STRIPPED_MIN_DELVE)) {
-      const text = strippedMessage({ binaryPath: binary.path, hasSymtab: binary.hasSymtab, delveVersion: check.delveVersion, dlvPath: config.dlvPath, where: runner.where });
+      const text = strippedMessage({
+        binaryPath: binary.path,
+        hasSymtab: binary.hasSymtab,
+        delveVersion: check.delveVersion,
+        dlvPath: config.dlvPath,
+        where: runner.where,
+      });
       throw new DelveLaunchError('stripped-binary', text, '');
     }
     delve = await launchDelve(runner, {
@@ -77,7 +87,9 @@ export async function attachTarget(config: ResolvedAttachConfig, options: Attach
       judge: (facts) => judgeProcess(facts, runner.where),
       onWarning: (m) => log(`warning: ${m}`),
     });
-    log(`Delve started (pid ${delve.dlvPid}), listening on ${delve.address.kind === 'tcp' ? `${delve.address.host}:${delve.address.port}` : JSON.stringify(delve.address)}`);
+    log(
+      `Delve started (pid ${delve.dlvPid}), listening on ${delve.address.kind === 'tcp' ? `${delve.address.host}:${delve.address.port}` : JSON.stringify(delve.address)}`,
+    );
     const started = delve;
     let client: DelveClient;
     try {
@@ -97,7 +109,16 @@ export async function attachTarget(config: ResolvedAttachConfig, options: Attach
   }
 }
 
-function connected(runner: CommandRunner, delve: LaunchedDelve, client: DelveClient, pid: number, sandbox: SandboxProcess | undefined, sudo: boolean, delveVersion: string, binary: BinaryCheck['binary']): AttachedTarget {
+function connected(
+  runner: CommandRunner,
+  delve: LaunchedDelve,
+  client: DelveClient,
+  pid: number,
+  sandbox: SandboxProcess | undefined,
+  sudo: boolean,
+  delveVersion: string,
+  binary: BinaryCheck['binary'],
+): AttachedTarget {
   let disconnecting = false;
   let lostMessage: string | undefined;
   const lostListeners: Array<(message: string) => void> = [];
@@ -108,7 +129,12 @@ function connected(runner: CommandRunner, delve: LaunchedDelve, client: DelveCli
     for (let i = 0; i < 20 && !delve.exited(); i++) await new Promise((r) => setTimeout(r, 100));
     if (disconnecting) return;
     const exit = /bluepill-dlv-exit (\d+)/.exec(delve.output());
-    const lastWords = delve.output().split('\n').filter((l) => l.trim() && !l.startsWith('bluepill-')).slice(-2).join(' | ');
+    const lastWords = delve
+      .output()
+      .split('\n')
+      .filter((l) => l.trim() && !l.startsWith('bluepill-'))
+      .slice(-2)
+      .join(' | ');
     lostMessage = exit
       ? `Delve on ${runner.where} exited (status ${exit[1]}${lastWords ? `; it said: ${lastWords}` : ''}). The debug session is over; the sandbox was detached by the kernel and keeps running. Start a new session to attach again.`
       : runner.isLocal

@@ -19,10 +19,24 @@ import type { ProcessFacts } from '../transport/processCheck';
 import { argvFromCmdline } from '../transport/sandboxProcess';
 import { strippedMessage } from './strippedMessage';
 
-export type DelveStartFailureKind = 'no-dlv' | 'sudo-password' | 'no-sudo' | 'attach-refused' | 'stripped-binary' | 'refused' | 'not-loopback' | 'timeout' | 'ssh' | 'other';
+export type DelveStartFailureKind =
+  | 'no-dlv'
+  | 'sudo-password'
+  | 'no-sudo'
+  | 'attach-refused'
+  | 'stripped-binary'
+  | 'refused'
+  | 'not-loopback'
+  | 'timeout'
+  | 'ssh'
+  | 'other';
 
 export class DelveLaunchError extends Error {
-  constructor(readonly kind: DelveStartFailureKind, message: string, readonly output: string) {
+  constructor(
+    readonly kind: DelveStartFailureKind,
+    message: string,
+    readonly output: string,
+  ) {
     super(message);
     this.name = 'DelveLaunchError';
   }
@@ -86,16 +100,32 @@ const BRIDGE = 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1; exec 4<&0; cat <&4 >&
 /** Maps the output of a failed `[sudo -n] dlv version` to what the user should do. */
 export function describeDlvCheckFailure(code: number | null, output: string, dlvPath: string, where: string, sudo: boolean): DelveLaunchError {
   if (/a password is required|a terminal is required|no tty present/i.test(output)) {
-    return new DelveLaunchError('sudo-password', `sudo on ${where} asks for a password, and the adapter runs "sudo -n" (it cannot type one). Allow passwordless sudo for this user, e.g. a line "<user> ALL=(root) NOPASSWD: ALL" (or limited to dlv, sh, bash, cat and kill) in /etc/sudoers.d/bluepill edited with visudo, or set "sudo": false if your user may ptrace the sandbox.`, output);
+    return new DelveLaunchError(
+      'sudo-password',
+      `sudo on ${where} asks for a password, and the adapter runs "sudo -n" (it cannot type one). Allow passwordless sudo for this user, e.g. a line "<user> ALL=(root) NOPASSWD: ALL" (or limited to dlv, sh, bash, cat and kill) in /etc/sudoers.d/bluepill edited with visudo, or set "sudo": false if your user may ptrace the sandbox.`,
+      output,
+    );
   }
   if (/is not in the sudoers file|not allowed to execute|may not run sudo/i.test(output)) {
-    return new DelveLaunchError('sudo-password', `sudo on ${where} refuses this user (${output.trim().split('\n')[0]}). Add a NOPASSWD sudoers rule for dlv (and sh, bash) in /etc/sudoers.d/, or set "sudo": false.`, output);
+    return new DelveLaunchError(
+      'sudo-password',
+      `sudo on ${where} refuses this user (${output.trim().split('\n')[0]}). Add a NOPASSWD sudoers rule for dlv (and sh, bash) in /etc/sudoers.d/, or set "sudo": false.`,
+      output,
+    );
   }
   if (sudo && /sudo: (command )?not found|sudo: No such file/i.test(output) && !output.includes(dlvPath)) {
-    return new DelveLaunchError('no-sudo', `sudo is not installed on ${where}. Install it, or set "sudo": false and run as a user that may ptrace the sandbox.`, output);
+    return new DelveLaunchError(
+      'no-sudo',
+      `sudo is not installed on ${where}. Install it, or set "sudo": false and run as a user that may ptrace the sandbox.`,
+      output,
+    );
   }
   if (code === 127 || /not found|No such file or directory|command not found/i.test(output)) {
-    return new DelveLaunchError('no-dlv', `Delve ("${dlvPath}") was not found on ${where}. Install it there (apt install delve, or go install github.com/go-delve/delve/cmd/dlv@latest) or set "dlvPath" to its full path.`, output);
+    return new DelveLaunchError(
+      'no-dlv',
+      `Delve ("${dlvPath}") was not found on ${where}. Install it there (apt install delve, or go install github.com/go-delve/delve/cmd/dlv@latest) or set "dlvPath" to its full path.`,
+      output,
+    );
   }
   return new DelveLaunchError('other', `"${dlvPath} version" failed on ${where} (exit ${code}): ${output.trim().split('\n').slice(-2).join(' | ')}`, output);
 }
@@ -107,10 +137,16 @@ export function parseDlvVersion(output: string): string | undefined {
 
 /** Why Delve exited during start-up, from what it printed. */
 export function describeLaunchExit(output: string, pid: number, where: string): DelveLaunchError {
-  const own = output.split('\n').filter((l) => !l.startsWith('bluepill-dlv-')).join('\n');
+  const own = output
+    .split('\n')
+    .filter((l) => !l.startsWith('bluepill-dlv-'))
+    .join('\n');
   // Delve < 1.21 on a stripped binary, when its headers could not be read before the start.
   if (/could not open debug info/.test(own)) {
-    const text = strippedMessage({ binaryPath: `/proc/${pid}/exe`, hasSymtab: false, delveVersion: undefined, dlvPath: 'dlv', where }).replace('Nothing was started.', 'Delve exited.');
+    const text = strippedMessage({ binaryPath: `/proc/${pid}/exe`, hasSymtab: false, delveVersion: undefined, dlvPath: 'dlv', where }).replace(
+      'Nothing was started.',
+      'Delve exited.',
+    );
     return new DelveLaunchError('stripped-binary', text, output);
   }
   const refused = /could not attach|operation not permitted|no such process/i.test(own);
@@ -129,34 +165,51 @@ export async function checkDelve(runner: CommandRunner, dlvPath: string, sudo: b
 }
 
 export async function launchDelve(runner: CommandRunner, options: DelveLaunchOptions): Promise<LaunchedDelve> {
-  const argv = ['sh', '-c', SUPERVISOR, 'sh', String(options.pid), options.dlvPath, ...dlvAttachArgv({ pid: options.pid, listen: 'tcp', extraFlags: options.dlvFlags })];
+  const argv = [
+    'sh',
+    '-c',
+    SUPERVISOR,
+    'sh',
+    String(options.pid),
+    options.dlvPath,
+    ...dlvAttachArgv({ pid: options.pid, listen: 'tcp', extraFlags: options.dlvFlags }),
+  ];
   const supervisor = runner.spawn(argv, { asRoot: options.sudo });
   const bridges = new Set<ChildProcessWithoutNullStreams>();
   let output = '';
   let stderr = '';
   let exited = false;
   const exitListeners: Array<(output: string) => void> = [];
-  const closed = new Promise<void>((resolve) => supervisor.once('close', () => {
-    exited = true;
-    for (const b of bridges) b.kill('SIGKILL');
-    for (const l of exitListeners.splice(0)) l(output);
-    resolve();
-  }));
+  const closed = new Promise<void>((resolve) =>
+    supervisor.once('close', () => {
+      exited = true;
+      for (const b of bridges) b.kill('SIGKILL');
+      for (const l of exitListeners.splice(0)) l(output);
+      resolve();
+    }),
+  );
 
   const starting = new Promise<{ address: DelveListenAddress; dlvPid: number }>((resolve, reject) => {
     const timeoutMs = options.startTimeoutMs ?? 60_000;
     const timer = setTimeout(() => {
       supervisor.stdin.end();
-      reject(new DelveLaunchError('timeout', `Delve on ${runner.where} did not report its listening address within ${timeoutMs} ms. Its output: ${output.trim().slice(-400) || 'none'}`, output));
+      reject(
+        new DelveLaunchError(
+          'timeout',
+          `Delve on ${runner.where} did not report its listening address within ${timeoutMs} ms. Its output: ${output.trim().slice(-400) || 'none'}`,
+          output,
+        ),
+      );
     }, timeoutMs);
     let judged = false;
     const check = (): void => {
       if (!judged && output.includes('bluepill-facts-end\n')) {
         judged = true;
         const facts = parseSupervisorFacts(options.pid, output);
-        const verdict = facts.argv.length === 0
-          ? { error: `No process ${options.pid} on ${runner.where}: set "processId" to the runsc-sandbox … boot process, or pick it.` }
-          : (options.judge?.(facts) ?? {});
+        const verdict =
+          facts.argv.length === 0
+            ? { error: `No process ${options.pid} on ${runner.where}: set "processId" to the runsc-sandbox … boot process, or pick it.` }
+            : (options.judge?.(facts) ?? {});
         if (verdict.error) {
           clearTimeout(timer);
           supervisor.stdin.end('stop\n');
@@ -172,14 +225,29 @@ export async function launchDelve(runner: CommandRunner, options: DelveLaunchOpt
       clearTimeout(timer);
       if (!isLoopback(address)) {
         supervisor.stdin.end();
-        reject(new DelveLaunchError('not-loopback', `Delve on ${runner.where} listens on ${JSON.stringify(address)}, which is not loopback; refusing to use it.`, output));
+        reject(
+          new DelveLaunchError(
+            'not-loopback',
+            `Delve on ${runner.where} listens on ${JSON.stringify(address)}, which is not loopback; refusing to use it.`,
+            output,
+          ),
+        );
         return;
       }
       resolve({ address, dlvPid: Number(pid[1]) });
     };
-    supervisor.stdout.setEncoding('utf8').on('data', (d: string) => { output += d; check(); });
-    supervisor.stderr.setEncoding('utf8').on('data', (d: string) => { output += d; stderr += d; });
-    supervisor.once('error', (err) => { clearTimeout(timer); reject(new DelveLaunchError('other', `Could not start Delve on ${runner.where}: ${err.message}`, output)); });
+    supervisor.stdout.setEncoding('utf8').on('data', (d: string) => {
+      output += d;
+      check();
+    });
+    supervisor.stderr.setEncoding('utf8').on('data', (d: string) => {
+      output += d;
+      stderr += d;
+    });
+    supervisor.once('error', (err) => {
+      clearTimeout(timer);
+      reject(new DelveLaunchError('other', `Could not start Delve on ${runner.where}: ${err.message}`, output));
+    });
     supervisor.once('close', (code) => {
       clearTimeout(timer);
       if (!runner.isLocal && code === 255 && !/bluepill-dlv-pid/.test(output)) {
@@ -210,18 +278,26 @@ export async function launchDelve(runner: CommandRunner, options: DelveLaunchOpt
     dlvPid,
     output: () => output,
     exited: () => exited,
-    onExit: (listener) => { if (exited) listener(output); else exitListeners.push(listener); },
+    onExit: (listener) => {
+      if (exited) listener(output);
+      else exitListeners.push(listener);
+    },
     connect: async () => {
       if (address.kind !== 'tcp') throw new Error('unix sockets are not used by this launcher');
       if (options.directTcp) {
         const sock = netConnect(address.port, address.host);
-        await new Promise<void>((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject); });
+        await new Promise<void>((resolve, reject) => {
+          sock.once('connect', resolve);
+          sock.once('error', reject);
+        });
         return sock;
       }
       const bridge = runner.spawn(['bash', '-c', BRIDGE, 'bash', String(address.port)], { asRoot: options.sudo });
       bridges.add(bridge);
       let bridgeErr = '';
-      bridge.stderr.setEncoding('utf8').on('data', (d: string) => { bridgeErr += d; });
+      bridge.stderr.setEncoding('utf8').on('data', (d: string) => {
+        bridgeErr += d;
+      });
       bridge.once('close', () => bridges.delete(bridge));
       await new Promise<void>((resolve, reject) => {
         bridge.once('spawn', resolve);
@@ -229,7 +305,10 @@ export async function launchDelve(runner: CommandRunner, options: DelveLaunchOpt
       });
       const stream = Duplex.from({ readable: bridge.stdout, writable: bridge.stdin });
       // The stream's close means the bridge is gone; give its stderr to whoever reads the error.
-      stream.once('close', () => { if (bridgeErr && !exited) output += `\n[bridge] ${bridgeErr}`; bridge.kill('SIGKILL'); });
+      stream.once('close', () => {
+        if (bridgeErr && !exited) output += `\n[bridge] ${bridgeErr}`;
+        bridge.kill('SIGKILL');
+      });
       return stream;
     },
     stop: async () => {

@@ -6,7 +6,10 @@ import { isLoopback, parseListeningLine, type DelveListenAddress } from './liste
 import { isAlive, processStateLetter } from '../transport/processState';
 
 export class DelveStartError extends Error {
-  constructor(message: string, readonly output: string) {
+  constructor(
+    message: string,
+    readonly output: string,
+  ) {
     super(message);
     this.name = 'DelveStartError';
   }
@@ -52,7 +55,12 @@ export function startLocalDelve(options: LocalDelveOptions): Promise<RunningDelv
   const child = spawn(dlvPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env });
   let output = '';
   let exited = false;
-  const exitPromise = new Promise<void>((resolve) => child.once('close', () => { exited = true; resolve(); }));
+  const exitPromise = new Promise<void>((resolve) =>
+    child.once('close', () => {
+      exited = true;
+      resolve();
+    }),
+  );
   return new Promise<RunningDelve>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -71,11 +79,18 @@ export function startLocalDelve(options: LocalDelveOptions): Promise<RunningDelv
       resolve(running(address));
     };
     child.stdout.on('data', onData);
-    child.stderr.on('data', (chunk: Buffer) => { output += chunk.toString('utf8'); });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
     child.once('error', (err) => {
       clearTimeout(timer);
       const enoent = (err as NodeJS.ErrnoException).code === 'ENOENT';
-      reject(new DelveStartError(enoent ? `Delve ("${dlvPath}") was not found on this machine. Install Delve or set "dlvPath".` : `Could not start Delve: ${err.message}`, output));
+      reject(
+        new DelveStartError(
+          enoent ? `Delve ("${dlvPath}") was not found on this machine. Install Delve or set "dlvPath".` : `Could not start Delve: ${err.message}`,
+          output,
+        ),
+      );
     });
     child.once('close', (code) => {
       clearTimeout(timer);
@@ -93,7 +108,10 @@ export function startLocalDelve(options: LocalDelveOptions): Promise<RunningDelv
       connect: () =>
         new Promise<Socket>((resolve, reject) => {
           const sock = address.kind === 'tcp' ? connect(address.port, address.host) : connect(address.path);
-          sock.once('connect', () => { sock.off('error', reject); resolve(sock); });
+          sock.once('connect', () => {
+            sock.off('error', reject);
+            resolve(sock);
+          });
           sock.once('error', reject);
         }),
       stop: async () => {
@@ -116,7 +134,11 @@ export async function ensureNotStopped(pid: number): Promise<void> {
   for (let i = 0; i < 10 && isAlive(pid); i++) {
     const state = await processStateLetter(pid);
     if (state !== 'T' && state !== 't') return;
-    try { process.kill(pid, 'SIGCONT'); } catch { return; }
+    try {
+      process.kill(pid, 'SIGCONT');
+    } catch {
+      return;
+    }
     await delay(50);
   }
 }

@@ -4,7 +4,10 @@
 import { describeSandbox, type SandboxProcess } from './sandboxProcess';
 
 export class SandboxChoiceError extends Error {
-  constructor(message: string, readonly candidates: SandboxProcess[]) {
+  constructor(
+    message: string,
+    readonly candidates: SandboxProcess[],
+  ) {
     super(message);
     this.name = 'SandboxChoiceError';
   }
@@ -24,7 +27,10 @@ export function chooseSandbox(found: readonly SandboxProcess[], wanted: SandboxW
     const prefixed = found.filter((s) => s.containerId.startsWith(wanted.sandbox!));
     if (prefixed.length === 1) return prefixed[0];
     if (prefixed.length > 1) {
-      throw new SandboxChoiceError(`"sandbox": "${wanted.sandbox}" matches ${prefixed.length} sandboxes on ${where}; give more of the container id:\n${prefixed.map((s) => `  ${describeSandbox(s)}`).join('\n')}`, prefixed);
+      throw new SandboxChoiceError(
+        `"sandbox": "${wanted.sandbox}" matches ${prefixed.length} sandboxes on ${where}; give more of the container id:\n${prefixed.map((s) => `  ${describeSandbox(s)}`).join('\n')}`,
+        prefixed,
+      );
     }
     throw new SandboxChoiceError(
       found.length
@@ -37,5 +43,7 @@ export function chooseSandbox(found: readonly SandboxProcess[], wanted: SandboxW
   if (found.length === 0) {
     throw new SandboxChoiceError(`No runsc-sandbox … boot process found on ${where}. Start the sandbox (runsc --platform=kvm …) or set "processId".`, []);
   }
-  throw new SandboxChoiceError(`${found.length} sandboxes run on ${where}; set "processId" or "sandbox" (or use \${command:bluepill.pickSandbox}):\n${list}`, [...found]);
+  throw new SandboxChoiceError(`${found.length} sandboxes run on ${where}; set "processId" or "sandbox" (or use \${command:bluepill.pickSandbox}):\n${list}`, [
+    ...found,
+  ]);
 }

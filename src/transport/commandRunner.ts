@@ -37,7 +37,11 @@ export interface CommandRunner {
 }
 
 export class CommandTimeoutError extends Error {
-  constructor(readonly where: string, readonly what: string, readonly timeoutMs: number) {
+  constructor(
+    readonly where: string,
+    readonly what: string,
+    readonly timeoutMs: number,
+  ) {
     super(`${what} on ${where} did not finish within ${timeoutMs} ms`);
     this.name = 'CommandTimeoutError';
   }
@@ -48,8 +52,12 @@ export function collect(child: ChildProcessWithoutNullStreams, where: string, wh
   return new Promise((resolve, reject) => {
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     child.stdin.end();
     const timer = setTimeout(() => {
       child.kill('SIGKILL');

@@ -24,11 +24,16 @@ export function isGoferArgv(argv: readonly string[]): boolean {
 export function judgeProcess(f: ProcessFacts, where: string): { error?: string; warning?: string } {
   const cmd = f.argv.join(' ').slice(0, 160);
   if (f.tracerPid !== 0) {
-    return { error: `Another debugger already traces process ${f.pid} on ${where}: pid ${f.tracerPid}${f.tracerName ? ` (${f.tracerName})` : ''}. Only one debugger can attach to a process: end that session (or stop that debugger), then attach again.` };
+    return {
+      error: `Another debugger already traces process ${f.pid} on ${where}: pid ${f.tracerPid}${f.tracerName ? ` (${f.tracerName})` : ''}. Only one debugger can attach to a process: end that session (or stop that debugger), then attach again.`,
+    };
   }
   if (isGoferArgv(f.argv)) {
-    return { error: `Process ${f.pid} on ${where} is runsc's gofer (${cmd}), not the sandbox. Attach to the runsc-sandbox … boot process of the same container (the picker lists it), or set "sandbox" to its container id.` };
+    return {
+      error: `Process ${f.pid} on ${where} is runsc's gofer (${cmd}), not the sandbox. Attach to the runsc-sandbox … boot process of the same container (the picker lists it), or set "sandbox" to its container id.`,
+    };
   }
-  if (!isSandboxArgv(f.argv)) return { warning: `process ${f.pid} on ${where} is not a runsc-sandbox … boot process (${cmd || 'no command line'}); attaching anyway` };
+  if (!isSandboxArgv(f.argv))
+    return { warning: `process ${f.pid} on ${where} is not a runsc-sandbox … boot process (${cmd || 'no command line'}); attaching anyway` };
   return {};
 }

@@ -38,7 +38,10 @@ export function isSandboxArgv(argv: readonly string[]): boolean {
 /** Seconds since start from /proc/PID/stat's starttime (field 22, clock ticks since boot). */
 export function uptimeFromStat(statLine: string, systemUptimeSeconds: number, clockTicksPerSecond: number): number {
   // comm (field 2) may hold spaces and parentheses: split after the last ')'.
-  const afterComm = statLine.slice(statLine.lastIndexOf(')') + 2).trim().split(/\s+/);
+  const afterComm = statLine
+    .slice(statLine.lastIndexOf(')') + 2)
+    .trim()
+    .split(/\s+/);
   const startTicks = Number(afterComm[19]);
   if (!Number.isFinite(startTicks)) return 0;
   return Math.max(0, systemUptimeSeconds - startTicks / clockTicksPerSecond);

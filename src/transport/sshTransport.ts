@@ -51,17 +51,26 @@ export class SshRunner implements CommandRunner {
     const args: string[] = [];
     if (this.options.configFile) args.push('-F', this.options.configFile);
     args.push(
-      '-o', 'BatchMode=yes',
-      '-o', 'ControlMaster=auto',
-      '-o', `ControlPath=${this.controlPath}`,
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'ControlMaster=auto',
+      '-o',
+      `ControlPath=${this.controlPath}`,
       // Only for a crashed adapter: the master leaves this long after its last client.
-      '-o', 'ControlPersist=30',
-      '-o', `ConnectTimeout=${this.options.connectTimeoutSeconds ?? 15}`,
-      '-o', 'ServerAliveInterval=5',
-      '-o', 'ServerAliveCountMax=3',
+      '-o',
+      'ControlPersist=30',
+      '-o',
+      `ConnectTimeout=${this.options.connectTimeoutSeconds ?? 15}`,
+      '-o',
+      'ServerAliveInterval=5',
+      '-o',
+      'ServerAliveCountMax=3',
       // A RemoteCommand in the user's config would replace ours; errors must reach stderr.
-      '-o', 'RemoteCommand=none',
-      '-o', 'LogLevel=ERROR',
+      '-o',
+      'RemoteCommand=none',
+      '-o',
+      'LogLevel=ERROR',
       '-T',
     );
     return args;

@@ -15,7 +15,13 @@ export interface TargetBinary {
 }
 
 /** Sections whose first bytes binaryFactsOf reads, and how many of them. */
-const FACT_SECTIONS: Record<string, number> = { '.note.go.buildid': 4096, '.note.gnu.build-id': 4096, '.go.buildinfo': 64 * 1024, '.gopclntab': 8, '.data.rel.ro.gopclntab': 8 };
+const FACT_SECTIONS: Record<string, number> = {
+  '.note.go.buildid': 4096,
+  '.note.gnu.build-id': 4096,
+  '.go.buildinfo': 64 * 1024,
+  '.gopclntab': 8,
+  '.data.rel.ro.gopclntab': 8,
+};
 
 class MissingRange extends Error {
   constructor(
@@ -43,9 +49,16 @@ class RangesSource implements ByteSource {
 // Prints the link target and the size on two lines, then the first 64 bytes (GNU dd: byte offsets).
 const HEAD_SCRIPT = 'readlink "$1" && stat -L -c %s "$1" && dd if="$1" bs=64 count=1 status=none';
 // Prints the byte ranges given as OFFSET LENGTH pairs, one after the other.
-const RANGES_SCRIPT = 'f=$1; shift; while [ $# -gt 1 ]; do dd if="$f" iflag=skip_bytes,count_bytes skip="$1" count="$2" bs=65536 status=none || exit 1; shift 2; done';
+const RANGES_SCRIPT =
+  'f=$1; shift; while [ $# -gt 1 ]; do dd if="$f" iflag=skip_bytes,count_bytes skip="$1" count="$2" bs=65536 status=none || exit 1; shift 2; done';
 
-async function fetchRanges(runner: CommandRunner, file: string, asRoot: boolean, source: RangesSource, ranges: Array<{ offset: number; length: number }>): Promise<void> {
+async function fetchRanges(
+  runner: CommandRunner,
+  file: string,
+  asRoot: boolean,
+  source: RangesSource,
+  ranges: Array<{ offset: number; length: number }>,
+): Promise<void> {
   const clamped = ranges.map((r) => ({ offset: r.offset, length: Math.max(0, Math.min(r.length, source.size - r.offset)) })).filter((r) => r.length > 0);
   if (!clamped.length) return;
   const data = await readBytes(runner, ['sh', '-c', RANGES_SCRIPT, 'sh', file, ...clamped.flatMap((r) => [String(r.offset), String(r.length)])], asRoot);
@@ -79,7 +92,9 @@ export async function readTargetBinary(runner: CommandRunner, file: string, asRo
   const source = new RangesSource(size);
   source.add(0, head.subarray(second + 1));
   const elf = await withRanges(runner, file, asRoot, source, () => ElfFile.fromSource(source));
-  const wanted = elf.sections.filter((s) => s.name in FACT_SECTIONS && s.type !== SHT_NOBITS).map((s) => ({ offset: s.offset, length: Math.min(s.size, FACT_SECTIONS[s.name]) }));
+  const wanted = elf.sections
+    .filter((s) => s.name in FACT_SECTIONS && s.type !== SHT_NOBITS)
+    .map((s) => ({ offset: s.offset, length: Math.min(s.size, FACT_SECTIONS[s.name]) }));
   await fetchRanges(runner, file, asRoot, source, wanted);
   const facts = await withRanges(runner, file, asRoot, source, () => binaryFactsOf(elf, file));
   return { facts, path: head.subarray(0, first).toString('utf8') };

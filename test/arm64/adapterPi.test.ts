@@ -20,7 +20,7 @@ const KVM = 'bluepill.sim/pkg/sentry/platform/kvm';
 /** arm64 ucontext: uc_mcontext at 176, fault_address 8 bytes, regs[31], sp, then pc (gVisor's CONTEXT_PC). */
 const UCONTEXT_PC_OFFSET = 0x1b8;
 /** MRS with op0=3 and op1=0 (an EL1 system register): undefined at EL0, so SIGILL. */
-const isEl1Mrs = (word: number): boolean => ((word & 0xfff70000) >>> 0) === 0xd5300000;
+const isEl1Mrs = (word: number): boolean => (word & 0xfff70000) >>> 0 === 0xd5300000;
 
 interface SimStatus {
   roundTrips: number;
@@ -185,19 +185,30 @@ test('disassembly from the PC is arm64 in Go syntax', async (t) => {
   assert.match(instructions[0].instruction, /^MOVD\.W R30, -32\(RSP\)$/);
   assert.equal(BigInt(instructions[1].address), handlerPc + 4n, 'fixed 4-byte instructions');
   assert.match(instructions[1].instruction, /^CMPW \$4, R0$/);
-  assert.ok(instructions.every((i) => i.presentationHint !== 'invalid'), instructions.map((i) => `${i.address} ${i.instruction}`).join('\n'));
+  assert.ok(
+    instructions.every((i) => i.presentationHint !== 'invalid'),
+    instructions.map((i) => `${i.address} ${i.instruction}`).join('\n'),
+  );
 });
 
 // Window shapes as the Disassembly view asks them (it always starts at a negative offset); arm64
 // instructions are 4 bytes, so every address must be the PC plus a multiple of 4.
-for (const [offset, count] of [[-4, 8], [-2, 8], [-1, 3], [0, 3]] as const) {
+for (const [offset, count] of [
+  [-4, 8],
+  [-2, 8],
+  [-1, 3],
+  [0, 3],
+] as const) {
   test(`disassembly around the PC (instructionOffset ${offset}, instructionCount ${count}) is arm64 in Go syntax`, async (t) => {
     if (skipIfUnavailable(t)) return;
     const instructions = await disassemble(handlerPc, offset, count);
     const listing = instructions.map((i) => `${i.address} ${i.instruction}`).join('\n');
     assert.equal(instructions.length, count);
     instructions.forEach((insn, k) => assert.equal(BigInt(insn.address), handlerPc + BigInt(4 * (offset + k)), listing));
-    assert.ok(instructions.every((i) => i.presentationHint !== 'invalid'), `every instruction decoded:\n${listing}`);
+    assert.ok(
+      instructions.every((i) => i.presentationHint !== 'invalid'),
+      `every instruction decoded:\n${listing}`,
+    );
     assert.match(instructions[-offset].instruction, /^MOVD\.W R30, -32\(RSP\)$/, listing);
   });
 }
@@ -243,9 +254,16 @@ test('step over bluepill follows the two-hop chain: landing PC = guest context P
     for (const ctx of [hop.host, hop.guest]) {
       assert.match(ctx.flags, /^0x[0-9a-f]+$/);
       assert.match(ctx.flagsText, /EL0/, `${ctx.title}: ${ctx.flagsText}`);
-      for (let i = 0; i <= 30; i++) assert.ok(ctx.registers.some((r) => r.name === `X${i}`), `${ctx.title} has X${i}`);
+      for (let i = 0; i <= 30; i++)
+        assert.ok(
+          ctx.registers.some((r) => r.name === `X${i}`),
+          `${ctx.title} has X${i}`,
+        );
     }
-    assert.ok(hop.guest.registers.some((r) => r.changed), `hop ${hop.index}: the guest exit changed registers`);
+    assert.ok(
+      hop.guest.registers.some((r) => r.changed),
+      `hop ${hop.index}: the guest exit changed registers`,
+    );
   }
   assert.equal(BigInt(first.fault!.pc), bluepill + 4n, `first fault: ${first.fault!.text} ${first.fault!.instruction ?? ''}`);
   assert.match(first.fault!.text, /kvm\.bluepill\+0x4/);
@@ -309,7 +327,10 @@ async function vdsoRange(): Promise<{ start: bigint; end: bigint; text: string }
 
 async function disassemble(address: bigint, instructionOffset: number, instructionCount: number): Promise<DebugProtocol.DisassembledInstruction[]> {
   const res = await dc!.customRequest('disassemble', {
-    memoryReference: `0x${address.toString(16)}`, instructionOffset, instructionCount, resolveSymbols: true,
+    memoryReference: `0x${address.toString(16)}`,
+    instructionOffset,
+    instructionCount,
+    resolveSymbols: true,
   } satisfies DebugProtocol.DisassembleArguments);
   return (res.body as NonNullable<DebugProtocol.DisassembleResponse['body']>).instructions;
 }

@@ -27,11 +27,9 @@ const TRAP_DELAY = '3s';
 /** Every request over the emulated link is slow; a step over a syscall is several of them. */
 const STOP_TIMEOUT_MS = 300_000;
 
-
 interface SimInVm extends SimulatorInVm {
   hazardTids: Record<HazardName, number>;
 }
-
 
 /** Where a hazard thread is parked (`before`), the hazardous instruction, and the one after it. */
 interface HazardSite {
@@ -64,7 +62,6 @@ async function rawStatus(): Promise<Record<string, unknown>> {
   return sim.status();
 }
 
-
 async function counters(): Promise<HazardCounters> {
   return countersOf(await rawStatus());
 }
@@ -85,7 +82,10 @@ async function waitForCounter(key: keyof Omit<HazardCounters, 'checksOK'>, min: 
 /** Go's vDSO clock call on arm64: the first `CALL (Rn)` of runtime.walltime (time.Now's wall clock). */
 function vdsoCallSite(binary: string): HazardSite {
   const out = execFileSync('go', ['tool', 'objdump', '-s', '^runtime\\.walltime(\\.abi0)?$', binary], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  const code = out.split('\n').map((l) => /^\s+\S+:\d+\s+0x([0-9a-f]+)\s+[0-9a-f]{8}\s+(.*?)\s*$/.exec(l)).filter((m): m is RegExpExecArray => m !== null)
+  const code = out
+    .split('\n')
+    .map((l) => /^\s+\S+:\d+\s+0x([0-9a-f]+)\s+[0-9a-f]{8}\s+(.*?)\s*$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
     .map((m) => ({ pc: BigInt(`0x${m[1]}`), text: m[2] }));
   const i = code.findIndex((x) => /^CALL \(R\d+\)$/.test(x.text));
   assert.ok(i >= 1, `an indirect call in runtime.walltime:\n${out}`);
@@ -142,7 +142,9 @@ async function stepPast(tid: number, site: HazardSite, kind: 'stepIn' | 'next' =
     const from = await topPc(tid);
     if (from === site.after) break;
     const t0 = Date.now();
-    const ev = await stoppedAfter(() => (kind === 'next' ? dc!.nextRequest({ threadId: tid, granularity: 'instruction' }) : dc!.stepInRequest({ threadId: tid, granularity: 'instruction' })));
+    const ev = await stoppedAfter(() =>
+      kind === 'next' ? dc!.nextRequest({ threadId: tid, granularity: 'instruction' }) : dc!.stepInRequest({ threadId: tid, granularity: 'instruction' }),
+    );
     const ms = Date.now() - t0;
     steps.push({ description: ev.body.description ?? '', ms, from, to: await topPc(tid) });
     assert.equal(ev.body.threadId, tid, `the stop after stepping thread ${tid} from ${hex(from)} names that thread (${ev.body.description})`);
@@ -161,7 +163,7 @@ async function keepsRunning(t: TestContext, key: keyof Omit<HazardCounters, 'che
   assert.equal(now.checksOK, true, 'the simulator checks pass');
   const proc = await checked(['cat', `/proc/${sim.pid}/status`]);
   assert.doesNotMatch(proc, /^State:\s+[ZX]/m, 'the simulator is alive');
-  assert.doesNotMatch((await sim.stderr()), /FATAL/);
+  assert.doesNotMatch(await sim.stderr(), /FATAL/);
   assert.deepEqual(exited, [], 'no exited/terminated event');
   // Stopped again for the next test, as a user leaves it after Pause.
   await stoppedAfter(() => dc!.pauseRequest({ threadId: lastStoppedTid }));
@@ -256,8 +258,20 @@ test('hazard 4: a line next on the futex thread right after attach returns; the 
 
 for (const kind of ['stepIn', 'next'] as const) {
   for (const h of [
-    { hazard: 'seccomp', fn: 'hazardSeccompMmap', syscall: 'mmap (222)', counter: 'seccompCalls', what: 'the trapped mmap (222) with a breakpoint; the slow SIGSYS handler performs it' },
-    { hazard: 'futex', fn: 'hazardFutexWait', syscall: 'futex (98)', counter: 'futexWaits', what: 'the blocking futex wait (98) with a breakpoint; the waker wakes it' },
+    {
+      hazard: 'seccomp',
+      fn: 'hazardSeccompMmap',
+      syscall: 'mmap (222)',
+      counter: 'seccompCalls',
+      what: 'the trapped mmap (222) with a breakpoint; the slow SIGSYS handler performs it',
+    },
+    {
+      hazard: 'futex',
+      fn: 'hazardFutexWait',
+      syscall: 'futex (98)',
+      counter: 'futexWaits',
+      what: 'the blocking futex wait (98) with a breakpoint; the waker wakes it',
+    },
   ] as const) {
     test(`${h.hazard}: ${kind} (instruction) steps over ${h.what}`, async (t) => {
       if (skipIfUnavailable(t)) return;
@@ -285,7 +299,10 @@ for (const kind of ['stepIn', 'next'] as const) {
       assert.match(over.description, /^stepped over CALL \(R\d+\) with a breakpoint$/);
     } else {
       // The bluepill engine's words, or the stepping guard's.
-      const m = /^stepped over (?:the call into the vDSO \(\[vdso\]\+0x[0-9a-f]+\)|a call into code without symbols \((0x[0-9a-f]+), e\.g\. the vDSO\)) with a breakpoint(?:; now at (0x[0-9a-f]+) runtime\.walltime\+0x[0-9a-f]+)?$/.exec(over.description);
+      const m =
+        /^stepped over (?:the call into the vDSO \(\[vdso\]\+0x[0-9a-f]+\)|a call into code without symbols \((0x[0-9a-f]+), e\.g\. the vDSO\)) with a breakpoint(?:; now at (0x[0-9a-f]+) runtime\.walltime\+0x[0-9a-f]+)?$/.exec(
+          over.description,
+        );
       assert.ok(m, `the step over the vDSO call is named: ${over.description}`);
       if (m[1]) {
         const vdso = await vdsoRange();
@@ -327,7 +344,12 @@ function progressFor(tid: number, timeoutMs: number): Promise<string> {
  * A wait that ends before its first progress report (a wake that was already on its way) is
  * tried again, up to three times, and reported.
  */
-async function pauseMidWait(t: TestContext, tid: number, site: HazardSite, onHazard: () => Promise<void> = async () => undefined): Promise<DebugProtocol.StoppedEvent> {
+async function pauseMidWait(
+  t: TestContext,
+  tid: number,
+  site: HazardSite,
+  onHazard: () => Promise<void> = async () => undefined,
+): Promise<DebugProtocol.StoppedEvent> {
   for (let attempt = 1; ; attempt++) {
     await park(tid, site.before);
     await stepPast(tid, { ...site, after: site.hazard });
@@ -366,7 +388,10 @@ test('Pause during the futex wait (the waker held): the stop says so, the thread
   }
   assert.equal(ev.body.reason, 'pause');
   assert.equal(ev.body.threadId, tid);
-  assert.match(ev.body.description ?? '', /^cancelled after [0-9.]+ s waiting for thread \d+ to return from syscall futex \(98\); thread \d+ is left stopped at 0x[0-9a-f]+, the breakpoint is removed$/);
+  assert.match(
+    ev.body.description ?? '',
+    /^cancelled after [0-9.]+ s waiting for thread \d+ to return from syscall futex \(98\); thread \d+ is left stopped at 0x[0-9a-f]+, the breakpoint is removed$/,
+  );
   // Still blocked in the kernel: the PC is on the SVC (arm64 rewinds the interrupted syscall) or after it.
   const pc = await topPc(tid);
   assert.ok(pc === site.hazard || pc === site.after, `PC ${hex(pc)} at the SVC ${hex(site.hazard)} or after it`);
@@ -380,7 +405,10 @@ test(`Pause during the seccomp trap (SIGSYS handler sleeping ${TRAP_DELAY}): the
   const ev = await pauseMidWait(t, tid, site);
   assert.equal(ev.body.reason, 'pause');
   assert.equal(ev.body.threadId, tid);
-  assert.match(ev.body.description ?? '', /^cancelled after [0-9.]+ s waiting for thread \d+ to return from syscall mmap \(222\); thread \d+ is left stopped at 0x[0-9a-f]+, the breakpoint is removed$/);
+  assert.match(
+    ev.body.description ?? '',
+    /^cancelled after [0-9.]+ s waiting for thread \d+ to return from syscall mmap \(222\); thread \d+ is left stopped at 0x[0-9a-f]+, the breakpoint is removed$/,
+  );
   assert.notEqual(await topPc(tid), site.after, 'not past the SVC yet: the trap handler still runs');
   await keepsRunning(t, 'seccompCalls');
 });
@@ -422,6 +450,6 @@ test('after all the steps the simulator still runs untraced once the adapter dis
   assert.equal(now.checksOK, true);
   const proc = await checked(['cat', `/proc/${sim.pid}/status`]);
   assert.doesNotMatch(proc, /^State:\s+[tTZX]/m);
-  assert.doesNotMatch((await sim.stderr()), /FATAL/);
+  assert.doesNotMatch(await sim.stderr(), /FATAL/);
   t.diagnostic(`final counters: ${JSON.stringify(now)}`);
 });

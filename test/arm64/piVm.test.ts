@@ -10,15 +10,7 @@ import { join } from 'node:path';
 import { Duplex } from 'node:stream';
 import { DelveClient } from '../../src/delve/delveClient';
 import { shellQuote } from '../../src/transport/shellQuote';
-import {
-  PiVmUnavailableError,
-  piVmUnavailableReason,
-  processAlive,
-  qemuProcesses,
-  startPiVm,
-  vmOutput,
-  type PiVm,
-} from '../support/piVm';
+import { PiVmUnavailableError, piVmUnavailableReason, processAlive, qemuProcesses, startPiVm, vmOutput, type PiVm } from '../support/piVm';
 import { buildSimulator } from '../support/simulator';
 import { waitFor } from '../support/waitFor';
 
@@ -115,9 +107,27 @@ function hostSsh(vm: PiVm, knownHosts: string, extra: string[]): Promise<{ code:
   return new Promise((resolvePromise) => {
     execFile(
       'ssh',
-      ['-F', 'none', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${knownHosts}`,
-        '-o', 'GlobalKnownHostsFile=/dev/null', '-o', 'IdentitiesOnly=yes', '-o', 'ConnectTimeout=30', ...extra,
-        '-p', String(vm.port), 'pi@127.0.0.1', 'true'],
+      [
+        '-F',
+        'none',
+        '-o',
+        'BatchMode=yes',
+        '-o',
+        'StrictHostKeyChecking=yes',
+        '-o',
+        `UserKnownHostsFile=${knownHosts}`,
+        '-o',
+        'GlobalKnownHostsFile=/dev/null',
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        'ConnectTimeout=30',
+        ...extra,
+        '-p',
+        String(vm.port),
+        'pi@127.0.0.1',
+        'true',
+      ],
       { timeout: 60_000 },
       (err, _stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
@@ -143,8 +153,7 @@ async function arm64Program(t: TestContext): Promise<Arm64Program> {
   }
   const dir = mkdtempSync(join(tmpdir(), 'pi-vm-sleeper-'));
   writeFileSync(join(dir, 'go.mod'), 'module sleeper\n\ngo 1.19\n');
-  writeFileSync(join(dir, 'main.go'),
-    'package main\n\nimport "time"\n\nfunc main() {\n\tfor {\n\t\ttime.Sleep(50 * time.Millisecond)\n\t}\n}\n');
+  writeFileSync(join(dir, 'main.go'), 'package main\n\nimport "time"\n\nfunc main() {\n\tfor {\n\t\ttime.Sleep(50 * time.Millisecond)\n\t}\n}\n');
   execFileSync('go', ['build', '-o', 'sleeper', '.'], {
     cwd: dir,
     env: { ...process.env, GOOS: 'linux', GOARCH: 'arm64', CGO_ENABLED: '0', GOFLAGS: '-mod=mod' },
@@ -192,10 +201,22 @@ async function attachOverBridge(t: TestContext, vm: PiVm, program: Arm64Program)
   let client: DelveClient | undefined;
   try {
     await vm.copyIn(program.path, REMOTE_BINARY);
-    const args = program.kind === 'simulator'
-      ? ['--root=/run/runsc', '--platform=kvm', '--debug-log=/tmp/runsc/', '--sim-vcpus=2', `--sim-status-file=${REMOTE_STATUS}`,
-        'boot', '--bundle=/tmp/bundle', '--controller-fd=3', '--mounts-fd=4', '--start-sync-fd=5', 'bluepill-sim-pi-vm']
-      : [];
+    const args =
+      program.kind === 'simulator'
+        ? [
+            '--root=/run/runsc',
+            '--platform=kvm',
+            '--debug-log=/tmp/runsc/',
+            '--sim-vcpus=2',
+            `--sim-status-file=${REMOTE_STATUS}`,
+            'boot',
+            '--bundle=/tmp/bundle',
+            '--controller-fd=3',
+            '--mounts-fd=4',
+            '--start-sync-fd=5',
+            'bluepill-sim-pi-vm',
+          ]
+        : [];
     // setsid + redirected stdio: the program outlives this ssh session.
     const launch = `echo $$ > /tmp/program.pid; exec -a runsc-sandbox ${REMOTE_BINARY} ${args.map(shellQuote).join(' ')}`;
     await checked(vm, ['sh', '-c', `setsid bash -c ${shellQuote(launch)} </dev/null >/tmp/program.out 2>/tmp/program.err &`]);
@@ -233,8 +254,10 @@ async function attachOverBridge(t: TestContext, vm: PiVm, program: Arm64Program)
     const c = client;
     const getVersionMs = await timed(20, () => c.getVersion());
     const listThreadsMs = await timed(20, () => c.listThreads());
-    t.diagnostic(`over the emulated link: GetVersion median ${median(getVersionMs).toFixed(1)} ms, ` +
-      `ListThreads (${threads.length} threads) median ${median(listThreadsMs).toFixed(1)} ms (20 calls each)`);
+    t.diagnostic(
+      `over the emulated link: GetVersion median ${median(getVersionMs).toFixed(1)} ms, ` +
+        `ListThreads (${threads.length} threads) median ${median(listThreadsMs).toFixed(1)} ms (20 calls each)`,
+    );
 
     await client.detach(false);
     client.close();
@@ -245,10 +268,14 @@ async function attachOverBridge(t: TestContext, vm: PiVm, program: Arm64Program)
     assert.doesNotMatch(status, /^State:\s+[tTZX]/m, 'the program is neither stopped nor dead');
     if (program.kind === 'simulator') {
       const before = await roundTrips(vm);
-      const after = await waitFor('a simulator round trip after detach', async () => {
-        const n = await roundTrips(vm);
-        return n > before ? n : undefined;
-      }, { timeoutMs: 2_000, intervalMs: 250 }).catch(() => roundTrips(vm));
+      const after = await waitFor(
+        'a simulator round trip after detach',
+        async () => {
+          const n = await roundTrips(vm);
+          return n > before ? n : undefined;
+        },
+        { timeoutMs: 2_000, intervalMs: 250 },
+      ).catch(() => roundTrips(vm));
       assert.ok(after > before, 'the simulator keeps running after detach');
     }
   } finally {

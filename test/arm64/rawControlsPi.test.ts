@@ -54,13 +54,19 @@ async function withControl(t: TestContext, body: (c: Control) => Promise<void>):
   const sim = await startSimulatorInVm(vm!, { name, hazards: ['seccomp', 'futex', 'vdso'], simFlags: [`--sim-futex-hold-file=${hold}`] });
   let target: AttachedTarget | undefined;
   try {
-    await untilGoing(sim, (st) => hazardCounter(st, 'seccomp', 'calls') > 2 && hazardCounter(st, 'futex', 'waits') > 2 && hazardCounter(st, 'vdso', 'reads') > 2, 60_000);
+    await untilGoing(
+      sim,
+      (st) => hazardCounter(st, 'seccomp', 'calls') > 2 && hazardCounter(st, 'futex', 'waits') > 2 && hazardCounter(st, 'vdso', 'reads') > 2,
+      60_000,
+    );
     const symbols = await sim.symbols();
     // Futex wakes held while Delve attaches: the futex thread is then certainly blocked in its wait.
     await vmOutput(vm!, ['touch', hold]);
     await new Promise((res) => setTimeout(res, 500));
     try {
-      target = await attachTarget(resolveAttachConfig({ ssh: vm!.hostAlias, sshConfigFile: vm!.sshConfigPath, processId: sim.pid, sudo: true }), { rpcTimeoutMs: RPC_TIMEOUT_MS });
+      target = await attachTarget(resolveAttachConfig({ ssh: vm!.hostAlias, sshConfigFile: vm!.sshConfigPath, processId: sim.pid, sudo: true }), {
+        rpcTimeoutMs: RPC_TIMEOUT_MS,
+      });
     } finally {
       await vmOutput(vm!, ['rm', '-f', hold]);
     }
@@ -129,7 +135,10 @@ test('seccomp: a raw single step of the trapped mmap (222) skips it and the simu
     // delayed SIGSYS kills the runtime.
     let ended = false;
     for (let i = 0; i < 5 && !ended; i++) {
-      ended = await c.client.continue({ timeoutMs: RPC_TIMEOUT_MS }).then((st) => st.exited, (e: unknown) => /exited|no such process/i.test(String(e)));
+      ended = await c.client.continue({ timeoutMs: RPC_TIMEOUT_MS }).then(
+        (st) => st.exited,
+        (e: unknown) => /exited|no such process/i.test(String(e)),
+      );
     }
     assert.ok(ended, 'the simulator exits');
     const err = await c.sim.stderr();
@@ -159,7 +168,12 @@ test("the product's step timeout on a step blocked in futex: reported as stuck w
     t.diagnostic(r.description);
     assert.equal(r.kind, 'stuck');
     assert.equal(r.pc, Number(svc));
-    assert.match(r.description, new RegExp(`^thread ${tid} stuck in the instruction at PC ${hex(svc)} \\(no answer in ${STUCK_MS} ms\\); Delve does not answer a halt either: restart the debug session`));
+    assert.match(
+      r.description,
+      new RegExp(
+        `^thread ${tid} stuck in the instruction at PC ${hex(svc)} \\(no answer in ${STUCK_MS} ms\\); Delve does not answer a halt either: restart the debug session`,
+      ),
+    );
   });
 });
 
@@ -178,7 +192,10 @@ test('vDSO: raw single steps into the clock read do not get back out of the vDSO
   await withControl(t, async (c) => {
     const tid = c.sim.hazardTids.vdso!;
     const out = execFileSync('go', ['tool', 'objdump', '-s', '^runtime\\.walltime(\\.abi0)?$', c.sim.binary], { encoding: 'utf8', maxBuffer: 64 << 20 });
-    const code = out.split('\n').map((l) => /^\s+\S+:\d+\s+0x([0-9a-f]+)\s+[0-9a-f]{8}\s+(.*?)\s*$/.exec(l)).filter((m): m is RegExpExecArray => m !== null)
+    const code = out
+      .split('\n')
+      .map((l) => /^\s+\S+:\d+\s+0x([0-9a-f]+)\s+[0-9a-f]{8}\s+(.*?)\s*$/.exec(l))
+      .filter((m): m is RegExpExecArray => m !== null)
       .map((m) => ({ pc: BigInt(`0x${m[1]}`), text: m[2] }));
     const i = code.findIndex((x) => /^CALL \(R\d+\)$/.test(x.text));
     assert.ok(i >= 1, `an indirect call in runtime.walltime:\n${out}`);
@@ -201,7 +218,9 @@ test('vDSO: raw single steps into the clock read do not get back out of the vDSO
       pc = await stepOnce(c, tid);
       if (n > 1 && (pc < start || pc >= end)) leftAt = n;
     }
-    t.diagnostic(`${steps} single steps in ${Date.now() - t0} ms; PC ${hex(pc)} (${pc >= start && pc < end ? `[vdso]+${hex(pc - start)}` : 'outside the vDSO'})`);
+    t.diagnostic(
+      `${steps} single steps in ${Date.now() - t0} ms; PC ${hex(pc)} (${pc >= start && pc < end ? `[vdso]+${hex(pc - start)}` : 'outside the vDSO'})`,
+    );
     assert.equal(leftAt, undefined, `the clock read returned to ${hex(call + 4n)} after ${leftAt} steps`);
   });
 });

@@ -101,7 +101,10 @@ async function withSession(t: TestContext, config: Record<string, unknown>, body
     await dc.stop();
   }
   // Also after a failed step: whatever happened, the sandbox must be left unharmed.
-  const health = await sandbox.assertHealthy(`after the session of "${t.name}"`).then(() => undefined, (e: Error) => e);
+  const health = await sandbox.assertHealthy(`after the session of "${t.name}"`).then(
+    () => undefined,
+    (e: Error) => e,
+  );
   if (failure) {
     if (health) t.diagnostic(health.message);
     throw failure;
@@ -238,7 +241,7 @@ test('step over bluepill from a vCPU paused in KVM_RUN (in the handler) and from
   });
 });
 
-test('the instruction step: the MRS enters the handler, the trampoline\'s SVC lands on the ucontext PC', async (t) => {
+test("the instruction step: the MRS enters the handler, the trampoline's SVC lands on the ucontext PC", async (t) => {
   if (skipIfUnavailable(t)) return;
   await withSession(t, {}, async ({ dc }) => {
     const tid = await stopAt(dc, sym.bluepill);
@@ -279,10 +282,12 @@ test('hazards on real runsc: a thread inside futex() and a call into the vDSO ar
     const inFutex = await threadInFunction(dc, /^runtime\.futex$/, 0);
     assert.ok(inFutex !== undefined, 'a sentry thread sleeps in futex()');
     assert.equal(Number((await registers(dc, inFutex)).get('X8')), SYS_FUTEX, 'its X8 is futex');
-    const progress = new Promise<string>((resolve) => dc.on(ProgressEvent.event, (e: DebugProtocol.Event) => {
-      const m = (e.body as { message: string }).message;
-      if (m) resolve(m);
-    }));
+    const progress = new Promise<string>((resolve) =>
+      dc.on(ProgressEvent.event, (e: DebugProtocol.Event) => {
+        const m = (e.body as { message: string }).message;
+        if (m) resolve(m);
+      }),
+    );
     const stopped = nextStop(dc);
     await dc.stepInRequest({ threadId: inFutex, granularity: 'instruction' });
     // Either the futex returns on its own, or the wait shows progress and Pause ends it.
@@ -329,7 +334,10 @@ test('the product refuses breakpoints in guest-only ring0 code and on the faulti
     t.diagnostic(`El0_sync ${hex(vector)}, kernelExitToEl0+4 ${hex(exit)}, kvm.bluepill's MRS ${hex(mrs)}`);
     const res = await dc.customRequest('setInstructionBreakpoints', { breakpoints: [vector, exit, mrs].map((a) => ({ instructionReference: hex(a) })) });
     const bps = (res.body as DebugProtocol.SetInstructionBreakpointsResponse['body']).breakpoints;
-    assert.deepEqual(bps.map((b) => b.verified), [false, false, false]);
+    assert.deepEqual(
+      bps.map((b) => b.verified),
+      [false, false, false],
+    );
     assert.match(bps[0].message ?? '', /ring0\.El0_sync runs only in guest mode \(ring0 entry\/exit assembly\)/);
     assert.match(bps[1].message ?? '', /ring0\.kernelExitToEl0\+0x4 runs only in guest mode/);
     assert.match(bps[2].message ?? '', /MRS .* is the instruction that raises the bluepill signal in host mode/);
@@ -341,28 +349,40 @@ test('the product refuses breakpoints in guest-only ring0 code and on the faulti
 // sandbox of its own, which it leaves dead or wedged, and kills.
 test('control: a raw breakpoint in a ring0 exception vector (El0_sync) is never reported and wedges the sandbox for good', async (t) => {
   if (skipIfUnavailable(t)) return;
-  await rawControl(t, 'vector', textSymbolAddress(binary, 'gvisor.dev/gvisor/pkg/ring0.El0_sync'), async (c) => {
-    const stop = await Promise.race([c.client.continue({ timeoutMs: 0 }).then(() => 'stopped'), new Promise((r) => setTimeout(() => r('none'), 20_000))]);
-    assert.equal(stop, 'none', 'Delve never sees the hit: the BRK is taken in guest mode');
-    await c.client.halt({ timeoutMs: 60_000 });
-  }, async (sb, before) => {
-    // Cleared and detached: the sandbox lives but its workload does not move any more.
-    await assert.rejects(sb.waitForProgress(Math.max(before, await sb.newestPid().catch(() => before)), 40_000), /made no progress/);
-    assert.ok((await sb.health()).state, 'the sandbox process is still there');
-  });
+  await rawControl(
+    t,
+    'vector',
+    textSymbolAddress(binary, 'gvisor.dev/gvisor/pkg/ring0.El0_sync'),
+    async (c) => {
+      const stop = await Promise.race([c.client.continue({ timeoutMs: 0 }).then(() => 'stopped'), new Promise((r) => setTimeout(() => r('none'), 20_000))]);
+      assert.equal(stop, 'none', 'Delve never sees the hit: the BRK is taken in guest mode');
+      await c.client.halt({ timeoutMs: 60_000 });
+    },
+    async (sb, before) => {
+      // Cleared and detached: the sandbox lives but its workload does not move any more.
+      await assert.rejects(sb.waitForProgress(Math.max(before, await sb.newestPid().catch(() => before)), 40_000), /made no progress/);
+      assert.ok((await sb.health()).state, 'the sandbox process is still there');
+    },
+  );
 });
 
 test('control: a raw breakpoint in ring0.kernelExitToEl0 after its MRS is hit in host mode, and the sentry dies on continue', async (t) => {
   if (skipIfUnavailable(t)) return;
   const addr = textSymbolAddress(binary, 'gvisor.dev/gvisor/pkg/ring0.kernelExitToEl0') + 4;
-  await rawControl(t, 'kexit', addr, async (c) => {
-    const hit = await c.client.continue({ timeoutMs: 0 });
-    assert.equal(hit.currentThread?.pc, addr, 'stopped on the breakpoint, in host mode');
-    const next = await c.client.continue({ timeoutMs: 120_000 });
-    assert.equal(next.exited, true, 'the sandbox exited: the guest-only code cannot run in host mode');
-  }, async (sb) => {
-    assert.equal((await sb.health()).state, undefined, 'the sandbox process is gone');
-  });
+  await rawControl(
+    t,
+    'kexit',
+    addr,
+    async (c) => {
+      const hit = await c.client.continue({ timeoutMs: 0 });
+      assert.equal(hit.currentThread?.pc, addr, 'stopped on the breakpoint, in host mode');
+      const next = await c.client.continue({ timeoutMs: 120_000 });
+      assert.equal(next.exited, true, 'the sandbox exited: the guest-only code cannot run in host mode');
+    },
+    async (sb) => {
+      assert.equal((await sb.health()).state, undefined, 'the sandbox process is gone');
+    },
+  );
 });
 
 interface RawControlTarget {
@@ -381,7 +401,9 @@ async function rawControl(
   try {
     // Read while it runs: a sandbox stopped under Delve does not answer `runsc ps`.
     const before = await sb.newestPid();
-    const target = await attachTarget(resolveAttachConfig({ ssh: vm!.hostAlias, sshConfigFile: vm!.sshConfigPath, processId: sb.pid, sudo: true }), { rpcTimeoutMs: 120_000 });
+    const target = await attachTarget(resolveAttachConfig({ ssh: vm!.hostAlias, sshConfigFile: vm!.sshConfigPath, processId: sb.pid, sudo: true }), {
+      rpcTimeoutMs: 120_000,
+    });
     try {
       const bp = await target.client.createBreakpoint({ addrs: [addr] });
       await body({ client: target.client });
@@ -398,7 +420,10 @@ async function rawControl(
 
 /** The faulting MRS in kvm.bluepill. */
 function faultIn(bin: string): number {
-  const text = execFileSync('go', ['tool', 'objdump', '-s', `^${KVM.replace(/\./g, '\\.')}\\.bluepill(\\.abi0)?$`, bin], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  const text = execFileSync('go', ['tool', 'objdump', '-s', `^${KVM.replace(/\./g, '\\.')}\\.bluepill(\\.abi0)?$`, bin], {
+    encoding: 'utf8',
+    maxBuffer: 16 << 20,
+  });
   const line = text.split('\n').find((l) => /\tMRS /.test(l));
   assert.ok(line, `an MRS in kvm.bluepill:\n${text}`);
   return parseInt(line.trim().split(/\s+/)[1], 16);
@@ -407,7 +432,10 @@ function faultIn(bin: string): number {
 /** The addresses of the `CALL (Rn)`s into the vDSO in runtime.nanotime1, from go tool objdump. */
 function vdsoCallsIn(bin: string): number[] {
   const text = execFileSync('go', ['tool', 'objdump', '-s', '^runtime\\.nanotime1(\\.abi0)?$', bin], { encoding: 'utf8', maxBuffer: 16 << 20 });
-  const calls = text.split('\n').filter((l) => /\tCALL \(R\d+\)/.test(l)).map((l) => parseInt(l.trim().split(/\s+/)[1], 16));
+  const calls = text
+    .split('\n')
+    .filter((l) => /\tCALL \(R\d+\)/.test(l))
+    .map((l) => parseInt(l.trim().split(/\s+/)[1], 16));
   assert.ok(calls.length > 0, `an indirect call in runtime.nanotime1:\n${text}`);
   return calls;
 }

@@ -93,7 +93,10 @@ async function withSession(t: TestContext, config: Record<string, unknown>, body
     await dc.disconnectRequest({}).catch((e: Error) => t.diagnostic(`disconnect: ${e.message}`));
     await dc.stop();
   }
-  const health = await sandbox.assertHealthy(`after the session of "${t.name}"`).then(() => undefined, (e: Error) => e);
+  const health = await sandbox.assertHealthy(`after the session of "${t.name}"`).then(
+    () => undefined,
+    (e: Error) => e,
+  );
   if (failure) {
     if (health) t.diagnostic(health.message);
     t.diagnostic(`the Debug Console's last lines:\n${output().slice(-3000)}`);
@@ -122,7 +125,11 @@ test('Delve 1.24 and a stripped runsc on the Pi: threads, the stack with file:li
     const sighandler = entryOf(`${KVM}.sighandler`);
     const tid = await stopAt(dc, sighandler);
     const threads = (await dc.threadsRequest()).body.threads.map((th) => th.id).sort((a, b) => a - b);
-    assert.deepEqual(threads, [...(await sandbox.threads()).keys()].sort((a, b) => a - b), 'DAP threads = /proc/PID/task');
+    assert.deepEqual(
+      threads,
+      [...(await sandbox.threads()).keys()].sort((a, b) => a - b),
+      'DAP threads = /proc/PID/task',
+    );
     const frames = (await dc.stackTraceRequest({ threadId: tid, startFrame: 0, levels: 20 })).body.stackFrames;
     t.diagnostic(frames.map((f) => `${f.name} ${f.source?.path ?? ''}:${f.line}`).join(' ← '));
     const label = frames.findIndex((f) => f.presentationHint === 'label');
@@ -131,7 +138,10 @@ test('Delve 1.24 and a stripped runsc on the Pi: threads, the stack with file:li
     for (const f of frames.filter((x) => x.presentationHint !== 'label')) {
       const pos = symbols.symbolize(Number(f.instructionPointerReference));
       assert.ok(f.source?.path && f.line > 0, `${f.name} has file:line`);
-      assert.ok(pos && f.source.path.endsWith(pos.file.split('/').slice(-3).join('/')) && f.line === pos.line, `${f.name}: ${f.source.path}:${f.line} is the .gopclntab's ${pos?.file}:${pos?.line}`);
+      assert.ok(
+        pos && f.source.path.endsWith(pos.file.split('/').slice(-3).join('/')) && f.line === pos.line,
+        `${f.name}: ${f.source.path}:${f.line} is the .gopclntab's ${pos?.file}:${pos?.line}`,
+      );
     }
     const scopes = (await dc.scopesRequest({ frameId: frames[0].id })).body.scopes;
     assert.equal(scopes[0].name, 'No variables: runsc-debian is stripped (registers and memory are available)');

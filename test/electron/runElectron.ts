@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { buildTestExtensions } from '../ext-tests/build';
 import { repoRoot } from '../support/repoRoot';
 
-
 async function main(): Promise<void> {
   const build = spawnSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'inherit' });
   if (build.status !== 0) throw new Error('npm run build failed');

@@ -13,7 +13,8 @@ exports.run = async function run() {
   }
   const results = JSON.parse(readFileSync(file, 'utf8'));
   const failed = results.tests.filter((t) => t.state === 'failed');
-  for (const t of results.tests) console.log(`${t.state === 'failed' ? 'not ok' : 'ok'} - ${[...t.suite, t.title].join(' › ')}${t.error ? `: ${t.error}` : ''}`);
+  for (const t of results.tests)
+    console.log(`${t.state === 'failed' ? 'not ok' : 'ok'} - ${[...t.suite, t.title].join(' › ')}${t.error ? `: ${t.error}` : ''}`);
   if (results.runnerError) throw new Error(`runner: ${results.runnerError}`);
   if (failed.length) throw new Error(`${failed.length} of ${results.tests.length} extension-host tests failed`);
 };

@@ -90,9 +90,7 @@ export async function startSession(options: SessionOptions): Promise<Session> {
 
 /** One line per failed test, for assertion messages. */
 export function describeFailures(results: TestResults): string {
-  const lines = results.tests
-    .filter((t) => t.state === 'failed')
-    .map((t) => `${[...t.suite, t.title].join(' › ')}: ${t.error ?? ''}`);
+  const lines = results.tests.filter((t) => t.state === 'failed').map((t) => `${[...t.suite, t.title].join(' › ')}: ${t.error ?? ''}`);
   if (results.runnerError) lines.unshift(`runner: ${results.runnerError}`);
   return lines.join('\n');
 }

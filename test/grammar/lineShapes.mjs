@@ -21,7 +21,8 @@ export const SHAPE_SCOPE = {
   source: 'meta.source-line.go-objdump',
 };
 
-export const MNEMONIC_SCOPE = /^(?:keyword\.control\.(?:call|return|branch|privileged|syscall|trap)|keyword\.other\.mnemonic|invalid\.illegal\.unknown-opcode)\.go-objdump$/;
+export const MNEMONIC_SCOPE =
+  /^(?:keyword\.control\.(?:call|return|branch|privileged|syscall|trap)|keyword\.other\.mnemonic|invalid\.illegal\.unknown-opcode)\.go-objdump$/;
 
 /** { shape, text?, textStart?, address?, addressStart? } for one line. */
 export function classifyLine(line) {
@@ -33,9 +34,11 @@ export function classifyLine(line) {
     const text = m[textGroup];
     const address = m.find((g, i) => i > 0 && g && /^0x[0-9a-f]+$/.test(g));
     return {
-      shape, text,
+      shape,
+      text,
       textStart: line.lastIndexOf(text, line.length - (line.length - line.trimEnd().length) - text.length + 1),
-      address, addressStart: line.indexOf(`\t${address}`) + 1 || line.indexOf(address),
+      address,
+      addressStart: line.indexOf(`\t${address}`) + 1 || line.indexOf(address),
     };
   }
   return { shape: 'other' };
@@ -82,7 +85,10 @@ export function checkDump(tokenizedLines, { allowSource = false, allowOther = []
     if (info.shape === 'other') {
       if (allowOther.some((re) => re.test(line))) return;
       if (transcript && /meta\.(?:message|prompt)\.delve\.go-objdump/.test(lineScopes.join(' '))) return;
-      if (allowSource && lineScopes.includes(SHAPE_SCOPE.source)) { stats.source++; return; }
+      if (allowSource && lineScopes.includes(SHAPE_SCOPE.source)) {
+        stats.source++;
+        return;
+      }
       problems.push(`${where}: not an objdump/Delve line and not allowed here (scopes ${lineScopes.join(' ')})`);
       return;
     }
@@ -91,7 +97,10 @@ export function checkDump(tokenizedLines, { allowSource = false, allowOther = []
       problems.push(`${where}: expected every token in ${expected}, first token has ${lineScopes.join(' ')}`);
       return;
     }
-    if (info.shape === 'header') { stats.headers++; return; }
+    if (info.shape === 'header') {
+      stats.headers++;
+      return;
+    }
     stats.instructions++;
     const addressToken = scopeAt(tokens, info.addressStart);
     if (!addressToken?.scopes.includes('constant.numeric.hex.address.go-objdump') || addressToken.text !== info.address) {

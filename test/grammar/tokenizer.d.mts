@@ -21,11 +21,5 @@ export interface GrammarRegistry {
   readonly __registry: unique symbol;
 }
 export declare function createRegistry(options?: RegistryOptions): GrammarRegistry;
-export declare function tokenizeText(
-  text: string,
-  options?: { scopeName?: string; registry?: GrammarRegistry },
-): Promise<TokenizedLine[]>;
-export declare function loadLineTokenizer(
-  scopeName?: string,
-  registry?: GrammarRegistry,
-): Promise<(lines: readonly string[]) => number>;
+export declare function tokenizeText(text: string, options?: { scopeName?: string; registry?: GrammarRegistry }): Promise<TokenizedLine[]>;
+export declare function loadLineTokenizer(scopeName?: string, registry?: GrammarRegistry): Promise<(lines: readonly string[]) => number>;

@@ -127,7 +127,10 @@ function cleanUpOnExit(): void {
 process.once('exit', cleanUpOnExit);
 // Exit explicitly: playwright's own SIGTERM listener closes its browsers but does not exit, so a
 // listener present means the signal's default action (exit) never happens.
-for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const) {
   process.once(signal, () => {
     cleanUpOnExit();
     process.exit(code);
@@ -137,9 +140,7 @@ for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
 async function killGroup(child: ChildProcess): Promise<void> {
   const pid = child.pid;
   if (pid === undefined) return;
-  const exited = child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise<void>((r) => child.once('exit', () => r()));
+  const exited = child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => child.once('exit', () => r()));
   const signal = (s: NodeJS.Signals): void => {
     try {
       process.kill(-pid, s);
@@ -226,8 +227,10 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
       [
         entry,
         ...common,
-        '--auth', 'none',
-        '--bind-addr', `127.0.0.1:${port}`,
+        '--auth',
+        'none',
+        '--bind-addr',
+        `127.0.0.1:${port}`,
         '--disable-telemetry',
         '--disable-update-check',
         '--disable-workspace-trust',
@@ -241,21 +244,22 @@ export async function startCodeServer(options: CodeServerOptions): Promise<CodeS
     if (child.pid !== undefined) liveGroups.add(child.pid);
     const running = child;
     const url = `http://127.0.0.1:${port}`;
-    await waitFor('code-server to answer /healthz', async () => {
-      if (running.exitCode !== null || running.signalCode !== null) {
-        throw new StopWaiting(`code-server exited (${running.exitCode ?? running.signalCode}):\n${tail(logFile)}`);
-      }
-      try {
-        const res = await fetch(`${url}/healthz`);
-        return res.ok ? true : undefined;
-      } catch {
-        return undefined;
-      }
-    }, { timeoutMs: START_TIMEOUT_MS, intervalMs: 250 });
-    const logs = (): string =>
-      [logFile, ...findFiles(join(userDataDir, 'logs'), 'remoteexthost.log')]
-        .map((f) => `--- ${f}\n${tail(f)}`)
-        .join('\n');
+    await waitFor(
+      'code-server to answer /healthz',
+      async () => {
+        if (running.exitCode !== null || running.signalCode !== null) {
+          throw new StopWaiting(`code-server exited (${running.exitCode ?? running.signalCode}):\n${tail(logFile)}`);
+        }
+        try {
+          const res = await fetch(`${url}/healthz`);
+          return res.ok ? true : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      { timeoutMs: START_TIMEOUT_MS, intervalMs: 250 },
+    );
+    const logs = (): string => [logFile, ...findFiles(join(userDataDir, 'logs'), 'remoteexthost.log')].map((f) => `--- ${f}\n${tail(f)}`).join('\n');
     return { url, port, userDataDir, extensionsDir, logFile, logs, stop };
   } catch (err) {
     await stop();
@@ -380,9 +384,7 @@ const normalise = (s: string): string => s.replace(/\u00a0/g, ' ');
 export async function lineTokens(page: Page, lineText: string): Promise<TokenSpan[]> {
   const line = page.locator('.editor-instance .view-lines .view-line').filter({ hasText: lineText }).first();
   await line.waitFor({ state: 'visible' });
-  const spans = await line.locator('span > span').evaluateAll((nodes) =>
-    nodes.map((n) => ({ text: n.textContent ?? '', classes: Array.from(n.classList) })),
-  );
+  const spans = await line.locator('span > span').evaluateAll((nodes) => nodes.map((n) => ({ text: n.textContent ?? '', classes: Array.from(n.classList) })));
   return spans.map((s) => ({ text: normalise(s.text), classes: s.classes.map(String) }));
 }
 

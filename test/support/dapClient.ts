@@ -33,7 +33,11 @@ export async function attach(dc: DebugClient, config: Record<string, unknown>): 
  * A simulator that has made `progress` round trips, and a DAP session attached to it with
  * configuration done (the shared `before` of the files that drive one session on one simulator).
  */
-export async function simulatorSession(options: StartOptions, progress: number, timeoutMs: number): Promise<{ sim: RunningSimulator; dc: DebugClient; status: SimStatus }> {
+export async function simulatorSession(
+  options: StartOptions,
+  progress: number,
+  timeoutMs: number,
+): Promise<{ sim: RunningSimulator; dc: DebugClient; status: SimStatus }> {
   const sim = await startSimulator(options);
   const status = await sim.waitForProgress(progress, timeoutMs);
   const dc = newDapClient();
@@ -45,7 +49,9 @@ export async function simulatorSession(options: StartOptions, progress: number, 
 /** Collects output events so tests can assert on messages. */
 export function collectOutput(dc: DebugClient): () => string {
   let text = '';
-  dc.on('output', (e: DebugProtocol.OutputEvent) => { text += e.body.output; });
+  dc.on('output', (e: DebugProtocol.OutputEvent) => {
+    text += e.body.output;
+  });
   return () => text;
 }
 

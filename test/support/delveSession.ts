@@ -70,10 +70,14 @@ async function attach(sim: RunningSimulator, opts: SessionOptions, toolchain: To
   const minHandlerEntries = opts.minHandlerEntries;
   if (minHandlerEntries) {
     // Best effort, as before: after 30 s the session opens anyway (the test's own checks then tell).
-    await waitFor(`${minHandlerEntries} bluepill handler entries`, async () => {
-      const n = Number((await sim.status().catch(() => ({ handlerEntries: 0 }))).handlerEntries ?? 0);
-      return n >= minHandlerEntries;
-    }, { timeoutMs: 30_000, intervalMs: 50 }).catch(() => undefined);
+    await waitFor(
+      `${minHandlerEntries} bluepill handler entries`,
+      async () => {
+        const n = Number((await sim.status().catch(() => ({ handlerEntries: 0 }))).handlerEntries ?? 0);
+        return n >= minHandlerEntries;
+      },
+      { timeoutMs: 30_000, intervalMs: 50 },
+    ).catch(() => undefined);
   }
   const st = await sim.status();
   const symbols: Record<string, number> = {};
@@ -81,7 +85,11 @@ async function attach(sim: RunningSimulator, opts: SessionOptions, toolchain: To
   const dlv = await startLocalDelve({ pid: sim.pid, dlvPath });
   const client = new DelveClient(await dlv.connect(), { timeoutMs: 30_000 });
   return {
-    sim, dlv, client, symbols, toolchain,
+    sim,
+    dlv,
+    client,
+    symbols,
+    toolchain,
     async close() {
       await client.detach(false).catch(() => undefined);
       client.close();

@@ -25,7 +25,13 @@ function symbols(go: string, binary: string): NmSymbol[] {
     .split('\n')
     .map((l) => l.trim().split(/\s+/))
     .filter((f) => f.length >= 3 && f[1] === 'T')
-    .map((f) => ({ addr: parseInt(f[0], 16), name: f.slice(2).join(' ').replace(/\.abi0$/, '') }));
+    .map((f) => ({
+      addr: parseInt(f[0], 16),
+      name: f
+        .slice(2)
+        .join(' ')
+        .replace(/\.abi0$/, ''),
+    }));
 }
 
 const hex = (n: number): string => `0x${n.toString(16)}`;
@@ -34,7 +40,14 @@ export function writeDemoWorkspace(opts: DemoWorkspaceOptions): { objdump: strin
   const go = opts.go ?? 'go';
   mkdirSync(join(opts.folder, '.vscode'), { recursive: true });
   const configurations: Array<Record<string, unknown>> = [
-    { name: 'Attach to a local runsc-sandbox', type: 'bluepill', request: 'attach', processId: opts.processId ?? '${command:bluepill.pickSandbox}', sudo: false, stopOnAttach: false },
+    {
+      name: 'Attach to a local runsc-sandbox',
+      type: 'bluepill',
+      request: 'attach',
+      processId: opts.processId ?? '${command:bluepill.pickSandbox}',
+      sudo: false,
+      stopOnAttach: false,
+    },
   ];
   if (opts.ssh) {
     configurations.push({

@@ -309,9 +309,25 @@ export async function startRunscUnderStandin(opts: RunscUnderStandinOptions): Pr
   const modeFile = join(dir, 'mode');
   const workload = opts.workload ?? ['/bin/sh', '-c', 'while :; do /bin/true; done'];
   const args = [
-    '--device', devicePath, '--mode', opts.mode, '--mode-file', modeFile, '--status-file', statusFile, '--die-with-parent', '--',
-    opts.runsc, '--platform=kvm', `--platform_device_path=${devicePath}`, '--network=none', `--root=${rootDir}`,
-    '--debug', `--debug-log=${debugLogDir}/`, 'do', ...workload,
+    '--device',
+    devicePath,
+    '--mode',
+    opts.mode,
+    '--mode-file',
+    modeFile,
+    '--status-file',
+    statusFile,
+    '--die-with-parent',
+    '--',
+    opts.runsc,
+    '--platform=kvm',
+    `--platform_device_path=${devicePath}`,
+    '--network=none',
+    `--root=${rootDir}`,
+    '--debug',
+    `--debug-log=${debugLogDir}/`,
+    'do',
+    ...workload,
   ];
   const supervisor = spawn(binary, args, { env: { ...process.env, TMPDIR: tmp }, stdio: ['ignore', 'pipe', 'pipe'] });
   const l: Live = { supervisor, supervisorProc: undefined, known: [], dir };

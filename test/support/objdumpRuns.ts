@@ -30,7 +30,10 @@ export interface ObjdumpRuns {
 
 /** Type arguments elided as the pclntab stores them. */
 export function normalizeName(name: string): string {
-  return name.replace(/\.abi0$/, '').replace(/\[.*\]/, '[...]').replace(/·/g, '.');
+  return name
+    .replace(/\.abi0$/, '')
+    .replace(/\[.*\]/, '[...]')
+    .replace(/·/g, '.');
 }
 
 /** An x86 LOCK/REP prefix the source wrote as a statement of its own, pc being the byte after it. */

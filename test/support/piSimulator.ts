@@ -43,13 +43,28 @@ export async function startSimulatorInVm(vm: PiVm, opts: SimulatorInVmOptions): 
   const outFile = `/tmp/${opts.name}.out`;
   const errFile = `/tmp/${opts.name}.err`;
   const hazards = opts.hazards ?? [];
-  const args = ['--root=/run/runsc', '--platform=kvm', '--debug-log=/tmp/runsc/', '--sim-vcpus=2',
-    ...(hazards.length ? [`--sim-hazards=${hazards.join(',')}`] : []), ...(opts.simFlags ?? []),
-    `--sim-status-file=${statusFile}`, 'boot', '--bundle=/tmp/bundle', '--controller-fd=3', '--mounts-fd=4',
-    '--start-sync-fd=5', opts.name];
+  const args = [
+    '--root=/run/runsc',
+    '--platform=kvm',
+    '--debug-log=/tmp/runsc/',
+    '--sim-vcpus=2',
+    ...(hazards.length ? [`--sim-hazards=${hazards.join(',')}`] : []),
+    ...(opts.simFlags ?? []),
+    `--sim-status-file=${statusFile}`,
+    'boot',
+    '--bundle=/tmp/bundle',
+    '--controller-fd=3',
+    '--mounts-fd=4',
+    '--start-sync-fd=5',
+    opts.name,
+  ];
   const launch = `exec -a runsc-sandbox ${REMOTE_BINARY} ${args.map(shellQuote).join(' ')}`;
   // setsid + redirected stdio: the simulator outlives this ssh session.
-  await vmOutput(vm, ['sh', '-c', `rm -f ${shellQuote(statusFile)}; setsid bash -c ${shellQuote(launch)} </dev/null >${shellQuote(outFile)} 2>${shellQuote(errFile)} &`]);
+  await vmOutput(vm, [
+    'sh',
+    '-c',
+    `rm -f ${shellQuote(statusFile)}; setsid bash -c ${shellQuote(launch)} </dev/null >${shellQuote(outFile)} 2>${shellQuote(errFile)} &`,
+  ]);
   const last = hazards[hazards.length - 1];
   // The whole ready line: the hazard tids come in map order.
   const ready = await vmWaitForMatch(vm, outFile, new RegExp(`^bluepill-sim ready pid=(\\d+) .*${last ? `\\b${last}-tid=\\d+` : ''}.*$`, 'm'), 60_000);
@@ -65,7 +80,14 @@ export async function startSimulatorInVm(vm: PiVm, opts: SimulatorInVmOptions): 
   const vcpuTids = tids[1].split(',').map(Number);
   const status = async (): Promise<Record<string, unknown>> => JSON.parse(await vmOutput(vm, ['cat', statusFile])) as Record<string, unknown>;
   return {
-    pid, binary, vcpuTids, hazardTids, statusFile, outFile, errFile, status,
+    pid,
+    binary,
+    vcpuTids,
+    hazardTids,
+    statusFile,
+    outFile,
+    errFile,
+    status,
     async symbols() {
       const out: Record<string, bigint> = {};
       for (const [k, v] of Object.entries(((await status()).symbols ?? {}) as Record<string, string>)) out[k] = BigInt(v);

@@ -27,17 +27,33 @@ export function runscBinaries(): Promise<RunscBinaries> {
     execFile('bash', [RUNSC_SCRIPT, 'build'], { maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       if (err) {
         const reason = /^runsc: unavailable: (.*)$/m.exec(stderr)?.[1];
-        reject(err.code === UNAVAILABLE_EXIT && reason ? new RunscUnavailableError(reason) : new Error(`scripts/runsc build failed: ${err.message}\n${stderr.slice(-3000)}`));
+        reject(
+          err.code === UNAVAILABLE_EXIT && reason
+            ? new RunscUnavailableError(reason)
+            : new Error(`scripts/runsc build failed: ${err.message}\n${stderr.slice(-3000)}`),
+        );
         return;
       }
-      const kv = new Map(stdout.split('\n').map((l) => l.split('=', 2) as [string, string]).filter((p) => p.length === 2));
+      const kv = new Map(
+        stdout
+          .split('\n')
+          .map((l) => l.split('=', 2) as [string, string])
+          .filter((p) => p.length === 2),
+      );
       const get = (k: string): string => {
         const v = kv.get(k);
         if (!v) throw new Error(`scripts/runsc build printed no ${k}:\n${stdout}`);
         return v;
       };
       try {
-        resolve({ dir: get('RUNSC_DIR'), amd64: get('RUNSC_AMD64'), arm64: get('RUNSC_ARM64'), debianAmd64: get('RUNSC_DEBIAN_AMD64'), debianArm64: get('RUNSC_DEBIAN_ARM64'), version: get('RUNSC_VERSION') });
+        resolve({
+          dir: get('RUNSC_DIR'),
+          amd64: get('RUNSC_AMD64'),
+          arm64: get('RUNSC_ARM64'),
+          debianAmd64: get('RUNSC_DEBIAN_AMD64'),
+          debianArm64: get('RUNSC_DEBIAN_ARM64'),
+          version: get('RUNSC_VERSION'),
+        });
       } catch (e) {
         reject(e as Error);
       }

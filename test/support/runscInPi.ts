@@ -51,18 +51,32 @@ export async function startRunscInVm(vm: PiVm, localBinary: string, opts: RunscI
   const workload = opts.workload ?? ['sh', '-c', 'while :; do /bin/true; done'];
   const run = ['exec', remote, '--platform=kvm', '--network=none', `--debug-log=${dir}/log/`, 'do', ...workload].map(shellQuote).join(' ');
   // setsid + redirected stdio: the sandbox outlives this ssh session; the pid file names `runsc do`.
-  await vmOutput(vm, ['sudo', '-n', 'sh', '-c',
-    `rm -rf ${dir} && mkdir -p ${dir}/log && setsid sh -c ${shellQuote(`echo $$ > ${dir}/do.pid; ${run}`)} </dev/null >${dir}/do.out 2>&1 &`]);
+  await vmOutput(vm, [
+    'sudo',
+    '-n',
+    'sh',
+    '-c',
+    `rm -rf ${dir} && mkdir -p ${dir}/log && setsid sh -c ${shellQuote(`echo $$ > ${dir}/do.pid; ${run}`)} </dev/null >${dir}/do.out 2>&1 &`,
+  ]);
   const deadline = Date.now() + (opts.readyTimeoutMs ?? 180_000);
   let doPid = 0;
   let listing = '';
-  const child = await waitFor('the sandbox process of runsc in the VM', async () => {
-    const r = await vm.ssh(['sudo', '-n', 'sh', '-c',
-      `d=$(cat ${dir}/do.pid 2>/dev/null) || exit 0; echo "do $d"; for c in $(pgrep -P "$d"); do printf 'child %s ' "$c"; tr '\\0' ' ' < /proc/$c/cmdline; echo; done`]);
-    listing = r.stdout;
-    doPid = Number(/^do (\d+)$/m.exec(r.stdout)?.[1] ?? 0);
-    return /^child (\d+) (runsc-sandbox .*)$/m.exec(r.stdout) ?? undefined;
-  }, { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 1000 }).catch(async (err: Error) => {
+  const child = await waitFor(
+    'the sandbox process of runsc in the VM',
+    async () => {
+      const r = await vm.ssh([
+        'sudo',
+        '-n',
+        'sh',
+        '-c',
+        `d=$(cat ${dir}/do.pid 2>/dev/null) || exit 0; echo "do $d"; for c in $(pgrep -P "$d"); do printf 'child %s ' "$c"; tr '\\0' ' ' < /proc/$c/cmdline; echo; done`,
+      ]);
+      listing = r.stdout;
+      doPid = Number(/^do (\d+)$/m.exec(r.stdout)?.[1] ?? 0);
+      return /^child (\d+) (runsc-sandbox .*)$/m.exec(r.stdout) ?? undefined;
+    },
+    { timeoutMs: Math.max(0, deadline - Date.now()), intervalMs: 1000 },
+  ).catch(async (err: Error) => {
     const out = await vm.ssh(['sudo', '-n', 'cat', `${dir}/do.out`]);
     throw new Error(`runsc in the VM: ${err.message}\n${listing}${out.stdout}${out.stderr}`, { cause: err });
   });
@@ -103,7 +117,15 @@ export async function startRunscInVm(vm: PiVm, localBinary: string, opts: RunscI
   };
 
   const sandbox: RunscInVm = {
-    pid, containerId, root, binary: localBinary, doPid, threads, health, newestPid, waitForProgress,
+    pid,
+    containerId,
+    root,
+    binary: localBinary,
+    doPid,
+    threads,
+    health,
+    newestPid,
+    waitForProgress,
     async vcpusInGuest() {
       return [...(await threads())].filter(([, s]) => IN_KVM_RUN.test(s)).map(([tid]) => tid);
     },

@@ -207,8 +207,19 @@ export async function startSimulator(opts: StartOptions = {}): Promise<RunningSi
   if (opts.stagger) simFlags.push(`--sim-stagger=${opts.stagger}`);
   if (opts.hops) simFlags.push(`--sim-hops=${opts.hops}`);
   if (opts.hazards?.length) simFlags.push(`--sim-hazards=${opts.hazards.join(',')}`);
-  const args = ['--root=/run/runsc', '--platform=kvm', '--debug-log=/tmp/runsc/', ...simFlags, ...(opts.extraArgs ?? []),
-    'boot', '--bundle=/tmp/bundle', '--controller-fd=3', '--mounts-fd=4', '--start-sync-fd=5', containerId];
+  const args = [
+    '--root=/run/runsc',
+    '--platform=kvm',
+    '--debug-log=/tmp/runsc/',
+    ...simFlags,
+    ...(opts.extraArgs ?? []),
+    'boot',
+    '--bundle=/tmp/bundle',
+    '--controller-fd=3',
+    '--mounts-fd=4',
+    '--start-sync-fd=5',
+    containerId,
+  ];
 
   let child: ChildProcess;
   if (arch === hostArch()) {
@@ -245,8 +256,10 @@ export async function startSimulator(opts: StartOptions = {}): Promise<RunningSi
 
   const ready = await new Promise<string>((res, reject) => {
     let buf = '';
-    const timer = setTimeout(() => fail(new Error(`simulator: no ready line within ${opts.readyTimeoutMs ?? 60_000} ms\n${stderrText}`)),
-      opts.readyTimeoutMs ?? 60_000);
+    const timer = setTimeout(
+      () => fail(new Error(`simulator: no ready line within ${opts.readyTimeoutMs ?? 60_000} ms\n${stderrText}`)),
+      opts.readyTimeoutMs ?? 60_000,
+    );
     const onData = (d: Buffer): void => {
       buf += d.toString('utf8');
       const line = buf.split('\n').find((l) => l.startsWith('bluepill-sim ready'));

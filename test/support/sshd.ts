@@ -109,51 +109,62 @@ export async function startSshd(): Promise<TestSshd> {
   writeFileSync(join(dir, 'known_hosts_changed'), hostKeyLine(otherHostPub));
   writeFileSync(join(dir, 'known_hosts_empty'), '');
   const sshdConfig = join(dir, 'sshd_config');
-  writeFileSync(sshdConfig, [
-    `Port ${port}`,
-    'ListenAddress 127.0.0.1',
-    `HostKey ${hostKey}`,
-    `PidFile ${join(dir, 'sshd.pid')}`,
-    `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-    'StrictModes no',
-    'UsePAM no',
-    'PasswordAuthentication no',
-    'KbdInteractiveAuthentication no',
-    'PubkeyAuthentication yes',
-    'PermitRootLogin prohibit-password',
-    `AllowUsers root ${SUDO_USER} ${PASSWORD_SUDO_USER}`,
-    'MaxSessions 50',
-    'MaxStartups 50',
-    'LogLevel VERBOSE',
-    '',
-  ].join('\n'));
-  const host = (alias: string, user: string, knownHosts: string, identity: string): string => [
-    `Host ${alias}`,
-    '  HostName 127.0.0.1',
-    `  Port ${port}`,
-    `  User ${user}`,
-    `  IdentityFile ${identity}`,
-    '  IdentitiesOnly yes',
-    `  UserKnownHostsFile ${join(dir, knownHosts)}`,
-    '  GlobalKnownHostsFile /dev/null',
-    '  StrictHostKeyChecking yes',
-    '  BatchMode yes',
-    '',
-  ].join('\n');
+  writeFileSync(
+    sshdConfig,
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${hostKey}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'StrictModes no',
+      'UsePAM no',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'PubkeyAuthentication yes',
+      'PermitRootLogin prohibit-password',
+      `AllowUsers root ${SUDO_USER} ${PASSWORD_SUDO_USER}`,
+      'MaxSessions 50',
+      'MaxStartups 50',
+      'LogLevel VERBOSE',
+      '',
+    ].join('\n'),
+  );
+  const host = (alias: string, user: string, knownHosts: string, identity: string): string =>
+    [
+      `Host ${alias}`,
+      '  HostName 127.0.0.1',
+      `  Port ${port}`,
+      `  User ${user}`,
+      `  IdentityFile ${identity}`,
+      '  IdentitiesOnly yes',
+      `  UserKnownHostsFile ${join(dir, knownHosts)}`,
+      '  GlobalKnownHostsFile /dev/null',
+      '  StrictHostKeyChecking yes',
+      '  BatchMode yes',
+      '',
+    ].join('\n');
   const clientConfig = join(dir, 'ssh_config');
-  writeFileSync(clientConfig, [
-    host(HOSTS.root, 'root', 'known_hosts', userKey),
-    host(HOSTS.user, SUDO_USER, 'known_hosts', userKey),
-    host(HOSTS.passwordSudo, PASSWORD_SUDO_USER, 'known_hosts', userKey),
-    host(HOSTS.changedHostKey, 'root', 'known_hosts_changed', userKey),
-    host(HOSTS.wrongUserKey, 'root', 'known_hosts', strangerKey),
-    host(HOSTS.unknownHostKey, 'root', 'known_hosts_empty', userKey),
-  ].join('\n'));
+  writeFileSync(
+    clientConfig,
+    [
+      host(HOSTS.root, 'root', 'known_hosts', userKey),
+      host(HOSTS.user, SUDO_USER, 'known_hosts', userKey),
+      host(HOSTS.passwordSudo, PASSWORD_SUDO_USER, 'known_hosts', userKey),
+      host(HOSTS.changedHostKey, 'root', 'known_hosts_changed', userKey),
+      host(HOSTS.wrongUserKey, 'root', 'known_hosts', strangerKey),
+      host(HOSTS.unknownHostKey, 'root', 'known_hosts_empty', userKey),
+    ].join('\n'),
+  );
 
   let log = '';
   const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', sshdConfig], { stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.setEncoding('utf8').on('data', (d: string) => { log += d; });
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => { log += d; });
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    log += d;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    log += d;
+  });
   // Ready when it accepts a login.
   await waitFor(
     () => `the test sshd to accept a login\n${log}`,

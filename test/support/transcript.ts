@@ -27,7 +27,19 @@ export interface Transcript {
   calls: RecordedCall[];
 }
 
-const METHODS: Method[] = ['listRegisters', 'examineMemory', 'disassemble', 'findLocation', 'createBreakpoint', 'clearBreakpoint', 'continue', 'halt', 'switchThread', 'stepInstruction', 'state'];
+const METHODS: Method[] = [
+  'listRegisters',
+  'examineMemory',
+  'disassemble',
+  'findLocation',
+  'createBreakpoint',
+  'clearBreakpoint',
+  'continue',
+  'halt',
+  'switchThread',
+  'stepInstruction',
+  'state',
+];
 
 function toJson(v: unknown): unknown {
   if (Buffer.isBuffer(v)) return { $buffer: v.toString('base64') };

@@ -33,10 +33,14 @@ async function startDebugging(page: Page, configName: string): Promise<void> {
 }
 
 async function waitForThreads(page: Page, tids: number[]): Promise<string[]> {
-  return waitFor('the vCPU threads in the Call Stack view', async () => {
-    const rows = await viewTexts(page, 'Call Stack').catch(() => []);
-    return tids.every((t) => rows.some((r) => r.includes(String(t)))) ? rows : undefined;
-  }, { timeoutMs: 60_000, intervalMs: 250 });
+  return waitFor(
+    'the vCPU threads in the Call Stack view',
+    async () => {
+      const rows = await viewTexts(page, 'Call Stack').catch(() => []);
+      return tids.every((t) => rows.some((r) => r.includes(String(t)))) ? rows : undefined;
+    },
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
 }
 
 async function stopDebugging(page: Page): Promise<void> {
@@ -45,7 +49,11 @@ async function stopDebugging(page: Page): Promise<void> {
 }
 
 async function removeAllBreakpoints(page: Page): Promise<void> {
-  const header = page.locator('.pane', { has: page.locator('.pane-header', { hasText: 'Breakpoints' }) }).first().locator('.pane-header').first();
+  const header = page
+    .locator('.pane', { has: page.locator('.pane-header', { hasText: 'Breakpoints' }) })
+    .first()
+    .locator('.pane-header')
+    .first();
   await header.hover();
   await header.locator('a[aria-label="Remove All Breakpoints"]').click();
 }
@@ -69,30 +77,33 @@ describe('debugging the simulator in code-server', { concurrency: 1 }, () => {
   let sim: RunningSimulator | undefined;
   let sshd: TestSshd | undefined;
 
-  before(async () => {
-    skipReason = uiPrerequisiteProblem();
-    if (!skipReason) {
-      const cs = ensureCodeServer();
-      if ('reason' in cs) skipReason = cs.reason;
-    }
-    if (skipReason) {
-      console.log(`# skipping the debugging UI tests: ${skipReason}`);
-      return;
-    }
-    sim = await startSimulator({ vcpus: 2, hops: 'two' });
-    await sim.waitForProgress(5, 30_000);
-    const sshSkip = sshdUnavailable();
-    if (sshSkip) console.log(`# the SSH configuration is not tested: ${sshSkip}`);
-    else sshd = await startSshd();
-    const folder = removeOnExit(mkdtempSync(join(tmpdir(), 'bluepill-ui-debug-')));
-    writeDemoWorkspace({
-      folder,
-      binary: sim.binary,
-      processId: sim.pid,
-      ...(sshd ? { ssh: { destination: HOSTS.root, sshConfigFile: sshd.clientConfig, sudo: false } } : {}),
-    });
-    session = await startSession({ vsix: packagedExtension(), workspaceFolder: folder });
-  }, { timeout: 900_000 });
+  before(
+    async () => {
+      skipReason = uiPrerequisiteProblem();
+      if (!skipReason) {
+        const cs = ensureCodeServer();
+        if ('reason' in cs) skipReason = cs.reason;
+      }
+      if (skipReason) {
+        console.log(`# skipping the debugging UI tests: ${skipReason}`);
+        return;
+      }
+      sim = await startSimulator({ vcpus: 2, hops: 'two' });
+      await sim.waitForProgress(5, 30_000);
+      const sshSkip = sshdUnavailable();
+      if (sshSkip) console.log(`# the SSH configuration is not tested: ${sshSkip}`);
+      else sshd = await startSshd();
+      const folder = removeOnExit(mkdtempSync(join(tmpdir(), 'bluepill-ui-debug-')));
+      writeDemoWorkspace({
+        folder,
+        binary: sim.binary,
+        processId: sim.pid,
+        ...(sshd ? { ssh: { destination: HOSTS.root, sshConfigFile: sshd.clientConfig, sudo: false } } : {}),
+      });
+      session = await startSession({ vsix: packagedExtension(), workspaceFolder: folder });
+    },
+    { timeout: 900_000 },
+  );
 
   after(async () => {
     await session?.close();
@@ -123,24 +134,42 @@ describe('debugging the simulator in code-server', { concurrency: 1 }, () => {
     await session!.workbench.screenshot('11-stopped-in-handler');
     await removeAllBreakpoints(page);
     await button.click();
-    const hops = await waitFor('hops in the Bluepill hops view', async () => {
-      const rows = await viewTexts(page, 'Bluepill hops').catch(() => []);
-      return rows.some((r) => /→/.test(r)) ? rows : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 250 });
-    assert.ok(hops.some((r) => /guestExitSyscall/.test(r)), `a hop lands in the guest exit: ${hops.join(' | ')}`);
+    const hops = await waitFor(
+      'hops in the Bluepill hops view',
+      async () => {
+        const rows = await viewTexts(page, 'Bluepill hops').catch(() => []);
+        return rows.some((r) => /→/.test(r)) ? rows : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    assert.ok(
+      hops.some((r) => /guestExitSyscall/.test(r)),
+      `a hop lands in the guest exit: ${hops.join(' | ')}`,
+    );
     const pcOf = (rows: string[]): string | undefined => rows.find((r) => /^PC/.test(r.trim()))?.match(/0x[0-9a-f]+/)?.[0];
     // The views render on their own schedule: wait until both show a PC.
-    const { host, guest } = await waitFor('a PC in the Host and Guest context views', async () => {
-      const h = await viewTexts(page, 'Host context').catch(() => []);
-      const g = await viewTexts(page, 'Guest context').catch(() => []);
-      return pcOf(h) && pcOf(g) ? { host: h, guest: g } : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 250 });
+    const { host, guest } = await waitFor(
+      'a PC in the Host and Guest context views',
+      async () => {
+        const h = await viewTexts(page, 'Host context').catch(() => []);
+        const g = await viewTexts(page, 'Guest context').catch(() => []);
+        return pcOf(h) && pcOf(g) ? { host: h, guest: g } : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
     assert.notEqual(pcOf(host), pcOf(guest), 'the host and guest PCs differ');
-    assert.ok(guest.some((r) => /changed/.test(r)), 'changed registers are marked');
-    const stack = await waitFor('the landing in the Call Stack view', async () => {
-      const rows = await viewTexts(page, 'Call Stack').catch(() => []);
-      return rows.some((r) => /guestExitSyscall/.test(r)) ? rows : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 250 });
+    assert.ok(
+      guest.some((r) => /changed/.test(r)),
+      'changed registers are marked',
+    );
+    const stack = await waitFor(
+      'the landing in the Call Stack view',
+      async () => {
+        const rows = await viewTexts(page, 'Call Stack').catch(() => []);
+        return rows.some((r) => /guestExitSyscall/.test(r)) ? rows : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
     assert.ok(stack.length > 0);
     await session!.workbench.screenshot('12-stepped-over-bluepill');
     await stopDebugging(page);

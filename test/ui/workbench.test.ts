@@ -62,21 +62,24 @@ describe('bluepill-debug in code-server', { concurrency: 1 }, () => {
   let session: Session | undefined;
   let workspace: string | undefined;
 
-  before(async () => {
-    skipReason = uiPrerequisiteProblem();
-    if (!skipReason) {
-      const codeServer = ensureCodeServer();
-      if ('reason' in codeServer) skipReason = codeServer.reason;
-    }
-    if (skipReason) {
-      console.log(`# skipping the UI tests: ${skipReason}`);
-      return;
-    }
-    workspace = removeOnExit(mkdtempSync(join(tmpdir(), 'bluepill-ui-ws-')));
-    copyFileSync(SAMPLE, join(workspace, 'sample.objdump'));
-    copyFileSync(NOTE, join(workspace, 'note.md'));
-    session = await startSession({ vsix: packagedExtension(), workspaceFolder: workspace });
-  }, { timeout: 900_000 });
+  before(
+    async () => {
+      skipReason = uiPrerequisiteProblem();
+      if (!skipReason) {
+        const codeServer = ensureCodeServer();
+        if ('reason' in codeServer) skipReason = codeServer.reason;
+      }
+      if (skipReason) {
+        console.log(`# skipping the UI tests: ${skipReason}`);
+        return;
+      }
+      workspace = removeOnExit(mkdtempSync(join(tmpdir(), 'bluepill-ui-ws-')));
+      copyFileSync(SAMPLE, join(workspace, 'sample.objdump'));
+      copyFileSync(NOTE, join(workspace, 'note.md'));
+      session = await startSession({ vsix: packagedExtension(), workspaceFolder: workspace });
+    },
+    { timeout: 900_000 },
+  );
 
   after(async () => {
     await session?.close();
@@ -123,10 +126,14 @@ describe('bluepill-debug in code-server', { concurrency: 1 }, () => {
     const { workbench } = live();
     await openFile(workbench.page, 'sample.objdump');
     // The status bar follows the editor asynchronously; wait for it to settle, then assert.
-    const shown = await waitFor('the language mode in the status bar', async () => {
-      const text = await statusBarLanguage(workbench.page);
-      return text === 'Go objdump' ? text : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 250 }).catch(() => statusBarLanguage(workbench.page));
+    const shown = await waitFor(
+      'the language mode in the status bar',
+      async () => {
+        const text = await statusBarLanguage(workbench.page);
+        return text === 'Go objdump' ? text : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    ).catch(() => statusBarLanguage(workbench.page));
     await workbench.screenshot('02-objdump-language');
     assert.equal(shown, 'Go objdump');
   });
@@ -144,10 +151,14 @@ describe('bluepill-debug in code-server', { concurrency: 1 }, () => {
       const spans = await lineTokens(workbench.page, INSTRUCTION);
       return [...new Set(spans.flatMap((s) => s.classes).filter((c) => /^mtk\d+$/.test(c)))];
     };
-    const classes = await waitFor('the instruction line to be tokenised', async () => {
-      const c = await distinct();
-      return c.length > 1 ? c : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 250 }).catch(distinct);
+    const classes = await waitFor(
+      'the instruction line to be tokenised',
+      async () => {
+        const c = await distinct();
+        return c.length > 1 ? c : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    ).catch(distinct);
     await workbench.screenshot('03-objdump-highlighted');
     assert.ok(classes.length > 1, `the line "${INSTRUCTION}" carries only ${classes.join(', ')}`);
   });
@@ -157,10 +168,14 @@ describe('bluepill-debug in code-server', { concurrency: 1 }, () => {
     const { workbench } = live();
     await openFile(workbench.page, 'sample.objdump');
     // The language server indexes the dump after opening it: hover until the symbol shows.
-    const text = await waitFor('a hover naming the symbol', async () => {
-      const shown = await hoverText(workbench.page, BRANCH, BRANCH_TARGET, 5_000).catch(() => '');
-      return shown.includes('main.(*Counter).Add+0xef') ? shown : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 250 }).catch(() => hoverText(workbench.page, BRANCH, BRANCH_TARGET, 10_000));
+    const text = await waitFor(
+      'a hover naming the symbol',
+      async () => {
+        const shown = await hoverText(workbench.page, BRANCH, BRANCH_TARGET, 5_000).catch(() => '');
+        return shown.includes('main.(*Counter).Add+0xef') ? shown : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    ).catch(() => hoverText(workbench.page, BRANCH, BRANCH_TARGET, 10_000));
     await workbench.screenshot('04-objdump-hover');
     assert.match(text, /main\.\(\*Counter\)\.Add\+0xef/);
     await workbench.page.keyboard.press('Escape');
@@ -172,10 +187,14 @@ describe('bluepill-debug in code-server', { concurrency: 1 }, () => {
     await openFile(workbench.page, 'sample.objdump');
     const expected = lineOfAddress(BRANCH_TARGET);
     await goToDefinition(workbench.page, BRANCH, BRANCH_TARGET);
-    const line = await waitFor('the cursor to move to the target', async () => {
-      const at = await cursorPosition(workbench.page);
-      return at.line === expected ? at.line : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 250 }).catch(async () => (await cursorPosition(workbench.page)).line);
+    const line = await waitFor(
+      'the cursor to move to the target',
+      async () => {
+        const at = await cursorPosition(workbench.page);
+        return at.line === expected ? at.line : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    ).catch(async () => (await cursorPosition(workbench.page)).line);
     await workbench.screenshot('05-objdump-definition');
     assert.equal(line, expected);
   });
@@ -186,10 +205,14 @@ describe('bluepill-debug in code-server', { concurrency: 1 }, () => {
     // The dump is the symbol source: it is open in an editor, as a user would have it.
     await openFile(workbench.page, 'sample.objdump');
     await openFile(workbench.page, 'note.md');
-    const text = await waitFor('a hover naming the symbol', async () => {
-      const shown = await hoverText(workbench.page, NOTE_LINE, BRANCH_TARGET, 5_000).catch(() => '');
-      return shown.includes('main.(*Counter).Add+0xef') ? shown : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 250 }).catch(() => hoverText(workbench.page, NOTE_LINE, BRANCH_TARGET, 10_000));
+    const text = await waitFor(
+      'a hover naming the symbol',
+      async () => {
+        const shown = await hoverText(workbench.page, NOTE_LINE, BRANCH_TARGET, 5_000).catch(() => '');
+        return shown.includes('main.(*Counter).Add+0xef') ? shown : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    ).catch(() => hoverText(workbench.page, NOTE_LINE, BRANCH_TARGET, 10_000));
     await workbench.screenshot('06-markdown-hover');
     assert.match(text, /main\.\(\*Counter\)\.Add\+0xef/);
   });

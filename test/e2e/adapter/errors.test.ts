@@ -23,7 +23,6 @@ after(async () => {
   await sshd?.stop();
 });
 
-
 function viaSsh(host: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { ssh: host, sshConfigFile: sshd!.clientConfig, processId: sim.pid, ...extra };
 }

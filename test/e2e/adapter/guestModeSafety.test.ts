@@ -89,7 +89,7 @@ async function parkBeforeFault(): Promise<number> {
   assert.ok(sim.vcpuTids.includes(tid), `a vCPU thread stopped at the call site (${tid})`);
   assert.equal(await pcOf(dc, tid), site);
   await stepInstruction(dc, tid);
-  assert.equal(await pcOf(dc, tid), symbols['kvm.bluepill'], 'on kvm.bluepill\'s first instruction');
+  assert.equal(await pcOf(dc, tid), symbols['kvm.bluepill'], "on kvm.bluepill's first instruction");
   return tid;
 }
 
@@ -110,11 +110,13 @@ test('after step over bluepill, a line next on the landing SYSCALL completes; th
   // meanwhile (a second next: one more such window).
   let pc = symbols['kvm.guestExitSyscall.landing'];
   for (let i = 0; i < 2; i++) {
-    const ev = await stopOrDeath((async () => {
-      const stopped = nextStop(dc, 120_000);
-      await dc.nextRequest({ threadId: tid });
-      return stopped;
-    })());
+    const ev = await stopOrDeath(
+      (async () => {
+        const stopped = nextStop(dc, 120_000);
+        await dc.nextRequest({ threadId: tid });
+        return stopped;
+      })(),
+    );
     assert.equal(ev.body.threadId, tid);
     assert.doesNotMatch(ev.body.description ?? '', /refused|cancelled/, ev.body.description);
     const now = await pcOf(dc, tid);
@@ -141,12 +143,12 @@ test('an instruction next on the landing SYSCALL completes past the instruction 
   await continueAndCheck(tid);
 });
 
-test('maxHops 1 on a two-hop trip stops on ring0.kernelExitToEl0\'s faulting instruction; a line next there is refused and moves nothing', async (t) => {
+test("maxHops 1 on a two-hop trip stops on ring0.kernelExitToEl0's faulting instruction; a line next there is refused and moves nothing", async (t) => {
   const tid = await parkBeforeFault();
   const r = await stepOverBluepill(dc, tid, 1);
   assert.equal(r.body.stopReason, 'max-hops', r.body.description);
   const at = symbols['ring0.kernelExitToEl0'];
-  assert.equal(await pcOf(dc, tid), at, 'on kernelExitToEl0\'s first instruction');
+  assert.equal(await pcOf(dc, tid), at, "on kernelExitToEl0's first instruction");
   const stopped = nextStop(dc, 60_000);
   let refusal: string;
   try {
@@ -186,15 +188,17 @@ test('disconnect: the simulator keeps running with its checks passing (no breakp
   await assertSimulatorRunsOn(10);
 });
 
-test('instruction breakpoints in guest-only code and on kvm.bluepill\'s faulting instruction are not set, and say why', async (t) => {
+test("instruction breakpoints in guest-only code and on kvm.bluepill's faulting instruction are not set, and say why", async (t) => {
   // A new session on the same simulator.
   dc = newDapClient();
   await attach(dc, { processId: sim.pid });
   await dc.configurationDoneRequest();
   const guestOnly = symbols['ring0.kernelExitToEl0.guestOnly'];
   const fault = symbols['kvm.bluepill.fault'];
-  assert.ok(guestOnly > symbols['ring0.kernelExitToEl0'], 'the simulator names kernelExitToEl0\'s first guest-only instruction');
-  const set = await dc.customRequest('setInstructionBreakpoints', { breakpoints: [{ instructionReference: hex(guestOnly) }, { instructionReference: hex(fault) }] });
+  assert.ok(guestOnly > symbols['ring0.kernelExitToEl0'], "the simulator names kernelExitToEl0's first guest-only instruction");
+  const set = await dc.customRequest('setInstructionBreakpoints', {
+    breakpoints: [{ instructionReference: hex(guestOnly) }, { instructionReference: hex(fault) }],
+  });
   const [inRing0, onFault] = (set.body as DebugProtocol.SetInstructionBreakpointsResponse['body']).breakpoints;
   t.diagnostic(`${hex(guestOnly)}: verified ${inRing0.verified}, ${inRing0.message ?? '(no message)'}`);
   t.diagnostic(`${hex(fault)}: verified ${onFault.verified}, ${onFault.message ?? '(no message)'}`);
@@ -204,7 +208,7 @@ test('instruction breakpoints in guest-only code and on kvm.bluepill\'s faulting
   }
   assert.equal(inRing0.verified, false, `kernelExitToEl0+${guestOnly - symbols['ring0.kernelExitToEl0']} was set`);
   assert.match(inRing0.message ?? '', /runs only in guest mode/);
-  assert.equal(onFault.verified, false, 'kvm.bluepill\'s faulting instruction was set');
+  assert.equal(onFault.verified, false, "kvm.bluepill's faulting instruction was set");
   assert.match(onFault.message ?? '', /raises the bluepill signal|faulting|would replace it/);
   await assertSimulatorRunsOn();
   await dc.disconnectRequest({});

@@ -47,7 +47,6 @@ function assertNoCanary(): void {
   assert.deepEqual(readdirSync(canaryDir), [], 'nothing was executed');
 }
 
-
 test('"ssh", "sshConfigFile", "sandbox", "processId": refused by validation, naming the field', async () => {
   for (const v of hostile('ssh')) assert.match(await attachFailure({ ssh: v, processId: sim.pid }), /"ssh"/);
   for (const v of hostile('cfg')) assert.match(await attachFailure({ ssh: 'localhost', sshConfigFile: v, processId: sim.pid }), /"sshConfigFile"/);
@@ -64,7 +63,10 @@ test('"dlvPath" on this machine: taken literally as a file name', async () => {
 });
 
 test('"dlvPath" over SSH, without and with sudo: quoted for the remote shell, taken literally', { skip: noSshd }, async () => {
-  for (const [host, sudo] of [[HOSTS.root, false], [HOSTS.user, true]] as const) {
+  for (const [host, sudo] of [
+    [HOSTS.root, false],
+    [HOSTS.user, true],
+  ] as const) {
     for (const v of hostile(`remote-dlv-${sudo}`).filter((x) => !x.startsWith('-') && !x.includes('\n'))) {
       const msg = await attachFailure({ ssh: host, sshConfigFile: sshd!.clientConfig, processId: sim.pid, sudo, dlvPath: v });
       assert.match(msg, /was not found on bluepill-/, `${JSON.stringify(v)} → ${msg}`);
@@ -89,7 +91,9 @@ test('"dlvFlags": hostile words are refused; values of allowed flags reach dlv l
 });
 
 test('"substitutePath": paths go to Delve as data, never through a shell', { skip: noSshd }, async () => {
-  const rules = hostile('subst').filter((x) => !x.includes('\n')).map((v) => ({ from: `/local/${v.replace(/[^a-z]/g, '')}`, to: v }));
+  const rules = hostile('subst')
+    .filter((x) => !x.includes('\n'))
+    .map((v) => ({ from: `/local/${v.replace(/[^a-z]/g, '')}`, to: v }));
   const dc = newDapClient();
   try {
     await attach(dc, { ssh: HOSTS.root, sshConfigFile: sshd!.clientConfig, processId: sim.pid, sudo: false, substitutePath: rules });

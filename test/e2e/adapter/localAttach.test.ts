@@ -18,7 +18,10 @@ const MACHINE_GO_REAL = join(simulatorSourceDir, 'pkg', 'sentry', 'platform', 'k
 const LOCAL_ROOT = '/home/someone/checkout/bluepill-sim';
 const MACHINE_GO_LOCAL = join(LOCAL_ROOT, 'pkg', 'sentry', 'platform', 'kvm', 'machine.go');
 // A line of the vCPU loop (runVCPU) that runs once per round trip and calls a real (not inlined) function.
-const CHECK_LINE = readFileSync(MACHINE_GO_REAL, 'utf8').split('\n').findIndex((l) => l.includes('if err := CheckGuestCode(); err != nil')) + 1;
+const CHECK_LINE =
+  readFileSync(MACHINE_GO_REAL, 'utf8')
+    .split('\n')
+    .findIndex((l) => l.includes('if err := CheckGuestCode(); err != nil')) + 1;
 const CHECK_FN = 'bluepill.sim/pkg/sentry/platform/kvm.CheckGuestCode';
 
 let sim: RunningSimulator;
@@ -101,7 +104,10 @@ test('a function breakpoint stops a vCPU thread in the function; the stack pages
   assert.equal(all.stackFrames[1].line, CHECK_LINE);
   for (const f of all.stackFrames) assert.match(f.instructionPointerReference ?? '', /^0x[0-9a-f]+$/);
   const page = (await dc.stackTraceRequest({ threadId: bpThread, startFrame: 1, levels: 2 })).body;
-  assert.deepEqual(page.stackFrames.map((f) => f.name), all.stackFrames.slice(1, 3).map((f) => f.name));
+  assert.deepEqual(
+    page.stackFrames.map((f) => f.name),
+    all.stackFrames.slice(1, 3).map((f) => f.name),
+  );
   assert.ok((page.totalFrames ?? 0) >= 3);
   await dc.setFunctionBreakpointsRequest({ breakpoints: [] });
 });
@@ -109,10 +115,16 @@ test('a function breakpoint stops a vCPU thread in the function; the stack pages
 test('scopes: arguments, locals and live registers of the stopped thread', async () => {
   const frames = (await dc.stackTraceRequest({ threadId: bpThread, startFrame: 0, levels: 2 })).body.stackFrames;
   const scopes = (await dc.scopesRequest({ frameId: frames[1].id })).body.scopes;
-  assert.deepEqual(scopes.map((s) => s.name.split(' ')[0]), ['Locals', 'Arguments', 'Registers']);
+  assert.deepEqual(
+    scopes.map((s) => s.name.split(' ')[0]),
+    ['Locals', 'Arguments', 'Registers'],
+  );
   assert.equal(scopes[2].presentationHint, 'registers');
   const locals = (await dc.variablesRequest({ variablesReference: scopes[0].variablesReference })).body.variables;
-  assert.ok(locals.some((v) => v.name === 'trip'), `locals: ${locals.map((v) => v.name).join(',')}`);
+  assert.ok(
+    locals.some((v) => v.name === 'trip'),
+    `locals: ${locals.map((v) => v.name).join(',')}`,
+  );
   const args = (await dc.variablesRequest({ variablesReference: scopes[1].variablesReference })).body.variables;
   const c = locals.find((v) => v.name === 'c') ?? args.find((v) => v.name === 'c');
   assert.ok(c, 'the vCPU pointer c is visible');
@@ -121,7 +133,11 @@ test('scopes: arguments, locals and live registers of the stopped thread', async
   const pointee = fields[0];
   assert.ok(pointee.variablesReference > 0, 'the vCPU struct expands');
   const vcpu = (await dc.variablesRequest({ variablesReference: pointee.variablesReference })).body.variables;
-  for (const f of ['self', 'id', 'tid', 'hopsWanted']) assert.ok(vcpu.some((v) => v.name === f), `field ${f}`);
+  for (const f of ['self', 'id', 'tid', 'hopsWanted'])
+    assert.ok(
+      vcpu.some((v) => v.name === f),
+      `field ${f}`,
+    );
   assert.equal(Number(vcpu.find((v) => v.name === 'tid')!.value), bpThread, 'c.tid is the stopped thread');
   const top = (await dc.scopesRequest({ frameId: frames[0].id })).body.scopes;
   const regs = (await dc.variablesRequest({ variablesReference: top[2].variablesReference })).body.variables;
@@ -191,28 +207,36 @@ test('step out (line) returns to runVCPU; next moves to the next line; step in e
 
 test('instruction steps: stepIn/next with granularity instruction move one instruction on that thread', async () => {
   const f0 = await topFrame(bpThread);
-  const code = (await dc.disassembleRequest({ memoryReference: f0.instructionPointerReference!, instructionOffset: 0, instructionCount: 3 })).body!.instructions;
+  const code = (await dc.disassembleRequest({ memoryReference: f0.instructionPointerReference!, instructionOffset: 0, instructionCount: 3 })).body!
+    .instructions;
   let ev = await stoppedAfter(() => dc.stepInRequest({ threadId: bpThread, granularity: 'instruction' }));
   assert.equal(ev.body.threadId, bpThread);
   const f1 = await topFrame(bpThread);
   assert.equal(f1.instructionPointerReference, code[1].address, 'landed on the next instruction');
-  const code1 = (await dc.disassembleRequest({ memoryReference: f1.instructionPointerReference!, instructionOffset: 0, instructionCount: 2 })).body!.instructions;
+  const code1 = (await dc.disassembleRequest({ memoryReference: f1.instructionPointerReference!, instructionOffset: 0, instructionCount: 2 })).body!
+    .instructions;
   ev = await stoppedAfter(() => dc.nextRequest({ threadId: bpThread, granularity: 'instruction' }));
   const f2 = await topFrame(bpThread);
   assert.equal(f2.instructionPointerReference, code1[1].address, `next (instruction) went to the next instruction after ${code1[0].instruction}`);
   assert.equal(ev.body.threadId, bpThread);
 });
 
-test('instruction breakpoint by address; readMemory there shows the original bytes, not Delve\'s trap', async () => {
+test("instruction breakpoint by address; readMemory there shows the original bytes, not Delve's trap", async () => {
   const frames = (await dc.stackTraceRequest({ threadId: bpThread, startFrame: 0, levels: 2 })).body.stackFrames;
   // The call site in runVCPU: runs on every trip of every vCPU.
-  const insns = (await dc.disassembleRequest({ memoryReference: frames[1].instructionPointerReference!, instructionOffset: -1, instructionCount: 1 })).body!.instructions;
+  const insns = (await dc.disassembleRequest({ memoryReference: frames[1].instructionPointerReference!, instructionOffset: -1, instructionCount: 1 })).body!
+    .instructions;
   const callAddr = insns[0].address;
   assert.match(insns[0].instruction, /CALL/, `the instruction before the return address is the call (${insns[0].instruction})`);
   const res = await dc.customRequest('setInstructionBreakpoints', { breakpoints: [{ instructionReference: callAddr }] });
   assert.equal(res.body.breakpoints[0].verified, true, res.body.breakpoints[0].message);
   const mem = await dc.customRequest('readMemory', { memoryReference: callAddr, count: 5 });
-  assert.equal(Buffer.from(mem.body.data, 'base64').toString('hex').replace(/(..)(?=.)/g, '$1 '), insns[0].instructionBytes);
+  assert.equal(
+    Buffer.from(mem.body.data, 'base64')
+      .toString('hex')
+      .replace(/(..)(?=.)/g, '$1 '),
+    insns[0].instructionBytes,
+  );
   const ev = await stoppedAfter(() => dc.continueRequest({ threadId: bpThread }));
   assert.equal(ev.body.reason, 'instruction breakpoint');
   assert.equal((await topFrame(ev.body.threadId!)).instructionPointerReference, callAddr);
@@ -239,9 +263,14 @@ test('hit count: "== 3" stops on the third hit', async () => {
 });
 
 test('a logpoint prints its message with evaluated {expressions} and does not stop', async () => {
-  await dc.setBreakpointsRequest({ source: { path: MACHINE_GO_LOCAL }, breakpoints: [{ line: CHECK_LINE, condition: `c.tid == ${bpThread}`, logMessage: 'trip={trip} tid={c.tid}' }] });
+  await dc.setBreakpointsRequest({
+    source: { path: MACHINE_GO_LOCAL },
+    breakpoints: [{ line: CHECK_LINE, condition: `c.tid == ${bpThread}`, logMessage: 'trip={trip} tid={c.tid}' }],
+  });
   let stops = 0;
-  const onStop = (): void => { stops++; };
+  const onStop = (): void => {
+    stops++;
+  };
   dc.on('stopped', onStop);
   await dc.continueRequest({ threadId: bpThread });
   const logLines = (): number => (output().match(new RegExp(`trip=\\d+ tid=${bpThread}`, 'g')) ?? []).length;
@@ -265,7 +294,10 @@ test('disassemble: Go syntax, negative offsets, exactly instructionCount entries
   assert.equal(res.length, 10);
   assert.equal(res[5].address, base, 'index 0 is the instruction at the reference');
   for (let i = 1; i < res.length; i++) assert.ok(Number(res[i].address) > Number(res[i - 1].address), 'addresses increase');
-  assert.ok(res.some((i) => /^[A-Z]+/.test(i.instruction)), 'Go assembler mnemonics');
+  assert.ok(
+    res.some((i) => /^[A-Z]+/.test(i.instruction)),
+    'Go assembler mnemonics',
+  );
   const far = (await dc.disassembleRequest({ memoryReference: '0x10', instructionOffset: 0, instructionCount: 4 })).body!.instructions;
   assert.equal(far.length, 4);
   assert.equal(far[0].presentationHint, 'invalid', 'unmapped memory gives placeholders');
@@ -304,7 +336,8 @@ test('the bluepill signal handler: a breakpoint at its entry stops a vCPU thread
   assert.match(f.name, /sighandler$/);
   await dc.setFunctionBreakpointsRequest({ breakpoints: [] });
   for (let i = 0; i < 3; i++) {
-    const code = (await dc.disassembleRequest({ memoryReference: f.instructionPointerReference!, instructionOffset: 0, instructionCount: 2 })).body!.instructions;
+    const code = (await dc.disassembleRequest({ memoryReference: f.instructionPointerReference!, instructionOffset: 0, instructionCount: 2 })).body!
+      .instructions;
     const step = await stoppedAfter(() => dc.stepInRequest({ threadId: tid, granularity: 'instruction' }));
     assert.equal(step.body.threadId, tid);
     const next = await topFrame(tid);
@@ -313,13 +346,17 @@ test('the bluepill signal handler: a breakpoint at its entry stops a vCPU thread
   }
   const scopes = (await dc.scopesRequest({ frameId: f.id })).body.scopes;
   const regs = (await dc.variablesRequest({ variablesReference: scopes[2].variablesReference })).body.variables;
-  assert.ok(regs.some((r) => r.name === 'Rdx' || r.name === 'X2'), 'the ucontext register is shown');
+  assert.ok(
+    regs.some((r) => r.name === 'Rdx' || r.name === 'X2'),
+    'the ucontext register is shown',
+  );
   // -si N: several instruction steps as one action (the engine seam), one stop with a description.
   const code = (await dc.disassembleRequest({ memoryReference: f.instructionPointerReference!, instructionOffset: 0, instructionCount: 3 })).body!.instructions;
   const si = await stoppedAfter(() => dc.evaluateRequest({ expression: `-si 2 ${tid}`, context: 'repl' }));
   assert.equal(si.body.threadId, tid);
   assert.equal(si.body.description, `2 instruction step(s) on thread ${tid}`);
-  if (!code.slice(0, 2).some((i) => /^(CALL|JMP|J[A-Z]+|RET)/.test(i.instruction))) assert.equal((await topFrame(tid)).instructionPointerReference, code[2].address);
+  if (!code.slice(0, 2).some((i) => /^(CALL|JMP|J[A-Z]+|RET)/.test(i.instruction)))
+    assert.equal((await topFrame(tid)).instructionPointerReference, code[2].address);
   await dc.continueRequest({ threadId: tid });
   const before = (await sim.status()).roundTrips;
   const after = await sim.waitForProgress(before + 3, 20_000);
@@ -338,14 +375,19 @@ test('next (instruction) on the CALL in kvm.sighandler runs the call and stops r
   let call: DebugProtocol.DisassembledInstruction | undefined;
   for (let i = 0; i < 12 && !call; i++) {
     const f = await topFrame(tid);
-    const insn = (await dc.disassembleRequest({ memoryReference: f.instructionPointerReference!, instructionOffset: 0, instructionCount: 1 })).body!.instructions[0];
+    const insn = (await dc.disassembleRequest({ memoryReference: f.instructionPointerReference!, instructionOffset: 0, instructionCount: 1 })).body!
+      .instructions[0];
     if (/^CALL /.test(insn.instruction)) call = insn;
     else await stoppedAfter(() => dc.nextRequest({ threadId: tid, granularity: 'instruction' }));
   }
   assert.ok(call, 'reached the CALL in sighandler');
   const step = await stoppedAfter(() => dc.nextRequest({ threadId: tid, granularity: 'instruction' }));
   assert.equal(step.body.threadId, tid);
-  assert.equal(Number((await topFrame(tid)).instructionPointerReference), Number(call.address) + 5, `stepped over ${call.instruction}: ${step.body.description}`);
+  assert.equal(
+    Number((await topFrame(tid)).instructionPointerReference),
+    Number(call.address) + 5,
+    `stepped over ${call.instruction}: ${step.body.description}`,
+  );
   await dc.continueRequest({ threadId: tid });
 });
 

@@ -8,7 +8,11 @@ import { isAlive, processStateLetter } from '../../../src/transport/processState
 import { attach, collectOutput, newDapClient } from '../../support/dapClient';
 import { waitFor } from '../../support/waitFor';
 
-const skip = !existsSync('/usr/bin/sudo') ? 'sudo is not installed (apt install sudo)' : process.getuid?.() !== 0 ? 'needs root for passwordless sudo -n' : undefined;
+const skip = !existsSync('/usr/bin/sudo')
+  ? 'sudo is not installed (apt install sudo)'
+  : process.getuid?.() !== 0
+    ? 'needs root for passwordless sudo -n'
+    : undefined;
 let sim: RunningSimulator;
 
 before(async () => {

@@ -40,13 +40,20 @@ test('from the handler entry, one request follows the two-hop chain to the guest
   assert.match(names[0], /kvm\.sighandler/);
   assert.equal(stack[label].presentationHint, 'label');
   assert.match(names[label + 1], /kvm\.(bluepill|kernelExitToEl0)/, 'then the interrupted frame, from the ucontext');
-  assert.ok(names.slice(label + 2).some((n) => /kvm\.roundTrip|kvm\.runVCPU/.test(n)), `then its callers: ${names.join(' | ')}`);
+  assert.ok(
+    names.slice(label + 2).some((n) => /kvm\.roundTrip|kvm\.runVCPU/.test(n)),
+    `then its callers: ${names.join(' | ')}`,
+  );
   const interruptedScopes = (await dc.scopesRequest({ frameId: stack[label + 1].id })).body.scopes;
   // Delve has no scope for frames it could not walk; the interrupted one shows the ucontext's registers.
-  assert.deepEqual(interruptedScopes.map((s) => s.presentationHint), ['registers'], 'only the ucontext registers');
+  assert.deepEqual(
+    interruptedScopes.map((s) => s.presentationHint),
+    ['registers'],
+    'only the ucontext registers',
+  );
   const interruptedRegs = (await dc.variablesRequest({ variablesReference: interruptedScopes[0].variablesReference })).body.variables;
   const pcName = interruptedRegs.some((r) => r.name === 'Rip') ? 'Rip' : 'PC';
-  assert.equal(Number(interruptedRegs.find((r) => r.name === pcName)?.value), Number(stack[label + 1].instructionPointerReference), 'its PC is the frame\'s');
+  assert.equal(Number(interruptedRegs.find((r) => r.name === pcName)?.value), Number(stack[label + 1].instructionPointerReference), "its PC is the frame's");
 
   const hopsEvent = dc.waitForEvent('bluepill/hops', 60_000);
   const location = dc.waitForEvent('bluepill/location', 60_000);
@@ -62,14 +69,20 @@ test('from the handler entry, one request follows the two-hop chain to the guest
   assert.ok(first.host, 'the host context was read at the handler entry');
   assert.equal(first.fault?.pc, first.host.pc, 'the host context PC is the faulting PC');
   assert.match(first.fault!.text, /kvm\.(bluepill|kernelExitToEl0)/);
-  assert.ok(first.guest.registers.some((r) => r.changed), 'the guest exit changed registers');
+  assert.ok(
+    first.guest.registers.some((r) => r.changed),
+    'the guest exit changed registers',
+  );
   assert.match(body.markdown, /trampoline: rt_sigreturn/);
 
   const ev = await stopped;
   assert.equal(ev.body.threadId, threadId);
   assert.match(ev.body.description ?? '', /^bluepill: 0x[0-9a-f]+ .* → 0x[0-9a-f]+ kvm\.guestExitSyscall\+0x[0-9a-f]+ \(\d hops?\)$/);
   const hops = (await hopsEvent).body as HopsEventBody;
-  assert.deepEqual(hops.latest, body.hops.map((h) => h.index));
+  assert.deepEqual(
+    hops.latest,
+    body.hops.map((h) => h.index),
+  );
   const frame = (await dc.stackTraceRequest({ threadId, startFrame: 0, levels: 1 })).body.stackFrames[0];
   assert.equal(BigInt(frame.instructionPointerReference!), BigInt(last.landing.pc), 'the call stack shows the landing PC');
   assert.equal(((await location).body as LocationEventBody).kind, 'other', 'after landing the button no longer applies');

@@ -14,7 +14,15 @@ import { ThreadRegisters } from '../../../src/bluepill/threadRegisters';
 import { VdsoSymbolizer } from '../../../src/bluepill/vdsoSymbolizer';
 import { DelveSymbolizer } from '../../../src/bluepill/delveSymbolizer';
 import { runToAddress } from '../../support/delveSession';
-import { countersOf, resolveToolchain, startSimulator, toolchainUnavailable, type HazardCounters, type RunningSimulator, type Toolchain } from '../../support/simulator';
+import {
+  countersOf,
+  resolveToolchain,
+  startSimulator,
+  toolchainUnavailable,
+  type HazardCounters,
+  type RunningSimulator,
+  type Toolchain,
+} from '../../support/simulator';
 
 export type HazardName = 'seccomp' | 'futex' | 'vdso';
 
@@ -27,7 +35,6 @@ export interface HazardSession {
   toolchain: Toolchain;
   close(): Promise<void>;
 }
-
 
 export { runToAddress, toolchainUnavailable };
 
@@ -52,13 +59,24 @@ export async function openHazardSession(toolchain: Toolchain = 'debian12', extra
   }
   const client = new DelveClient(await dlv.connect(), { timeoutMs: 30_000 });
   return {
-    sim, dlv, client, symbols, toolchain, maps: localMapsReader(),
+    sim,
+    dlv,
+    client,
+    symbols,
+    toolchain,
+    maps: localMapsReader(),
     async close() {
       // A Delve wedged in a single step (a control test) answers nothing until its target is gone;
       // the killed target is reaped only once Delve lets go of it, so its stop is awaited last.
-      const answers = await client.state(true, { timeoutMs: 2_000 }).then(() => true, () => false);
+      const answers = await client.state(true, { timeoutMs: 2_000 }).then(
+        () => true,
+        () => false,
+      );
       const simStopped = answers ? undefined : sim.stop();
-      await client.detach(false, { timeoutMs: 10_000 }).then(() => undefined, () => undefined);
+      await client.detach(false, { timeoutMs: 10_000 }).then(
+        () => undefined,
+        () => undefined,
+      );
       client.close();
       await dlv.stop();
       await (simStopped ?? sim.stop());
@@ -143,7 +161,12 @@ export async function userBreakpointAddrs(s: HazardSession): Promise<number[]> {
  * Runs the target for `runMs` (then halts it again): the simulator is alive, its checks pass, `key`
  * and the round trips went on past `before`, and no breakpoint of ours is left.
  */
-export async function assertRunsOn(s: HazardSession, before: HazardCounters, key: keyof Omit<HazardCounters, 'checksOK'>, runMs = 1_000): Promise<HazardCounters> {
+export async function assertRunsOn(
+  s: HazardSession,
+  before: HazardCounters,
+  key: keyof Omit<HazardCounters, 'checksOK'>,
+  runMs = 1_000,
+): Promise<HazardCounters> {
   await runFor(s, runMs);
   assert.ok(s.sim.alive(), `the simulator is alive\n${s.sim.stderr()}`);
   const now = countersOf(await s.sim.status());

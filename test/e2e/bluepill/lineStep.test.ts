@@ -6,7 +6,17 @@ import assert from 'node:assert/strict';
 import { safeLineStep, type SafeLineStepOptions, type SafeLineStepResult } from '../../../src/bluepill/lineStep';
 import { inRange } from '../../../src/linux/processMaps';
 import type { Toolchain } from '../../support/simulator';
-import { assertRunsOn, countersOf, parkBeforeSyscall, parkBeforeVdsoCall, runFor, sessionSymbolizer, shareHazardSession, threadPc, type HazardSession } from './hazardSession';
+import {
+  assertRunsOn,
+  countersOf,
+  parkBeforeSyscall,
+  parkBeforeVdsoCall,
+  runFor,
+  sessionSymbolizer,
+  shareHazardSession,
+  threadPc,
+  type HazardSession,
+} from './hazardSession';
 
 /** The options the adapter passes: Delve's symbols and the vDSO named from /proc/PID/maps. */
 const adapterLike = (s: HazardSession, more: SafeLineStepOptions = {}): SafeLineStepOptions => ({ symbolizer: sessionSymbolizer(s), ...more });
@@ -87,22 +97,37 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
           await runFor(session, 300); // and halted: the main thread is back inside its futex
         }
         const pause = new AbortController();
-        r = await safeLineStep(session.client, session.sim.pid, 'next', adapterLike(session, {
-          signal: pause.signal, progressIntervalMs: 1, // the Pause comes a millisecond into the wait
-          onProgress: (m) => {
-            progress.push(m);
-            pause.abort();
-          },
-        }));
+        r = await safeLineStep(
+          session.client,
+          session.sim.pid,
+          'next',
+          adapterLike(session, {
+            signal: pause.signal,
+            progressIntervalMs: 1, // the Pause comes a millisecond into the wait
+            onProgress: (m) => {
+              progress.push(m);
+              pause.abort();
+            },
+          }),
+        );
       }
       assert.equal(r?.outcome, 'cancelled');
       t.diagnostic(r.description);
       // Paused during the wait, or the futex returned just as the Pause came: then Delve's next is not run.
       const pid = session.sim.pid;
-      assert.match(r.description, new RegExp(`^(?:cancelled after [0-9.]+ s waiting for thread ${pid} to return from syscall futex \\(202\\); thread ${pid} is left stopped at 0x[0-9a-f]+, the breakpoint is removed`
-        + `|finished the interrupted syscall futex \\(202\\) \\(ERESTART\\w+\\) with a breakpoint; then paused before next)$`));
+      assert.match(
+        r.description,
+        new RegExp(
+          `^(?:cancelled after [0-9.]+ s waiting for thread ${pid} to return from syscall futex \\(202\\); thread ${pid} is left stopped at 0x[0-9a-f]+, the breakpoint is removed` +
+            `|finished the interrupted syscall futex \\(202\\) \\(ERESTART\\w+\\) with a breakpoint; then paused before next)$`,
+        ),
+      );
       assert.match(progress[0], new RegExp(`^waiting for thread ${pid} to return from syscall futex \\(202\\): \\d+ s$`));
-      assert.deepEqual((await session.client.listBreakpoints()).filter((b) => b.id > 0), [], 'no breakpoint left');
+      assert.deepEqual(
+        (await session.client.listBreakpoints()).filter((b) => b.id > 0),
+        [],
+        'no breakpoint left',
+      );
       assert.equal((await session.client.state(false)).Running, false);
       await assertRunsOn(session, countersOf(await session.sim.status()), 'futexWaits', 800);
     });

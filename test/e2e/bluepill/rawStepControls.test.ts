@@ -36,12 +36,20 @@ for (const toolchain of ['debian12', 'debian13'] as Toolchain[]) {
         // siginfo no longer says seccomp (status 2). Either way the sandbox is gone.
         let ended = false;
         for (let i = 0; i < 5 && !ended; i++) {
-          ended = await s.client.continue({ timeoutMs: 30_000 }).then((st) => st.exited, (e: unknown) => e instanceof DelveError && /exited/.test(e.delveMessage));
+          ended = await s.client.continue({ timeoutMs: 30_000 }).then(
+            (st) => st.exited,
+            (e: unknown) => e instanceof DelveError && /exited/.test(e.delveMessage),
+          );
         }
         assert.ok(ended, 'the target exits');
         await assert.rejects(s.sim.waitForProgress(Number.MAX_SAFE_INTEGER, 10_000), /simulator exited \(code [23]/);
         assert.match(s.sim.stderr(), /the trapped mmap was skipped|SIGSYS: bad system call/);
-        t.diagnostic(s.sim.stderr().split('\n').find((l) => /FATAL|SIGSYS/.test(l)) ?? '');
+        t.diagnostic(
+          s.sim
+            .stderr()
+            .split('\n')
+            .find((l) => /FATAL|SIGSYS/.test(l)) ?? '',
+        );
       });
     });
 

@@ -48,12 +48,16 @@ async function runsOn(s: Session, check: (st: Record<string, unknown>) => boolea
   const running = s.client.continue();
   try {
     let last: Record<string, unknown> | undefined;
-    await waitFor(() => `progress: ${what}: ${JSON.stringify(last?.hazards)}`, async () => {
-      last = await s.sim.status();
-      if (check(last)) return true;
-      if (!s.sim.alive()) throw new StopWaiting(`the simulator died: ${s.sim.stderr()}`);
-      return false;
-    }, { timeoutMs: 20_000, intervalMs: 100 });
+    await waitFor(
+      () => `progress: ${what}: ${JSON.stringify(last?.hazards)}`,
+      async () => {
+        last = await s.sim.status();
+        if (check(last)) return true;
+        if (!s.sim.alive()) throw new StopWaiting(`the simulator died: ${s.sim.stderr()}`);
+        return false;
+      },
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
   } finally {
     await s.client.halt({ timeoutMs: 10_000 });
     await running;
@@ -84,7 +88,10 @@ for (const toolchain of TOOLCHAINS) {
       assert.deepEqual(r.syscall, { number: 9, name: 'mmap' });
       // One instruction past the SYSCALL's return address (MOVQ AX, ret(FP): 5 bytes), where no thread can be parked inside the call.
       assert.equal(r.pc, sc + 2 + 5);
-      assert.match(r.description, /^stepped over syscall mmap \(9\) with a breakpoint after the next instruction \(MOVQ AX, 0x[0-9a-f]+\(SP\)\); now at 0x[0-9a-f]+ kvm\.hazardSeccompMmap\+0x[0-9a-f]+$/);
+      assert.match(
+        r.description,
+        /^stepped over syscall mmap \(9\) with a breakpoint after the next instruction \(MOVQ AX, 0x[0-9a-f]+\(SP\)\); now at 0x[0-9a-f]+ kvm\.hazardSeccompMmap\+0x[0-9a-f]+$/,
+      );
       save(s, 'safe-step-seccomp', tid, calls, { kind: r.kind, pc: r.pc, description: r.description });
       await runsOn(s, (st) => hazardCounter(st, 'seccomp', 'trapped') > trapped + 2, 'trapped mmaps go on');
     });
@@ -111,7 +118,10 @@ for (const toolchain of TOOLCHAINS) {
       const calls: RecordedCall[] = [];
       const r = await safeStepInstruction(recordingDelve(s.client, calls), tid);
       assert.equal(r.kind, 'stepped-over-call', r.description);
-      assert.match(r.description, /^stepped over a call into code without symbols \(0x[0-9a-f]+, e\.g\. the vDSO\) with a breakpoint; now at 0x[0-9a-f]+ runtime\.nanotime1\+0x[0-9a-f]+$/);
+      assert.match(
+        r.description,
+        /^stepped over a call into code without symbols \(0x[0-9a-f]+, e\.g\. the vDSO\) with a breakpoint; now at 0x[0-9a-f]+ runtime\.nanotime1\+0x[0-9a-f]+$/,
+      );
       assert.equal(r.pc, call + 2);
       save(s, 'safe-step-vdso', tid, calls, { kind: r.kind, pc: r.pc, description: r.description });
       await runsOn(s, (st) => hazardCounter(st, 'vdso', 'reads') > reads + 200, 'vDSO reads go on');
@@ -125,62 +135,100 @@ for (const toolchain of TOOLCHAINS) {
       const r = await safeStepInstruction(s.client, tid, { signal: ac.signal, progressIntervalMs: 1, onProgress: () => ac.abort() });
       // The waker wakes every 20 ms: the halt usually wins, the wake sometimes does; both must leave a clean session.
       assert.ok(r.kind === 'cancelled' || r.kind === 'stepped-over-syscall', r.description);
-      if (r.kind === 'cancelled') assert.match(r.description, /^cancelled after [0-9.]+ s waiting for thread \d+ to return from syscall futex \(202\); thread \d+ is left stopped at 0x[0-9a-f]+, the breakpoint is removed$/);
-      assert.deepEqual((await s.client.listBreakpoints()).filter((b) => b.id > 0), []);
+      if (r.kind === 'cancelled')
+        assert.match(
+          r.description,
+          /^cancelled after [0-9.]+ s waiting for thread \d+ to return from syscall futex \(202\); thread \d+ is left stopped at 0x[0-9a-f]+, the breakpoint is removed$/,
+        );
+      assert.deepEqual(
+        (await s.client.listBreakpoints()).filter((b) => b.id > 0),
+        [],
+      );
       assert.equal((await s.client.state()).Running, false);
       const waits = hazardCounter(await s.sim.status(), 'futex', 'waits');
       await runsOn(s, (st) => hazardCounter(st, 'futex', 'waits') > waits + 2, 'futex waits go on');
     });
 
-    withSession('Pause mid-wait on a slow seccomp trap (SIGSYS handler taking 1.5 s): cancelled inside the trap, breakpoint removed; continued, the mmap completes and is checked', async (s, t) => {
-      const tid = s.sim.hazardTids.seccomp;
-      const sc = s.symbols['kvm.hazardSeccompMmap.syscall'];
-      await parkOnSyscall(s, tid, 'kvm.hazardSeccompMmap', sc);
-      const trapped = hazardCounter(await s.sim.status(), 'seccomp', 'trapped');
-      const ac = new AbortController();
-      const progress: string[] = [];
-      const r = await safeStepInstruction(s.client, tid, { signal: ac.signal, progressIntervalMs: 300, onProgress: (m) => { progress.push(m); ac.abort(); } });
-      t.diagnostic(`${r.description}; progress: ${progress.join(' | ')}`);
-      assert.equal(r.kind, 'cancelled', r.description);
-      assert.match(r.description, /^cancelled after [0-9.]+ s waiting for thread \d+ to return from syscall mmap \(9\); thread \d+ is left stopped at 0x[0-9a-f]+, the breakpoint is removed$/);
-      assert.notEqual(r.pc, sc + 2, 'not past the SYSCALL: the trap handler was still running');
-      assert.deepEqual((await s.client.listBreakpoints()).filter((b) => b.id > 0), []);
-      await runsOn(s, (st) => hazardCounter(st, 'seccomp', 'trapped') > trapped + 1, 'the paused trap and the next one complete');
-    }, ['--sim-trap-delay=1500ms']);
-
-    withSession('Pause racing the return breakpoint of a vDSO call, five times: stepped or cancelled, never a breakpoint left, the next continue runs', async (s, t) => {
-      const tid = s.sim.hazardTids.vdso;
-      const call = await vdsoCallSite(s);
-      const outcomes: string[] = [];
-      for (let i = 0; i < 5; i++) {
-        await runToAddress(s, tid, call);
+    withSession(
+      'Pause mid-wait on a slow seccomp trap (SIGSYS handler taking 1.5 s): cancelled inside the trap, breakpoint removed; continued, the mmap completes and is checked',
+      async (s, t) => {
+        const tid = s.sim.hazardTids.seccomp;
+        const sc = s.symbols['kvm.hazardSeccompMmap.syscall'];
+        await parkOnSyscall(s, tid, 'kvm.hazardSeccompMmap', sc);
+        const trapped = hazardCounter(await s.sim.status(), 'seccomp', 'trapped');
         const ac = new AbortController();
-        // Aborted as soon as the first progress timer fires (1 ms): the halt goes out while the target runs.
-        const r = await safeStepInstruction(s.client, tid, { signal: ac.signal, progressIntervalMs: 1, onProgress: () => ac.abort() });
-        outcomes.push(r.kind);
-        assert.ok(r.kind === 'stepped-over-call' || r.kind === 'cancelled', r.description);
-        if (r.kind === 'stepped-over-call') assert.equal(r.pc, call + 2, 'arrived: the step is done, not reported as cancelled');
-        assert.deepEqual((await s.client.listBreakpoints()).filter((b) => b.id > 0), []);
-        const reads = hazardCounter(await s.sim.status(), 'vdso', 'reads');
-        await runsOn(s, (st) => hazardCounter(st, 'vdso', 'reads') > reads + 200, 'vDSO reads go on after the raced Pause');
-      }
-      t.diagnostic(outcomes.join(', '));
-    });
+        const progress: string[] = [];
+        const r = await safeStepInstruction(s.client, tid, {
+          signal: ac.signal,
+          progressIntervalMs: 300,
+          onProgress: (m) => {
+            progress.push(m);
+            ac.abort();
+          },
+        });
+        t.diagnostic(`${r.description}; progress: ${progress.join(' | ')}`);
+        assert.equal(r.kind, 'cancelled', r.description);
+        assert.match(
+          r.description,
+          /^cancelled after [0-9.]+ s waiting for thread \d+ to return from syscall mmap \(9\); thread \d+ is left stopped at 0x[0-9a-f]+, the breakpoint is removed$/,
+        );
+        assert.notEqual(r.pc, sc + 2, 'not past the SYSCALL: the trap handler was still running');
+        assert.deepEqual(
+          (await s.client.listBreakpoints()).filter((b) => b.id > 0),
+          [],
+        );
+        await runsOn(s, (st) => hazardCounter(st, 'seccomp', 'trapped') > trapped + 1, 'the paused trap and the next one complete');
+      },
+      ['--sim-trap-delay=1500ms'],
+    );
 
-    withSession('a single step that does not return in time (forced onto a blocking futex SVC): stuck, with thread and PC, and the advice to restart', async (s, t) => {
-      const tid = s.sim.hazardTids.futex;
-      const sc = s.symbols['kvm.hazardFutexWait.syscall'];
-      await parkOnSyscall(s, tid, 'kvm.hazardFutexWait', sc);
-      await s.client.set('"bluepill.sim/pkg/sentry/platform/kvm".futexWord', '0');
-      const r = await stepWithTimeout(s.client, tid, sc, 2_000);
-      t.diagnostic(r.description);
-      assert.equal(r.kind, 'stuck');
-      assert.equal(r.pc, sc);
-      assert.match(r.description, new RegExp(`^thread ${tid} stuck in the instruction at PC 0x${sc.toString(16)} \\(no answer in 2000 ms\\); Delve does not answer a halt either: restart the debug session`));
-      // Delve is wedged in the step and answers nothing until its target is gone: kill the
-      // simulator first, then the session closes as usual.
-      void s.sim.stop();
-    });
+    withSession(
+      'Pause racing the return breakpoint of a vDSO call, five times: stepped or cancelled, never a breakpoint left, the next continue runs',
+      async (s, t) => {
+        const tid = s.sim.hazardTids.vdso;
+        const call = await vdsoCallSite(s);
+        const outcomes: string[] = [];
+        for (let i = 0; i < 5; i++) {
+          await runToAddress(s, tid, call);
+          const ac = new AbortController();
+          // Aborted as soon as the first progress timer fires (1 ms): the halt goes out while the target runs.
+          const r = await safeStepInstruction(s.client, tid, { signal: ac.signal, progressIntervalMs: 1, onProgress: () => ac.abort() });
+          outcomes.push(r.kind);
+          assert.ok(r.kind === 'stepped-over-call' || r.kind === 'cancelled', r.description);
+          if (r.kind === 'stepped-over-call') assert.equal(r.pc, call + 2, 'arrived: the step is done, not reported as cancelled');
+          assert.deepEqual(
+            (await s.client.listBreakpoints()).filter((b) => b.id > 0),
+            [],
+          );
+          const reads = hazardCounter(await s.sim.status(), 'vdso', 'reads');
+          await runsOn(s, (st) => hazardCounter(st, 'vdso', 'reads') > reads + 200, 'vDSO reads go on after the raced Pause');
+        }
+        t.diagnostic(outcomes.join(', '));
+      },
+    );
+
+    withSession(
+      'a single step that does not return in time (forced onto a blocking futex SVC): stuck, with thread and PC, and the advice to restart',
+      async (s, t) => {
+        const tid = s.sim.hazardTids.futex;
+        const sc = s.symbols['kvm.hazardFutexWait.syscall'];
+        await parkOnSyscall(s, tid, 'kvm.hazardFutexWait', sc);
+        await s.client.set('"bluepill.sim/pkg/sentry/platform/kvm".futexWord', '0');
+        const r = await stepWithTimeout(s.client, tid, sc, 2_000);
+        t.diagnostic(r.description);
+        assert.equal(r.kind, 'stuck');
+        assert.equal(r.pc, sc);
+        assert.match(
+          r.description,
+          new RegExp(
+            `^thread ${tid} stuck in the instruction at PC 0x${sc.toString(16)} \\(no answer in 2000 ms\\); Delve does not answer a halt either: restart the debug session`,
+          ),
+        );
+        // Delve is wedged in the step and answers nothing until its target is gone: kill the
+        // simulator first, then the session closes as usual.
+        void s.sim.stop();
+      },
+    );
 
     withSession('a thread stopped inside the vDSO, mid-function, leaves it by the return address found up the stack', async (s, t) => {
       const tid = s.sim.hazardTids.vdso;
@@ -205,31 +253,45 @@ for (const toolchain of TOOLCHAINS) {
       t.diagnostic(r.description);
       assert.equal(r.kind, 'left-unknown-code', r.description);
       assert.equal(r.pc, after);
-      assert.match(r.description, new RegExp(`^left code without symbols at 0x${inside.toString(16)} with a breakpoint at its return address 0x${after.toString(16)}; now at 0x${after.toString(16)} runtime\\.nanotime1\\+0x[0-9a-f]+$`));
+      assert.match(
+        r.description,
+        new RegExp(
+          `^left code without symbols at 0x${inside.toString(16)} with a breakpoint at its return address 0x${after.toString(16)}; now at 0x${after.toString(16)} runtime\\.nanotime1\\+0x[0-9a-f]+$`,
+        ),
+      );
       await runsOn(s, (st) => hazardCounter(st, 'vdso', 'reads') > reads + 200, 'vDSO reads go on');
     });
 
-    withSession('a Pause before the step: the step over a syscall and over a vDSO call run nothing and leave no breakpoint; the same step afterwards works', async (s) => {
-      const paused = AbortSignal.abort();
-      const sc = s.symbols['kvm.hazardSeccompMmap.syscall'];
-      const seccomp = s.sim.hazardTids.seccomp;
-      await parkOnSyscall(s, seccomp, 'kvm.hazardSeccompMmap', sc);
-      const r1 = await safeStepInstruction(s.client, seccomp, { signal: paused });
-      assert.equal(r1.kind, 'cancelled', r1.description);
-      assert.equal(r1.pc, sc, 'still before the mmap');
-      assert.match(r1.description, /^cancelled while waiting for thread \d+ to return from syscall mmap \(9\); thread \d+ is left stopped, the breakpoint is removed$/);
-      const vdso = s.sim.hazardTids.vdso;
-      const call = await vdsoCallSite(s);
-      await runToAddress(s, vdso, call);
-      const r2 = await safeStepInstruction(s.client, vdso, { signal: paused });
-      assert.equal(r2.kind, 'cancelled', r2.description);
-      assert.equal(r2.pc, call);
-      assert.deepEqual((await s.client.listBreakpoints()).filter((b) => b.id > 0), []);
-      const r3 = await safeStepInstruction(s.client, vdso);
-      assert.equal(r3.kind, 'stepped-over-call', r3.description);
-      const trapped = hazardCounter(await s.sim.status(), 'seccomp', 'trapped');
-      await runsOn(s, (st) => hazardCounter(st, 'seccomp', 'trapped') > trapped + 1, 'the mmap that was not stepped runs, and the next ones');
-    });
+    withSession(
+      'a Pause before the step: the step over a syscall and over a vDSO call run nothing and leave no breakpoint; the same step afterwards works',
+      async (s) => {
+        const paused = AbortSignal.abort();
+        const sc = s.symbols['kvm.hazardSeccompMmap.syscall'];
+        const seccomp = s.sim.hazardTids.seccomp;
+        await parkOnSyscall(s, seccomp, 'kvm.hazardSeccompMmap', sc);
+        const r1 = await safeStepInstruction(s.client, seccomp, { signal: paused });
+        assert.equal(r1.kind, 'cancelled', r1.description);
+        assert.equal(r1.pc, sc, 'still before the mmap');
+        assert.match(
+          r1.description,
+          /^cancelled while waiting for thread \d+ to return from syscall mmap \(9\); thread \d+ is left stopped, the breakpoint is removed$/,
+        );
+        const vdso = s.sim.hazardTids.vdso;
+        const call = await vdsoCallSite(s);
+        await runToAddress(s, vdso, call);
+        const r2 = await safeStepInstruction(s.client, vdso, { signal: paused });
+        assert.equal(r2.kind, 'cancelled', r2.description);
+        assert.equal(r2.pc, call);
+        assert.deepEqual(
+          (await s.client.listBreakpoints()).filter((b) => b.id > 0),
+          [],
+        );
+        const r3 = await safeStepInstruction(s.client, vdso);
+        assert.equal(r3.kind, 'stepped-over-call', r3.description);
+        const trapped = hazardCounter(await s.sim.status(), 'seccomp', 'trapped');
+        await runsOn(s, (st) => hazardCounter(st, 'seccomp', 'trapped') > trapped + 1, 'the mmap that was not stepped runs, and the next ones');
+      },
+    );
 
     withSession('a thread stopped inside futex() (as right after attach) is not stepped: it returns onto a breakpoint at its PC', async (s) => {
       const tid = s.sim.hazardTids.futex;
@@ -247,7 +309,10 @@ for (const toolchain of TOOLCHAINS) {
       assert.equal(r.kind, 'waited-for-syscall', r.description);
       assert.deepEqual(r.syscall, { number: 202, name: 'futex', restart: 'ERESTARTSYS' }, 'inside the call, which the kernel restarts');
       assert.equal(r.pc, after + 5, 'returned, and ran the MOVQ after the SYSCALL');
-      assert.match(r.description, /^the thread was inside syscall futex \(202\): waited for it to return with a breakpoint after the next instruction \(MOVQ AX, 0x[0-9a-f]+\(SP\)\); now at 0x[0-9a-f]+ kvm\.hazardFutexWait\+0x[0-9a-f]+$/);
+      assert.match(
+        r.description,
+        /^the thread was inside syscall futex \(202\): waited for it to return with a breakpoint after the next instruction \(MOVQ AX, 0x[0-9a-f]+\(SP\)\); now at 0x[0-9a-f]+ kvm\.hazardFutexWait\+0x[0-9a-f]+$/,
+      );
       assert.ok(!calls.some((c) => c.method === 'stepInstruction'));
       save(s, 'safe-step-in-futex', tid, calls, { kind: r.kind, pc: r.pc, description: r.description });
       const waits = hazardCounter(await s.sim.status(), 'futex', 'waits');

@@ -32,14 +32,31 @@ async function stepOver(s: Session, tid: number, name: string, note: string, opt
   const calls: RecordedCall[] = [];
   const delve = recordingDelve(s.client, calls);
   const progress: string[] = [];
-  const r = await stepOverBluepill(delve, tid, { ...options, onProgress: (m) => { progress.push(m); options.onProgress?.(m); } });
+  const r = await stepOverBluepill(delve, tid, {
+    ...options,
+    onProgress: (m) => {
+      progress.push(m);
+      options.onProgress?.(m);
+    },
+  });
   if (RECORD && s.toolchain === 'debian12') {
     const version = await s.client.getVersion();
     const t: Transcript = {
-      name, note, toolchain: s.toolchain, arch: 'amd64', delveVersion: version.DelveVersion.split('\n')[0], threadId: tid,
+      name,
+      note,
+      toolchain: s.toolchain,
+      arch: 'amd64',
+      delveVersion: version.DelveVersion.split('\n')[0],
+      threadId: tid,
       expected: {
-        stopReason: r.stopReason, description: r.description, startedAt: r.startedAt, hops: r.hops.length,
-        landingPc: r.landing?.pc, faultPc: r.hops[0]?.fault?.pc, foreignHits: r.foreignHits, pc: r.pc,
+        stopReason: r.stopReason,
+        description: r.description,
+        startedAt: r.startedAt,
+        hops: r.hops.length,
+        landingPc: r.landing?.pc,
+        faultPc: r.hops[0]?.fault?.pc,
+        foreignHits: r.foreignHits,
+        pc: r.pc,
         symbols: s.symbols,
       },
       calls,
@@ -89,7 +106,7 @@ for (const toolchain of TOOLCHAINS) {
 
     withSession('one bluepill from before the fault: landing PC = ucontext PC, host context PC = faulting PC', { hops: 'one' }, async (s) => {
       const tid = await parkBeforeFault(s);
-      const r = await stepOver(s, tid, 'one-hop-before-fault', 'A vCPU thread on kvm.bluepill\'s first instruction, one-hop round trips.');
+      const r = await stepOver(s, tid, 'one-hop-before-fault', "A vCPU thread on kvm.bluepill's first instruction, one-hop round trips.");
       assertOneHopLanded(s, r);
       assert.equal(r.startedAt, 'before-fault');
       assert.equal(r.hops.length, 1);
@@ -111,7 +128,7 @@ for (const toolchain of TOOLCHAINS) {
 
     withSession('a two-hop chain: kvm.bluepill → ring0.kernelExitToEl0 (faults again) → guest exit', { hops: 'two' }, async (s) => {
       const tid = await parkAtFault(s);
-      const r = await stepOver(s, tid, 'two-hop-at-fault', 'A vCPU thread on kvm.bluepill\'s CLI, two-hop round trips.');
+      const r = await stepOver(s, tid, 'two-hop-at-fault', "A vCPU thread on kvm.bluepill's CLI, two-hop round trips.");
       assertOneHopLanded(s, r);
       assert.equal(r.startedAt, 'at-fault');
       assert.equal(r.hops.length, 2);
@@ -132,9 +149,9 @@ for (const toolchain of TOOLCHAINS) {
       await assertRunsOn(s);
     });
 
-    withSession('starting at the handler\'s first instruction', { hops: 'one' }, async (s) => {
+    withSession("starting at the handler's first instruction", { hops: 'one' }, async (s) => {
       const tid = await parkAtHandlerEntry(s);
-      const r = await stepOver(s, tid, 'one-hop-handler-entry', 'A vCPU thread on kvm.sighandler\'s true entry.');
+      const r = await stepOver(s, tid, 'one-hop-handler-entry', "A vCPU thread on kvm.sighandler's true entry.");
       assertOneHopLanded(s, r);
       assert.equal(r.startedAt, 'handler-entry');
       assert.equal(r.hops[0].hostContext?.pc, s.symbols['kvm.bluepill.fault'], 'the host context is still in the ucontext');
@@ -162,65 +179,85 @@ for (const toolchain of TOOLCHAINS) {
       await assertRunsOn(s);
     });
 
-    withSession('other vCPU threads hit the trampoline breakpoint meanwhile: counted, ignored', { vcpus: 4, hops: 'one', guestSpin: '300ms', interval: '1ms', stagger: '75ms' }, async (s) => {
-      // Staggered 75 ms apart, the other three vCPUs are mid-guest whenever this one enters the
-      // guest, and exit before it does (in lockstep, this thread could win the race every time).
-      const tid = await parkBeforeFault(s);
-      const progress: string[] = [];
-      const r = await stepOver(s, tid, 'foreign-hits', 'Four vCPUs, 300 ms in the guest: other threads stop at the trampoline breakpoint.', { onProgress: (m) => progress.push(m) });
-      assertOneHopLanded(s, r);
-      assert.ok(r.foreignHits > 0, `foreign hits counted (${r.foreignHits})`);
-      assert.equal(r.hops[0].threadId, tid);
-      assert.ok(progress.some((m) => /stopped at the trampoline breakpoint; ignored/.test(m)), progress.join('\n'));
-      assert.ok(r.hops[0].guestMs >= 250, `the guest ran ${r.hops[0].guestMs} ms`);
-      assert.deepEqual(await ourBreakpoints(s), []);
-      await assertRunsOn(s);
-    });
+    withSession(
+      'other vCPU threads hit the trampoline breakpoint meanwhile: counted, ignored',
+      { vcpus: 4, hops: 'one', guestSpin: '300ms', interval: '1ms', stagger: '75ms' },
+      async (s) => {
+        // Staggered 75 ms apart, the other three vCPUs are mid-guest whenever this one enters the
+        // guest, and exit before it does (in lockstep, this thread could win the race every time).
+        const tid = await parkBeforeFault(s);
+        const progress: string[] = [];
+        const r = await stepOver(s, tid, 'foreign-hits', 'Four vCPUs, 300 ms in the guest: other threads stop at the trampoline breakpoint.', {
+          onProgress: (m) => progress.push(m),
+        });
+        assertOneHopLanded(s, r);
+        assert.ok(r.foreignHits > 0, `foreign hits counted (${r.foreignHits})`);
+        assert.equal(r.hops[0].threadId, tid);
+        assert.ok(
+          progress.some((m) => /stopped at the trampoline breakpoint; ignored/.test(m)),
+          progress.join('\n'),
+        );
+        assert.ok(r.hops[0].guestMs >= 250, `the guest ran ${r.hops[0].guestMs} ms`);
+        assert.deepEqual(await ourBreakpoints(s), []);
+        await assertRunsOn(s);
+      },
+    );
 
-    withSession('a slow guest cancelled: halt, thread left where it is, clear message, breakpoints gone, session usable', { vcpus: 2, hops: 'one', guestSpin: '5m', minRoundTrips: 0, minHandlerEntries: 2 }, async (s, t) => {
-      // Every vCPU is in the handler, "in the guest" for 5 minutes: join one there.
-      const tid = s.sim.vcpuTids[0];
-      const ac = new AbortController();
-      const progress: string[] = [];
-      const r = await stepOver(s, tid, 'slow-guest-cancelled', 'guestSpin 5m: cancelled after the first progress line.', {
-        signal: ac.signal,
-        onProgress: (m) => {
-          progress.push(m);
-          if (/^waiting for the guest to exit on thread \d+: \d+ s$/.test(m)) ac.abort();
-        },
-      });
-      assert.equal(r.stopReason, 'cancelled', r.description);
-      assert.ok(progress.some((m) => m === `waiting for the guest to exit on thread ${tid}: 1 s`), progress.join('\n'));
-      assert.match(r.description, new RegExp(`cancelled after [0-9.]+ s waiting for the guest to exit on thread ${tid}; the thread is left stopped at 0x[0-9a-f]+`));
-      assert.equal(r.hops.length, 0);
-      assert.equal(r.startedAt, 'in-handler');
-      assert.deepEqual(await ourBreakpoints(s), [], 'our trampoline breakpoint is removed');
-      // The session is usable and the thread is where the halt left it: in the handler, not past the trampoline.
-      const st = await s.client.state();
-      assert.equal(st.Running, false);
-      const th = (await s.client.listThreads()).find((t) => t.id === tid)!;
-      assert.equal(th.pc, r.pc);
-      assert.notEqual(th.pc, s.symbols['trampoline.restorer']);
-      assert.notEqual(th.pc, s.symbols['kvm.guestExitSyscall.landing']);
-      // Detach as the adapter's disconnect does (detach, stop Delve, never leave the target in
-      // group-stop): the simulator goes on (its guests take 5 minutes per hop, so no round trip is awaited).
-      assert.ok(s.sim.alive(), `the simulator is alive before detach: ${s.sim.stderr()}`);
-      try {
-        await s.client.detach(false);
-      } catch (e) {
-        // Delve 1.24.0 (reproduced without this engine): after a breakpoint hit, a continue and a halt,
-        // Detach fails with "no such process". Stopping Delve detaches as well.
-        if (!(e instanceof DelveError && /no such process/.test(e.delveMessage))) throw e;
-        t.diagnostic(`${s.toolchain}: Delve's Detach failed (${e.delveMessage}); stopping Delve detaches`);
-      }
-      const afterDetach = await processStateLetter(s.sim.pid);
-      if (afterDetach === 'T' || afterDetach === 't') t.diagnostic(`state ${afterDetach} right after Detach (a stop signal of the halt still pending); the disconnect continues it`);
-      await s.dlv.stop();
-      await new Promise((res) => setTimeout(res, 300));
-      const state = await processStateLetter(s.sim.pid);
-      assert.ok(state && state !== 'T' && state !== 't', `the simulator is not stopped (state ${state})`);
-      assert.ok(s.sim.alive(), s.sim.stderr());
-      assert.equal((await s.sim.status()).checksOK, true);
-    });
+    withSession(
+      'a slow guest cancelled: halt, thread left where it is, clear message, breakpoints gone, session usable',
+      { vcpus: 2, hops: 'one', guestSpin: '5m', minRoundTrips: 0, minHandlerEntries: 2 },
+      async (s, t) => {
+        // Every vCPU is in the handler, "in the guest" for 5 minutes: join one there.
+        const tid = s.sim.vcpuTids[0];
+        const ac = new AbortController();
+        const progress: string[] = [];
+        const r = await stepOver(s, tid, 'slow-guest-cancelled', 'guestSpin 5m: cancelled after the first progress line.', {
+          signal: ac.signal,
+          onProgress: (m) => {
+            progress.push(m);
+            if (/^waiting for the guest to exit on thread \d+: \d+ s$/.test(m)) ac.abort();
+          },
+        });
+        assert.equal(r.stopReason, 'cancelled', r.description);
+        assert.ok(
+          progress.some((m) => m === `waiting for the guest to exit on thread ${tid}: 1 s`),
+          progress.join('\n'),
+        );
+        assert.match(
+          r.description,
+          new RegExp(`cancelled after [0-9.]+ s waiting for the guest to exit on thread ${tid}; the thread is left stopped at 0x[0-9a-f]+`),
+        );
+        assert.equal(r.hops.length, 0);
+        assert.equal(r.startedAt, 'in-handler');
+        assert.deepEqual(await ourBreakpoints(s), [], 'our trampoline breakpoint is removed');
+        // The session is usable and the thread is where the halt left it: in the handler, not past the trampoline.
+        const st = await s.client.state();
+        assert.equal(st.Running, false);
+        const th = (await s.client.listThreads()).find((t) => t.id === tid)!;
+        assert.equal(th.pc, r.pc);
+        assert.notEqual(th.pc, s.symbols['trampoline.restorer']);
+        assert.notEqual(th.pc, s.symbols['kvm.guestExitSyscall.landing']);
+        // Detach as the adapter's disconnect does (detach, stop Delve, never leave the target in
+        // group-stop): the simulator goes on (its guests take 5 minutes per hop, so no round trip is awaited).
+        assert.ok(s.sim.alive(), `the simulator is alive before detach: ${s.sim.stderr()}`);
+        try {
+          await s.client.detach(false);
+        } catch (e) {
+          // Delve 1.24.0 (reproduced without this engine): after a breakpoint hit, a continue and a halt,
+          // Detach fails with "no such process". Stopping Delve detaches as well.
+          if (!(e instanceof DelveError && /no such process/.test(e.delveMessage))) throw e;
+          t.diagnostic(`${s.toolchain}: Delve's Detach failed (${e.delveMessage}); stopping Delve detaches`);
+        }
+        const afterDetach = await processStateLetter(s.sim.pid);
+        if (afterDetach === 'T' || afterDetach === 't')
+          t.diagnostic(`state ${afterDetach} right after Detach (a stop signal of the halt still pending); the disconnect continues it`);
+        await s.dlv.stop();
+        await new Promise((res) => setTimeout(res, 300));
+        const state = await processStateLetter(s.sim.pid);
+        assert.ok(state && state !== 'T' && state !== 't', `the simulator is not stopped (state ${state})`);
+        assert.ok(s.sim.alive(), s.sim.stderr());
+        assert.equal((await s.sim.status()).checksOK, true);
+      },
+    );
   });
 }

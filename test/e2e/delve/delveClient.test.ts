@@ -86,7 +86,7 @@ test('a breakpoint at the signal handler is hit by a vCPU thread, and the uconte
   }
 });
 
-test('examineMemory reads past Delve\'s per-call limit, in order: the bytes match the disassembly', async () => {
+test("examineMemory reads past Delve's per-call limit, in order: the bytes match the disassembly", async () => {
   const start = await entryOf('runtime.mallocgc');
   const code = await client.disassemble(start, start + 2600, AsmFlavour.Go);
   const fromDisasm = Buffer.concat(code.map((i) => Buffer.from(i.Bytes, 'base64')));
@@ -106,10 +106,14 @@ test('stepInstruction moves the current thread by one instruction', async () => 
 
 test('halt stops a continue that is in flight', async () => {
   const running = client.continue();
-  const inFlight = await waitFor('the continue to be in flight', async () => {
-    const st = await client.state(true);
-    return st.Running ? st : undefined;
-  }, { timeoutMs: 10_000, intervalMs: 50 }).catch(() => client.state(true));
+  const inFlight = await waitFor(
+    'the continue to be in flight',
+    async () => {
+      const st = await client.state(true);
+      return st.Running ? st : undefined;
+    },
+    { timeoutMs: 10_000, intervalMs: 50 },
+  ).catch(() => client.state(true));
   assert.equal(inFlight.Running, true, 'the target is running');
   await client.halt({ timeoutMs: 10_000 });
   const st = await running;

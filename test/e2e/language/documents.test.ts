@@ -250,7 +250,9 @@ describe('go-objdump language server: the live debug session', () => {
       asked.push(p.addresses);
       return {
         symbols: p.addresses.map((a) =>
-          a >= 0x95c6c0 && a < 0x95c700 ? { function: 'gvisor.dev/gvisor/pkg/sentry/platform/kvm.bluepill', entry: 0x95c6c0, file: '/src/kvm/bluepill.go', line: 42 } : null,
+          a >= 0x95c6c0 && a < 0x95c700
+            ? { function: 'gvisor.dev/gvisor/pkg/sentry/platform/kvm.bluepill', entry: 0x95c6c0, file: '/src/kvm/bluepill.go', line: 42 }
+            : null,
         ),
       };
     });

@@ -116,7 +116,9 @@ describe('bluepill.symbolFiles: a dump on disk', () => {
       await server.waitFor(() => server.messages.some((m) => m.includes(rewritten) && /wrong toolchain/.test(m)), 'the rewritten dump reloaded');
       assert.match(await hoverAt('0x4847c5'), /main\.classify\+0x5/);
       assert.equal(await hoverAt('0x460631'), '');
-      await waitFor('a hover at 0x928d4 from the later dump', async () => (await hoverAt('0x928d4')) !== '', { timeoutMs: 20_000, intervalMs: 200 }).catch(() => undefined);
+      await waitFor('a hover at 0x928d4 from the later dump', async () => (await hoverAt('0x928d4')) !== '', { timeoutMs: 20_000, intervalMs: 200 }).catch(
+        () => undefined,
+      );
       assert.match(await hoverAt('0x928d4'), /main\.classify\+0x4[\s\S]*CBZ R0, 10\(PC\)/);
     } finally {
       await server.stop();

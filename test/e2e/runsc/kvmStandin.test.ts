@@ -77,7 +77,15 @@ test('runsc under the KVM stand-in: round trips every 5 ms, none in `never`, not
     // Exits keep rising.
     const later = await sb.waitForExits(st.totalExits + 20, 60_000);
     t.diagnostic(`exits ${st.totalExits} -> ${later.totalExits}; ioctls ${JSON.stringify(later.ioctls)}`);
-    for (const name of ['KVM_CREATE_VM', 'KVM_CREATE_VCPU', 'KVM_SET_USER_MEMORY_REGION', 'KVM_SET_REGS', 'KVM_SET_SREGS', 'KVM_SET_CPUID2', 'KVM_SET_SIGNAL_MASK']) {
+    for (const name of [
+      'KVM_CREATE_VM',
+      'KVM_CREATE_VCPU',
+      'KVM_SET_USER_MEMORY_REGION',
+      'KVM_SET_REGS',
+      'KVM_SET_SREGS',
+      'KVM_SET_CPUID2',
+      'KVM_SET_SIGNAL_MASK',
+    ]) {
       assert.ok((later.ioctls[name] ?? 0) > 0, `runsc issued ${name}`);
     }
     assert.ok(later.ioctls.KVM_RUN >= later.totalExits);
@@ -85,11 +93,15 @@ test('runsc under the KVM stand-in: round trips every 5 ms, none in `never`, not
     // `never`: the pending KVM_RUN is not answered any more; the thread stays in the ioctl.
     const switched = await sb.setMode('never');
     const v0 = running[0];
-    const parked = await waitFor('the vCPU to wait 1 s in KVM_RUN under `never`', async () => {
-      const s = await sb!.status();
-      const v = s.vcpus.find((x) => x.id === v0.id && x.vm === v0.vm);
-      return v && v.waiting && v.waitingMs >= 1000 ? s : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 25 });
+    const parked = await waitFor(
+      'the vCPU to wait 1 s in KVM_RUN under `never`',
+      async () => {
+        const s = await sb!.status();
+        const v = s.vcpus.find((x) => x.id === v0.id && x.vm === v0.vm);
+        return v && v.waiting && v.waitingMs >= 1000 ? s : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 25 },
+    );
     assert.equal(parked.totalExits, switched.totalExits, 'no exit after the switch to never');
     assert.ok(inKvmRun(sb.sandboxPid, v0.tid, v0.fd), `thread ${v0.tid} is in ioctl(${v0.fd}, KVM_RUN)`);
     assert.ok(sb.alive(), 'the sandbox stays up');

@@ -103,7 +103,10 @@ async function withSession(t: TestContext, config: Record<string, unknown>, body
     await dc.stop();
   }
   // Also after a failed step: whatever happened, the sandbox must be left unharmed.
-  const health = await sb.assertHealthy(`after the session of "${t.name}"`).then(() => undefined, (e: Error) => e);
+  const health = await sb.assertHealthy(`after the session of "${t.name}"`).then(
+    () => undefined,
+    (e: Error) => e,
+  );
   if (failure) {
     if (health) t.diagnostic(health.message);
     t.diagnostic(`the Debug Console's last lines:\n${output().slice(-4000)}`);
@@ -141,7 +144,9 @@ test('attach locally by pid, by container id, through the sandbox listing, and o
     await withSession(t, config, async ({ dc, output }) => {
       await pause(dc);
       const dap = (await dc.threadsRequest()).body.threads.map((th) => th.id).sort((a, b) => a - b);
-      const proc = readdirSync(`/proc/${sb.sandboxPid}/task`).map(Number).sort((a, b) => a - b);
+      const proc = readdirSync(`/proc/${sb.sandboxPid}/task`)
+        .map(Number)
+        .sort((a, b) => a - b);
       assert.deepEqual(dap, proc, `attached by ${how}: DAP threads = /proc/${sb.sandboxPid}/task`);
       assert.match(output(), new RegExp(`Attached to .*pid ${sb.sandboxPid}`));
       await dc.continueRequest({ threadId: dap[0] });
@@ -157,7 +162,10 @@ test("attach to runsc's gofer, or to a sandbox another session holds: a message 
     const second = await attachFailure({ processId: sb.sandboxPid });
     assert.match(second, new RegExp(`Another debugger already traces process ${sb.sandboxPid} on this machine: pid \\d+ \\(dlv\\)`));
   });
-  assert.match(await attachFailure({ processId: sb.sandboxPid, sandbox: sb.containerId }), /^Invalid launch configuration: "sandbox" and "processId" both name the sandbox/);
+  assert.match(
+    await attachFailure({ processId: sb.sandboxPid, sandbox: sb.containerId }),
+    /^Invalid launch configuration: "sandbox" and "processId" both name the sandbox/,
+  );
 });
 
 test('at kvm.sighandler the stack goes through the signal frame to kvm.bluepill and the machine setup', async (t) => {
@@ -178,7 +186,10 @@ test('at kvm.sighandler the stack goes through the signal frame to kvm.bluepill 
     assert.match(scopes[0].name, /^Registers \(interrupted, from the ucontext at 0x[0-9a-f]+\)$/);
     const regs = new Map((await dc.variablesRequest({ variablesReference: scopes[0].variablesReference })).body.variables.map((v) => [v.name, v.value]));
     assert.equal(Number(regs.get('Rip')), sym.cli, 'its Rip is the CLI');
-    assert.ok(names.slice(label + 2).some((n) => /kvm\.\(\*machine\)\.initArchState|kvm\.newMachine/.test(n)), `the callers: ${names.join(', ')}`);
+    assert.ok(
+      names.slice(label + 2).some((n) => /kvm\.\(\*machine\)\.initArchState|kvm\.newMachine/.test(n)),
+      `the callers: ${names.join(', ')}`,
+    );
   });
 });
 
@@ -214,10 +225,12 @@ test('a guest that never exits: step over bluepill shows progress, Pause cancels
   await withSession(t, {}, async ({ dc }) => {
     const tid = await stopAt(dc, sym.sighandler);
     await sb.setMode('never');
-    const progress = new Promise<string>((resolve) => dc.on(ProgressEvent.event, (e: DebugProtocol.Event) => {
-      const m = (e.body as { message: string }).message;
-      if (/waiting for the guest to exit/.test(m)) resolve(m);
-    }));
+    const progress = new Promise<string>((resolve) =>
+      dc.on(ProgressEvent.event, (e: DebugProtocol.Event) => {
+        const m = (e.body as { message: string }).message;
+        if (/waiting for the guest to exit/.test(m)) resolve(m);
+      }),
+    );
     const stopped = nextStop(dc);
     const res = dc.customRequest('bluepill/stepOver', { threadId: tid });
     t.diagnostic(await progress);
@@ -290,10 +303,12 @@ test('hazards on real runsc: a thread inside futex() and a call into the vDSO ar
     await pause(dc);
     const inFutex = await threadInFunction(dc, /^runtime\.futex$/, 0);
     assert.ok(inFutex !== undefined, 'a thread sleeps in futex()');
-    const progress = new Promise<string>((resolve) => dc.on(ProgressEvent.event, (e: DebugProtocol.Event) => {
-      const m = (e.body as { message: string }).message;
-      if (m) resolve(m);
-    }));
+    const progress = new Promise<string>((resolve) =>
+      dc.on(ProgressEvent.event, (e: DebugProtocol.Event) => {
+        const m = (e.body as { message: string }).message;
+        if (m) resolve(m);
+      }),
+    );
     const stopped = nextStop(dc);
     await dc.stepInRequest({ threadId: inFutex, granularity: 'instruction' });
     const first = await Promise.race([stopped.then(() => 'stopped'), progress]);
@@ -361,10 +376,12 @@ test('-si on a thread inside futex() goes through the guards (waits with a break
     assert.ok(inFutex !== undefined, 'a thread sleeps in futex()');
     const pcBefore = await pcOf(dc, inFutex);
     // Raw Delve would single-step into the wait and never answer again, not even a halt.
-    const progress = new Promise<string>((resolve) => dc.on(ProgressEvent.event, (e: DebugProtocol.Event) => {
-      const m = (e.body as { message: string }).message;
-      if (m) resolve(m);
-    }));
+    const progress = new Promise<string>((resolve) =>
+      dc.on(ProgressEvent.event, (e: DebugProtocol.Event) => {
+        const m = (e.body as { message: string }).message;
+        if (m) resolve(m);
+      }),
+    );
     const stopped = nextStop(dc);
     await dc.evaluateRequest({ expression: `-si 3 ${inFutex}`, context: 'repl' });
     const first = await Promise.race([stopped.then(() => 'stopped'), progress]);
@@ -413,14 +430,18 @@ function objdump(bin: string, fn: string): string {
 
 /** kvm.bluepill's CLI. */
 function cliIn(bin: string): number {
-  const line = objdump(bin, `${KVM}.bluepill`).split('\n').find((l) => /\tCLI\b/.test(l));
+  const line = objdump(bin, `${KVM}.bluepill`)
+    .split('\n')
+    .find((l) => /\tCLI\b/.test(l));
   assert.ok(line, 'a CLI in kvm.bluepill');
   return parseInt(line.trim().split(/\s+/)[1], 16);
 }
 
 /** runtime.nanotime1's `CALL AX` into the vDSO clock. */
 function vdsoCallIn(bin: string): number {
-  const line = objdump(bin, 'runtime.nanotime1').split('\n').find((l) => /\tCALL AX\b/.test(l));
+  const line = objdump(bin, 'runtime.nanotime1')
+    .split('\n')
+    .find((l) => /\tCALL AX\b/.test(l));
   assert.ok(line, 'an indirect call in runtime.nanotime1');
   return parseInt(line.trim().split(/\s+/)[1], 16);
 }

@@ -102,7 +102,10 @@ async function withSession(t: TestContext, config: Record<string, unknown>, body
     await dc.disconnectRequest({}).catch((e: Error) => t.diagnostic(`disconnect: ${e.message}`));
     await dc.stop();
   }
-  const health = await sb.assertHealthy(`after the session of "${t.name}"`).then(() => undefined, (e: Error) => e);
+  const health = await sb.assertHealthy(`after the session of "${t.name}"`).then(
+    () => undefined,
+    (e: Error) => e,
+  );
   if (failure) {
     if (health) t.diagnostic(health.message);
     t.diagnostic(`the Debug Console's last lines:\n${output().slice(-3000)}`);
@@ -120,7 +123,11 @@ test("Delve 1.20.2 and a stripped runsc: one message that names the binary, Delv
     const dlv = loggingDlv('/usr/bin/dlv', `dlv-1.20-${how.replace(/\W+/g, '-')}`);
     const message = await attachFailure({ processId: sb.sandboxPid, dlvPath: dlv.path, ...config });
     t.diagnostic(`${how}: ${message}`);
-    assert.match(message, new RegExp(`The sandbox's binary ${realpathSync(binary).replace(/[.+]/g, '\\$&')} on .* is stripped \\(no DWARF, no \\.symtab; only \\.gopclntab\\)`), how);
+    assert.match(
+      message,
+      new RegExp(`The sandbox's binary ${realpathSync(binary).replace(/[.+]/g, '\\$&')} on .* is stripped \\(no DWARF, no \\.symtab; only \\.gopclntab\\)`),
+      how,
+    );
     assert.match(message, /Delve 1\.20\.2 \(.*\) there cannot debug a stripped binary: that needs Delve 1\.21\.0 or later\. Nothing was started\./, how);
     assert.match(message, /sudo apt-get install delve/);
     assert.match(message, /go install github\.com\/go-delve\/delve\/cmd\/dlv@latest/);
@@ -136,7 +143,13 @@ test('Delve 1.24 and a stripped runsc: threads, the stack with file:line through
     assert.match(output(), /the sandbox's binary: .*runsc-debian \(stripped: no DWARF\), built with go1\.19[.\d]*; Delve 1\.24\.0/);
     await pause(dc);
     const threads = (await dc.threadsRequest()).body.threads.map((th) => th.id).sort((a, b) => a - b);
-    assert.deepEqual(threads, readdirSync(`/proc/${sb.sandboxPid}/task`).map(Number).sort((a, b) => a - b), 'DAP threads = /proc/PID/task');
+    assert.deepEqual(
+      threads,
+      readdirSync(`/proc/${sb.sandboxPid}/task`)
+        .map(Number)
+        .sort((a, b) => a - b),
+      'DAP threads = /proc/PID/task',
+    );
     // Pause reports the thread the user paused.
     await dc.continueRequest({ threadId: threads[0] });
     const stopped = nextStop(dc);
@@ -155,10 +168,16 @@ test('Delve 1.24 and a stripped runsc: threads, the stack with file:line through
     for (const f of frames.filter((x) => x.presentationHint !== 'label')) {
       const pos = symbols.symbolize(Number(f.instructionPointerReference));
       assert.ok(f.source?.path && f.line > 0, `${f.name} has file:line`);
-      assert.ok(pos && f.source.path.endsWith(pos.file.split('/').slice(-3).join('/')) && f.line === pos.line, `${f.name}: ${f.source.path}:${f.line} is the .gopclntab's ${pos?.file}:${pos?.line}`);
+      assert.ok(
+        pos && f.source.path.endsWith(pos.file.split('/').slice(-3).join('/')) && f.line === pos.line,
+        `${f.name}: ${f.source.path}:${f.line} is the .gopclntab's ${pos?.file}:${pos?.line}`,
+      );
     }
     const scopes = (await dc.scopesRequest({ frameId: frames[0].id })).body.scopes;
-    assert.deepEqual(scopes.map((s) => s.name), ['No variables: runsc-debian is stripped (registers and memory are available)', `Registers (thread ${tid})`]);
+    assert.deepEqual(
+      scopes.map((s) => s.name),
+      ['No variables: runsc-debian is stripped (registers and memory are available)', `Registers (thread ${tid})`],
+    );
     assert.equal(scopes[0].variablesReference, 0, 'the "no variables" line has nothing to expand');
     const regs = (await dc.variablesRequest({ variablesReference: scopes[1].variablesReference })).body.variables;
     assert.equal(Number(regs.find((r) => r.name === 'Rip')?.value), sighandler);

@@ -20,7 +20,12 @@ const LOCAL = '/home/dev/src/gvisor';
 function runscPaths(): Record<string, string> | string {
   const r = spawnSync('bash', [join(repoRoot, 'scripts/runsc'), 'path'], { encoding: 'utf8' });
   if (r.status !== 0) return `scripts/runsc path exited ${r.status}: ${(r.stderr || '').trim().split('\n').pop() ?? ''}`;
-  return Object.fromEntries(r.stdout.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    r.stdout
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
 }
 
 const paths = runscPaths();
@@ -79,7 +84,10 @@ for (const arch of ['amd64', 'arm64']) {
     const listing = objdumpRunStarts(goObjdump(go as GoToolchain, binary), new Set(files.map(baseName)));
     for (const f of files) {
       const base = baseName(f);
-      const max = Math.max(...lines.linesOfFile(f), ...[...listing.runs.keys()].filter((k) => k.startsWith(`${base}:`)).map((k) => Number(k.slice(base.length + 1))));
+      const max = Math.max(
+        ...lines.linesOfFile(f),
+        ...[...listing.runs.keys()].filter((k) => k.startsWith(`${base}:`)).map((k) => Number(k.slice(base.length + 1))),
+      );
       assert.ok(max > 20, `${base}: last line with code ${max}`);
       let withCode = 0;
       let starts = 0;
@@ -99,10 +107,14 @@ for (const arch of ['amd64', 'arm64']) {
         if (want.length > 0) withCode++;
         starts += want.length;
       }
-      t.diagnostic(`${arch} ${base}: lines 1-${max + 10} compared, ${withCode} with code, ${starts} run starts, ${splits} prefix splits; all queries ${ms(t0)}`);
+      t.diagnostic(
+        `${arch} ${base}: lines 1-${max + 10} compared, ${withCode} with code, ${starts} run starts, ${splits} prefix splits; all queries ${ms(t0)}`,
+      );
       assert.ok(withCode > 10);
     }
-    t.diagnostic(`${arch}: pclntab load ${load}; first query (index of ${lines.files().length} files) ${first}, index build ${lines.indexBuildMs?.toFixed(1)} ms`);
+    t.diagnostic(
+      `${arch}: pclntab load ${load}; first query (index of ${lines.files().length} files) ${first}, index build ${lines.indexBuildMs?.toFixed(1)} ms`,
+    );
   });
 
   test(`Debian's stripped runsc ${arch}: facts, and file:line → PCs that symbolize back to file:line`, (t: TestContext) => {
@@ -143,7 +155,9 @@ for (const arch of ['amd64', 'arm64']) {
       }
       const a = lines.linesOfFile(f);
       const b = ours.linesOfFile(oursFiles[i]);
-      t.diagnostic(`${arch} ${baseName(f)}: ${a.length} lines with code, ${pcs} run starts (our build: ${b.length} lines; same lines: ${JSON.stringify(a) === JSON.stringify(b)})`);
+      t.diagnostic(
+        `${arch} ${baseName(f)}: ${a.length} lines with code, ${pcs} run starts (our build: ${b.length} lines; same lines: ${JSON.stringify(a) === JSON.stringify(b)})`,
+      );
       assert.ok(a.length > 10);
       // a line without code moves down to the next one that has
       const gap = a.findIndex((l, k) => k > 0 && l > a[k - 1] + 1);

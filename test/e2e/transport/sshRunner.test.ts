@@ -32,8 +32,21 @@ after(async () => {
 });
 
 test('every argv word reaches the remote program literally, for root and through sudo -n', { skip }, async () => {
-  const words = [`$(touch ${canary}/a)`, `\`touch ${canary}/b\``, `; touch ${canary}/c`, `x\ntouch ${canary}/d`, `'"' ; touch ${canary}/e`, '', ' spaced  out ', '*', '-oProxyCommand=x'];
-  for (const [host, prefix] of [[HOSTS.root, []], [HOSTS.user, ['sudo', '-n', '--']]] as const) {
+  const words = [
+    `$(touch ${canary}/a)`,
+    `\`touch ${canary}/b\``,
+    `; touch ${canary}/c`,
+    `x\ntouch ${canary}/d`,
+    `'"' ; touch ${canary}/e`,
+    '',
+    ' spaced  out ',
+    '*',
+    '-oProxyCommand=x',
+  ];
+  for (const [host, prefix] of [
+    [HOSTS.root, []],
+    [HOSTS.user, ['sudo', '-n', '--']],
+  ] as const) {
     const runner = await SshRunner.open({ destination: host, configFile: sshd.clientConfig });
     try {
       const r = await runner.run([...prefix, 'printf', '%s\\0', ...words]);

@@ -3,15 +3,7 @@
 // harness waits for. Without a results path configured it does nothing.
 import { renameSync, writeFileSync } from 'node:fs';
 import * as vscode from 'vscode';
-import {
-  ActivationTiming,
-  BASELINE_EXTENSION_ID,
-  EXTENSION_UNDER_TEST_ID,
-  RESULTS_ENV,
-  RESULTS_SETTING,
-  TestResults,
-  WARMUP_EXTENSION_ID,
-} from './results';
+import { ActivationTiming, BASELINE_EXTENSION_ID, EXTENSION_UNDER_TEST_ID, RESULTS_ENV, RESULTS_SETTING, TestResults, WARMUP_EXTENSION_ID } from './results';
 import { runAll } from './tdd';
 // Suites register themselves on import, in this order.
 import '../suites/extension.suite';

@@ -29,6 +29,10 @@ suite('bluepill-debug extension', () => {
     const manifest = ext.packageJSON as { contributes?: { commands?: { command: string }[] } };
     const contributed = (manifest.contributes?.commands ?? []).map((c) => c.command);
     const registered = new Set(await vscode.commands.getCommands(true));
-    assert.deepEqual(contributed.filter((c) => !registered.has(c)), [], 'contributed but not registered');
+    assert.deepEqual(
+      contributed.filter((c) => !registered.has(c)),
+      [],
+      'contributed but not registered',
+    );
   });
 });

@@ -8,7 +8,22 @@ import { threadName, sortThreads } from '../../../src/adapter/threadNames';
 import { parseAddress } from '../../../src/adapter/addresses';
 
 function v(p: Partial<Variable>): Variable {
-  return { name: '', addr: 0, onlyAddr: false, type: '', realType: '', flags: 0, kind: 0, value: '', len: 0, cap: 0, children: [], base: 0, unreadable: '', ...p };
+  return {
+    name: '',
+    addr: 0,
+    onlyAddr: false,
+    type: '',
+    realType: '',
+    flags: 0,
+    kind: 0,
+    value: '',
+    len: 0,
+    cap: 0,
+    children: [],
+    base: 0,
+    unreadable: '',
+    ...p,
+  };
 }
 
 test('scalars, strings, pointers, structs, slices', () => {
@@ -24,8 +39,14 @@ test('scalars, strings, pointers, structs, slices', () => {
   assert.equal(formatValue(ptr), '(*kvm.vCPU) 0x1000');
   assert.equal(memoryReferenceOf(ptr), '0x1000');
   assert.equal(isCompound(ptr), true);
-  assert.deepEqual(childrenOf(ptr, 'c').map((c) => [c.name, c.evaluateName]), [['*c', '*(c)']]);
-  assert.deepEqual(childrenOf(struct, '*(c)').map((c) => [c.name, c.evaluateName]), [['id', '(*(c)).id']]);
+  assert.deepEqual(
+    childrenOf(ptr, 'c').map((c) => [c.name, c.evaluateName]),
+    [['*c', '*(c)']],
+  );
+  assert.deepEqual(
+    childrenOf(struct, '*(c)').map((c) => [c.name, c.evaluateName]),
+    [['id', '(*(c)).id']],
+  );
   assert.equal(formatValue(struct), 'kvm.vCPU {id: 7}');
   assert.equal(formatValue(v({ kind: Kind.Ptr, type: '*int' })), 'nil');
   assert.equal(formatValue(v({ kind: Kind.Slice, type: '[]int', len: 3, cap: 4, base: 0x10 })), '[]int len: 3, cap: 4');
@@ -36,14 +57,27 @@ test('scalars, strings, pointers, structs, slices', () => {
 
 test('map children come as key/value pairs', () => {
   const m = v({ kind: Kind.Map, type: 'map[string]int', len: 1, children: [v({ kind: Kind.String, value: 'k', len: 1 }), v({ kind: Kind.Int, value: '1' })] });
-  assert.deepEqual(childrenOf(m, 'm').map((c) => [c.name, c.evaluateName, c.variable.value]), [['["k"]', '(m)["k"]', '1']]);
+  assert.deepEqual(
+    childrenOf(m, 'm').map((c) => [c.name, c.evaluateName, c.variable.value]),
+    [['["k"]', '(m)["k"]', '1']],
+  );
 });
 
 test('threads, hex dumps, addresses', () => {
   const t = { id: 12, pc: 0x401000, file: '', line: 0, function: { name: 'kvm.sighandler', value: 0, type: 0, goType: 0, optimized: false }, goroutineID: 5 };
   assert.equal(threadName(t), '12 kvm.sighandler [g 5]');
   assert.equal(threadName({ ...t, function: null, goroutineID: 0 }), '12 0x401000');
-  assert.deepEqual(sortThreads([{ ...t, id: 30 }, { ...t, id: 20 }, { ...t, id: 10 }], 20).map((x) => x.id), [20, 10, 30]);
+  assert.deepEqual(
+    sortThreads(
+      [
+        { ...t, id: 30 },
+        { ...t, id: 20 },
+        { ...t, id: 10 },
+      ],
+      20,
+    ).map((x) => x.id),
+    [20, 10, 30],
+  );
   assert.equal(hexDump(0x1000, Buffer.from('ABC\0')), '000000001000  41 42 43 00' + ' '.repeat(47 - 11) + '  ABC.');
   assert.equal(parseAddress('0x1F'), 31);
   assert.equal(parseAddress('42'), 42);

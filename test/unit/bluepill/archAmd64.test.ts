@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { amd64Profile, AMD64_TRAMPOLINE } from '../../../src/bluepill/archAmd64';
 import { profileOfRegisters } from '../../../src/bluepill/archOf';
 
-interface SimCode { functions: Array<{ name: string; entry: number; bytes: string }> }
+interface SimCode {
+  functions: Array<{ name: string; entry: number; bytes: string }>;
+}
 const code: SimCode = JSON.parse(readFileSync(join(__dirname, '../../fixtures/transcripts/sim-code-amd64.json'), 'utf8'));
 const fn = (suffix: string): Buffer => Buffer.from(code.functions.find((f) => f.name.endsWith(suffix))!.bytes, 'hex');
 
@@ -62,6 +64,12 @@ test('profile constants and architecture detection from Delve register names', (
   assert.equal(amd64Profile.ucontextAtHandlerEntry(0x1000), 0x1008);
   assert.equal(amd64Profile.ucontextAtTrampoline(0x1008), 0x1008);
   assert.equal(profileOfRegisters([{ Name: 'Rip', Value: '0x1', DwarfNumber: 16 }]).name, 'amd64');
-  assert.equal(profileOfRegisters([{ Name: 'PC', Value: '0x1', DwarfNumber: 32 }, { Name: 'X30', Value: '0x0', DwarfNumber: 30 }]).name, 'arm64');
+  assert.equal(
+    profileOfRegisters([
+      { Name: 'PC', Value: '0x1', DwarfNumber: 32 },
+      { Name: 'X30', Value: '0x0', DwarfNumber: 30 },
+    ]).name,
+    'arm64',
+  );
   assert.throws(() => profileOfRegisters([{ Name: 'eip', Value: '0x1', DwarfNumber: 8 }]), /unknown architecture/);
 });

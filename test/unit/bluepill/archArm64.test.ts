@@ -7,7 +7,9 @@ import { join } from 'node:path';
 import { arm64Profile, decodeSystemRegisterAccess, el1OnlyAccess, ARM64_TRAMPOLINE } from '../../../src/bluepill/archArm64';
 import type { Instruction } from '../../../src/bluepill/archProfile';
 
-interface SimCode { functions: Array<{ name: string; entry: number; bytes: string }> }
+interface SimCode {
+  functions: Array<{ name: string; entry: number; bytes: string }>;
+}
 const code: SimCode = JSON.parse(readFileSync(join(__dirname, '../../fixtures/transcripts/sim-code-arm64.json'), 'utf8'));
 
 function words(suffix: string): Array<{ pc: number; bytes: Buffer }> {

@@ -28,7 +28,7 @@ for (const arch of ['amd64', 'arm64'] as const) {
       const reg = /^(?:CALL|BL) \(?(R\d+|[A-Z]X|[SD]I)\)?$/.exec(l.text);
       assert.equal(p.isCall(insn(l)), named || reg !== null, `${l.fn} 0x${l.pc.toString(16)} ${l.text}`);
       if (reg) {
-        const want = arch === 'arm64' ? `X${reg[1].slice(1)}` : { AX: 'Rax', BX: 'Rbx', CX: 'Rcx', DX: 'Rdx', SI: 'Rsi', DI: 'Rdi' }[reg[1]] ?? reg[1];
+        const want = arch === 'arm64' ? `X${reg[1].slice(1)}` : ({ AX: 'Rax', BX: 'Rbx', CX: 'Rcx', DX: 'Rdx', SI: 'Rsi', DI: 'Rdi' }[reg[1]] ?? reg[1]);
         assert.equal(p.indirectCallRegister(insn(l)), want, l.text);
         indirect++;
       } else {

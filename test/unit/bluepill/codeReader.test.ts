@@ -41,7 +41,10 @@ test('an instruction cut at the end of a read range is read whole (a CALL is nev
   assert.equal(call.text, 'CALL 0x2000');
   assert.equal(call.dest, 0x2000);
   assert.deepEqual((await reader.instructionAt(0x1007, 15))?.bytes.toString('hex'), 'e8f40f0000', 'and so is the cached copy');
-  assert.ok(run.every((i) => i.pc < 0x1008), 'only instructions that start in the range');
+  assert.ok(
+    run.every((i) => i.pc < 0x1008),
+    'only instructions that start in the range',
+  );
 });
 
 test('reads of 4-aligned ranges stay 4-aligned (Delve decodes nothing of an arm64 range that ends mid-word)', async () => {
@@ -54,5 +57,8 @@ test('reads of 4-aligned ranges stay 4-aligned (Delve decodes nothing of an arm6
   });
   await reader.instructionsFrom(0x6d8dc0, 64);
   await reader.instructionsFrom(0x6d8dd8, 4);
-  assert.ok(ends.every((n) => n % 4 === 0), `read lengths ${ends.join(', ')}`);
+  assert.ok(
+    ends.every((n) => n % 4 === 0),
+    `read lengths ${ends.join(', ')}`,
+  );
 });

@@ -15,7 +15,10 @@ const guest = ctx({ Rip: 0x4a3000n, Rsp: 0xc000100000n, Rax: 39n, R13: 0x6775657
 
 test('registers that differ between host and guest are marked; equal ones are not', () => {
   const rows = diffContexts(host, guest);
-  assert.deepEqual(rows.map((r) => r.name), ['Rip', 'Rsp', 'Rax', 'R13', 'Rflags']);
+  assert.deepEqual(
+    rows.map((r) => r.name),
+    ['Rip', 'Rsp', 'Rax', 'R13', 'Rflags'],
+  );
   assert.deepEqual(changedRegisters(host, guest), ['Rip', 'Rax', 'R13']);
   const rax = rows.find((r) => r.name === 'Rax')!;
   assert.equal(rax.host, 0xc00001a000n);

@@ -37,12 +37,20 @@ test('an address Delve cannot name falls back to the other symbolizer (e.g. the 
     '7f0000000000-7f0000001000 rw-p 00000000 00:00 0 ',
   ].join('\n');
   const read: string[] = [];
-  const vdso = new VdsoSymbolizer(mapsReaderFrom(async (path) => (read.push(path), text)), 4242);
+  const vdso = new VdsoSymbolizer(
+    mapsReaderFrom(async (path) => (read.push(path), text)),
+    4242,
+  );
   assert.deepEqual(await vdso.symbolize(0x7ffd1e5f07bc), { name: '[vdso]', offset: 0x7bc });
   assert.equal(await vdso.symbolize(0x401000), undefined, 'the binary is named by Delve, not here');
   assert.equal(await vdso.symbolize(0x10), undefined);
   assert.deepEqual(read, ['/proc/4242/maps'], 'read once');
-  const unreadable = new VdsoSymbolizer(mapsReaderFrom(async () => { throw new Error('gone'); }), 1);
+  const unreadable = new VdsoSymbolizer(
+    mapsReaderFrom(async () => {
+      throw new Error('gone');
+    }),
+    1,
+  );
   assert.equal(await unreadable.symbolize(0x7ffd1e5f07bc), undefined, 'no maps: unnamed, no error');
   const s = new DelveSymbolizer(replayDelve({ calls: [] }), vdso);
   assert.deepEqual(await s.symbolize(0x7ffd1e5f07bc), { name: '[vdso]', offset: 0x7bc }, 'Delve failed, maps named it');

@@ -20,10 +20,13 @@ function allowed(file: string, method: string): boolean {
   return method === 'createBreakpoint' && file === 'src/adapter/breakpoints.ts';
 }
 
-test('no module outside the engine calls Delve\'s stepInstruction, continue, next/step/stepOut or CreateBreakpoint', () => {
+test("no module outside the engine calls Delve's stepInstruction, continue, next/step/stepOut or CreateBreakpoint", () => {
   const config = ts.getParsedCommandLineOfConfigFile(join(repoRoot, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined });
   assert.ok(config, 'tsconfig.json parses');
-  const program = ts.createProgram(config.fileNames.filter((f) => relative(repoRoot, f).startsWith('src/')), config.options);
+  const program = ts.createProgram(
+    config.fileNames.filter((f) => relative(repoRoot, f).startsWith('src/')),
+    config.options,
+  );
   const checker = program.getTypeChecker();
   const violations: string[] = [];
   let seen = 0;
@@ -45,7 +48,8 @@ test('no module outside the engine calls Delve\'s stepInstruction, continue, nex
         // The raw JSON-RPC door: rpc.call('Command' | 'CreateBreakpoint', …).
         if (from === 'src/delve/jsonRpcConnection.ts' && name === 'call' && node.arguments[0] && ts.isStringLiteral(node.arguments[0])) {
           const method = node.arguments[0].text;
-          if ((method === 'Command' || method === 'CreateBreakpoint') && !allowed(file, 'command')) violations.push(`${where}: ${node.getText(sf).slice(0, 80)}`);
+          if ((method === 'Command' || method === 'CreateBreakpoint') && !allowed(file, 'command'))
+            violations.push(`${where}: ${node.getText(sf).slice(0, 80)}`);
         }
       }
       ts.forEachChild(node, visit);

@@ -49,8 +49,18 @@ test('the Markdown export lists each hop as a hand-written list does: fault, han
   assert.equal(lines[0], '## Bluepill hops');
   assert.ok(md.includes('bluepill: 0x95c6d8 kvm.bluepill+0x18 → 0x7f41c runtime.futex+0x1c (2 hops), thread 4989'));
   const body = lines.slice(lines.indexOf('```') + 1, lines.lastIndexOf('```'));
-  const order = ['0x95c6d8 kvm.bluepill+0x18 MRS', '0x95c700 kvm.sighandler', 'ucontext PC now 0x951fa0', '0xffffb00ba7dc [vdso]+0x7dc', '0x951fa0 ring0.kernelExitToEl0 MRS',
-    '0x951fa0 ring0.kernelExitToEl0 MRS', '0x95c700 kvm.sighandler', 'ucontext PC now 0x7f41c', '0xffffb00ba7dc', '0x7f41c runtime.futex+0x1c SVC'];
+  const order = [
+    '0x95c6d8 kvm.bluepill+0x18 MRS',
+    '0x95c700 kvm.sighandler',
+    'ucontext PC now 0x951fa0',
+    '0xffffb00ba7dc [vdso]+0x7dc',
+    '0x951fa0 ring0.kernelExitToEl0 MRS',
+    '0x951fa0 ring0.kernelExitToEl0 MRS',
+    '0x95c700 kvm.sighandler',
+    'ucontext PC now 0x7f41c',
+    '0xffffb00ba7dc',
+    '0x7f41c runtime.futex+0x1c SVC',
+  ];
   let at = 0;
   for (const want of order) {
     const i = body.findIndex((l, k) => k >= at && l.includes(want));

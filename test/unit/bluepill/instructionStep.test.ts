@@ -17,7 +17,11 @@ test('fault → handler, trampoline → rt_sigreturn elsewhere than the interrup
   const expected = t.expected.results as Array<{ kind: string; pc: number; description: string }>;
   const delve = replayDelve(t);
   const memory = new SignalFrameMemory();
-  const guest = [[sym['kvm.bluepill'], sym['kvm.bluepill'] + 16], [sym['ring0.kernelExitToEl0'], sym['ring0.kernelExitToEl0'] + 8], [sym['kvm.guestExitSyscall'], sym['kvm.guestExitSyscall'] + 0x30]];
+  const guest = [
+    [sym['kvm.bluepill'], sym['kvm.bluepill'] + 16],
+    [sym['ring0.kernelExitToEl0'], sym['ring0.kernelExitToEl0'] + 8],
+    [sym['kvm.guestExitSyscall'], sym['kvm.guestExitSyscall'] + 0x30],
+  ];
   const isGuestCode = (a: number): boolean => guest.some(([lo, hi]) => a >= lo && a < hi);
 
   const entered = await stepInstructionAware(delve, t.threadId, { memory, noBreakpointAt: isGuestCode });
@@ -39,7 +43,10 @@ test('fault → handler, trampoline → rt_sigreturn elsewhere than the interrup
   const over = await stepInstructionAware(delve, t.threadId, { memory, noBreakpointAt: isGuestCode });
   assert.equal(over.kind, 'stepped-over-syscall');
   assert.equal(over.description, expected[3].description);
-  assert.deepEqual(delve.unused().map((c) => c.method), []);
+  assert.deepEqual(
+    delve.unused().map((c) => c.method),
+    [],
+  );
 });
 
 for (const name of ['unwind-handler-entry', 'unwind-in-handler']) {
@@ -48,7 +55,10 @@ for (const name of ['unwind-handler-entry', 'unwind-in-handler']) {
     const sym = t.expected.symbols as Record<string, number>;
     const stack = await unwindThroughSignalFrame(replayDelve(t), t.threadId);
     assert.ok(stack);
-    assert.deepEqual(stack.frames.map((f) => f.name), t.expected.names);
+    assert.deepEqual(
+      stack.frames.map((f) => f.name),
+      t.expected.names,
+    );
     assert.equal(stack.frames[0].name, SIGNAL_HANDLER_CALLED);
     assert.equal(stack.frames[0].pc, sym['trampoline.restorer']);
     assert.equal(stack.frames[1].pc, sym['kvm.bluepill.fault']);

@@ -21,7 +21,15 @@ const stepOverTranscripts = readdirSync(DIR)
   .filter((name) => typeof load(name).expected.stopReason === 'string');
 
 test('transcripts of every starting point, the chain, foreign hits and the cancel are present', () => {
-  for (const name of ['one-hop-before-fault', 'two-hop-at-fault', 'one-hop-handler-entry', 'one-hop-in-handler', 'one-hop-trampoline', 'foreign-hits', 'slow-guest-cancelled']) {
+  for (const name of [
+    'one-hop-before-fault',
+    'two-hop-at-fault',
+    'one-hop-handler-entry',
+    'one-hop-in-handler',
+    'one-hop-trampoline',
+    'foreign-hits',
+    'slow-guest-cancelled',
+  ]) {
     assert.ok(stepOverTranscripts.includes(name), `${name}.json is recorded`);
   }
 });
@@ -44,8 +52,16 @@ for (const name of stepOverTranscripts) {
     assert.equal(r.pc, t.expected.pc);
     assert.equal(r.foreignHits, t.expected.foreignHits);
     if (t.expected.stopReason !== 'cancelled') assert.equal(r.description, t.expected.description);
-    else assert.match(r.description, /^bluepill: cancelled after [0-9.]+ s waiting for the guest to exit on thread \d+; the thread is left stopped at 0x[0-9a-f]+/);
-    assert.deepEqual(delve.unused().map((c) => c.method), [], 'every recorded call was made again');
+    else
+      assert.match(
+        r.description,
+        /^bluepill: cancelled after [0-9.]+ s waiting for the guest to exit on thread \d+; the thread is left stopped at 0x[0-9a-f]+/,
+      );
+    assert.deepEqual(
+      delve.unused().map((c) => c.method),
+      [],
+      'every recorded call was made again',
+    );
   });
 }
 
@@ -86,7 +102,7 @@ test('the landing PC is the PC the handler wrote, and the host context PC is the
   assert.equal(hop.hostContext?.pc, sym['kvm.bluepill.fault']);
   assert.equal(hop.fault?.instruction, 'CLI');
   assert.equal(hop.trampoline.pc, sym['trampoline.restorer']);
-  assert.equal(hop.handler?.pc, sym['kvm.sighandler'], 'the step over CLI lands on the handler\'s true entry');
+  assert.equal(hop.handler?.pc, sym['kvm.sighandler'], "the step over CLI lands on the handler's true entry");
 });
 
 test('a step that never returns (timeout) halts the target, reports the thread stuck, and still removes the breakpoint', async () => {
@@ -99,7 +115,10 @@ test('a step that never returns (timeout) halts the target, reports the thread s
   const delve = replayDelve({ calls });
   const r = await stepOverBluepill(delve, t.threadId);
   assert.equal(r.stopReason, 'stuck');
-  assert.match(r.description, new RegExp(`^thread ${t.threadId} stuck in the instruction at PC 0x[0-9a-f]+ \\(no answer in 10000 ms\\); the target was halted$`));
+  assert.match(
+    r.description,
+    new RegExp(`^thread ${t.threadId} stuck in the instruction at PC 0x[0-9a-f]+ \\(no answer in 10000 ms\\); the target was halted$`),
+  );
   const cleared = delve.unused().filter((c) => c.method === 'clearBreakpoint');
   assert.deepEqual(cleared, [], 'the trampoline breakpoint was removed');
 });
@@ -118,7 +137,12 @@ test('a thread that is nowhere near a bluepill is refused without stepping or pl
   const spy = new Proxy(delve, {
     get(target, prop, recv) {
       const v = Reflect.get(target, prop, recv);
-      return typeof v === 'function' ? (...a: unknown[]) => { made.push(String(prop)); return (v as (...x: unknown[]) => unknown).apply(target, a); } : v;
+      return typeof v === 'function'
+        ? (...a: unknown[]) => {
+            made.push(String(prop));
+            return (v as (...x: unknown[]) => unknown).apply(target, a);
+          }
+        : v;
     },
   });
   const r = await stepOverBluepill(spy, t.threadId).catch((e: Error) => ({ stopReason: 'threw', description: e.message, hops: [] }));
@@ -128,17 +152,31 @@ test('a thread that is nowhere near a bluepill is refused without stepping or pl
 });
 
 test('the start point is told without moving the thread (reads only), for showing the toolbar button', async () => {
-  for (const [name, start] of [['one-hop-before-fault', 'before-fault'], ['two-hop-at-fault', 'at-fault'], ['one-hop-handler-entry', 'handler-entry'], ['one-hop-in-handler', 'in-handler'], ['one-hop-trampoline', 'trampoline']] as const) {
+  for (const [name, start] of [
+    ['one-hop-before-fault', 'before-fault'],
+    ['two-hop-at-fault', 'at-fault'],
+    ['one-hop-handler-entry', 'handler-entry'],
+    ['one-hop-in-handler', 'in-handler'],
+    ['one-hop-trampoline', 'trampoline'],
+  ] as const) {
     const t = load(name);
     const made: string[] = [];
     const replay = replayDelve(t);
     const spy = new Proxy(replay, {
       get(target, prop, recv) {
         const v = Reflect.get(target, prop, recv);
-        return typeof v === 'function' ? (...a: unknown[]) => { made.push(String(prop)); return (v as (...x: unknown[]) => unknown).apply(target, a); } : v;
+        return typeof v === 'function'
+          ? (...a: unknown[]) => {
+              made.push(String(prop));
+              return (v as (...x: unknown[]) => unknown).apply(target, a);
+            }
+          : v;
       },
     });
     assert.equal(await bluepillStartPoint(spy, t.threadId), start, name);
-    assert.ok(made.every((m) => ['listRegisters', 'disassemble', 'examineMemory'].includes(m)), `${name}: only reads (${made.join(',')})`);
+    assert.ok(
+      made.every((m) => ['listRegisters', 'disassemble', 'examineMemory'].includes(m)),
+      `${name}: only reads (${made.join(',')})`,
+    );
   }
 });

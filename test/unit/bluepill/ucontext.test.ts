@@ -1,13 +1,7 @@
 // Typed ucontext decoding, offsets checked against gVisor's bluepill_*.s constants.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  AMD64_UCONTEXT_READ_SIZE,
-  amd64GregOffset,
-  decodeEflags,
-  decodeUcontextAmd64,
-  looksLikeUcontextAmd64,
-} from '../../../src/bluepill/ucontextAmd64';
+import { AMD64_UCONTEXT_READ_SIZE, amd64GregOffset, decodeEflags, decodeUcontextAmd64, looksLikeUcontextAmd64 } from '../../../src/bluepill/ucontextAmd64';
 import {
   ARM64_PC_OFFSET,
   ARM64_PSTATE_OFFSET,
@@ -51,7 +45,10 @@ test('amd64 decode: every greg lands on its Delve name; PC, SP, FP and flags; th
   assert.equal(registerValue(ctx, 'Rax'), 0xc00001a000n);
   assert.equal(registerValue(ctx, 'R13'), 0x6775657374000007n, 'values above 2^53 are kept exact');
   assert.equal(ctx.extra.trapno, 13n);
-  assert.deepEqual(ctx.registers.slice(0, 3).map((r) => r.name), ['Rip', 'Rsp', 'Rax']);
+  assert.deepEqual(
+    ctx.registers.slice(0, 3).map((r) => r.name),
+    ['Rip', 'Rsp', 'Rax'],
+  );
   assert.equal(ctx.registers.length, 18);
   assert.ok(looksLikeUcontextAmd64(mem));
   // gVisor's bluepillArchExit points fpregs at the vCPU's FPU buffer (seen at uc+0x85e80 on real runsc).
@@ -100,7 +97,10 @@ test('arm64 decode: X0..X30, SP, PC, PSTATE, fault_address; the FPSIMD magic mar
   assert.equal(registerValue(ctx, 'X9'), 0x1009n);
   assert.equal(registerValue(ctx, 'PC'), 0x95c6d8n);
   assert.equal(ctx.extra.fault_address, 0x95c6d8n);
-  assert.deepEqual(ctx.registers.slice(-3).map((r) => r.name), ['SP', 'PC', 'PSTATE']);
+  assert.deepEqual(
+    ctx.registers.slice(-3).map((r) => r.name),
+    ['SP', 'PC', 'PSTATE'],
+  );
   assert.equal(ctx.registers.length, 34);
   assert.ok(looksLikeUcontextArm64(mem));
   mem.writeUInt32LE(0, ARM64_RESERVED_OFFSET);

@@ -48,7 +48,16 @@ test('a remote target defaults to sudo; sudo can be turned off', () => {
 });
 
 test('valid OpenSSH destinations are accepted as they are', () => {
-  for (const d of ['raspberrypi', 'pi@raspberrypi', 'pi@192.168.1.20', 'ssh://pi@pi.local:2222', 'ssh://pi@[fe80::1]:22', 'my-pi_alias', 'fe80::1', 'user.name@host-1.example.org']) {
+  for (const d of [
+    'raspberrypi',
+    'pi@raspberrypi',
+    'pi@192.168.1.20',
+    'ssh://pi@pi.local:2222',
+    'ssh://pi@[fe80::1]:22',
+    'my-pi_alias',
+    'fe80::1',
+    'user.name@host-1.example.org',
+  ]) {
     assert.equal(validateSshDestination(d), d);
   }
 });

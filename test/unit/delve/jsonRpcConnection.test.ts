@@ -33,7 +33,11 @@ async function peer(answer: (req: { method: string; params: unknown[]; id: numbe
   return {
     client,
     sockets,
-    close: () => { client.destroy(); sockets.forEach((s) => s.destroy()); server.close(); },
+    close: () => {
+      client.destroy();
+      sockets.forEach((s) => s.destroy());
+      server.close();
+    },
   };
 }
 
@@ -43,7 +47,10 @@ test('sends JSON-RPC 1.0 lines and matches answers by id, even out of order and 
   const p = await peer((req) => {
     seen.push(req);
     const reply = JSON.stringify({ id: req.id, result: { echo: req.params[0] }, error: null }) + '\n';
-    if (req.id === 1) { held = reply; return undefined; }
+    if (req.id === 1) {
+      held = reply;
+      return undefined;
+    }
     // answer 2 first, then 1, split in the middle of a line
     const both = reply + (held ?? '');
     p.sockets[0].write(both.slice(0, 7));
@@ -51,10 +58,7 @@ test('sends JSON-RPC 1.0 lines and matches answers by id, even out of order and 
     return undefined;
   });
   const rpc = new JsonRpcConnection(p.client, 5000);
-  const [a, b] = await Promise.all([
-    rpc.call<{ echo: unknown }>('First', { x: 1 }),
-    rpc.call<{ echo: unknown }>('Second', { y: 2 }),
-  ]);
+  const [a, b] = await Promise.all([rpc.call<{ echo: unknown }>('First', { x: 1 }), rpc.call<{ echo: unknown }>('Second', { y: 2 })]);
   assert.deepEqual(a, { echo: { x: 1 } });
   assert.deepEqual(b, { echo: { y: 2 } });
   assert.deepEqual(seen[0], { method: 'RPCServer.First', params: [{ x: 1 }], id: 1 });

@@ -16,7 +16,12 @@ const hop: WireHop = {
   guestMs: 12.25,
   foreignHits: 0,
   host: {
-    title: 'Host', pc: '0x95c6d8', sp: '0x4000460000', lr: '0x95a004', flags: '0x60000000', flagsText: '[Z C] EL0t',
+    title: 'Host',
+    pc: '0x95c6d8',
+    sp: '0x4000460000',
+    lr: '0x95a004',
+    flags: '0x60000000',
+    flagsText: '[Z C] EL0t',
     registers: [
       { name: 'X0', value: '0x1', changed: true },
       { name: 'X30', value: '0x95a004', symbol: 'kvm.(*vCPU).SwitchToUser+0x44', changed: false },
@@ -26,7 +31,12 @@ const hop: WireHop = {
     ],
   },
   guest: {
-    title: 'Guest', pc: '0x951d5c', sp: '0x4000460000', lr: '0x95a004', flags: '0x60000000', flagsText: '[Z C] EL0t',
+    title: 'Guest',
+    pc: '0x951d5c',
+    sp: '0x4000460000',
+    lr: '0x95a004',
+    flags: '0x60000000',
+    flagsText: '[Z C] EL0t',
     registers: [
       { name: 'X0', value: '0x2', changed: true },
       { name: 'PC', value: '0x951d5c', symbol: 'ring0.(*CPU).SwitchToUser+0x9c', changed: true },
@@ -36,7 +46,10 @@ const hop: WireHop = {
 
 test('context rows put PC, SP, LR and flags first, symbolized and marked when changed', () => {
   const rows = contextRows(hop.host);
-  assert.deepEqual(rows.slice(0, 4).map((r) => r.label), ['PC', 'SP', 'LR', 'flags']);
+  assert.deepEqual(
+    rows.slice(0, 4).map((r) => r.label),
+    ['PC', 'SP', 'LR', 'flags'],
+  );
   assert.equal(rows[0].description, '0x95c6d8 · kvm.bluepill+0x18 · changed');
   assert.equal(rows[0].changed, true);
   assert.equal(rows[1].changed, false);
@@ -53,13 +66,24 @@ test('a hop row reads fault → landing, with its details as children', () => {
   const row = hopRow(hop);
   assert.equal(row.label, '#2 thread 4989');
   assert.equal(row.description, '0x95c6d8 kvm.bluepill+0x18 → 0x951d5c ring0.(*CPU).SwitchToUser+0x9c');
-  assert.deepEqual(row.children.map((c) => c.label), ['fault', 'handler', 'ucontext', 'guest ran', 'trampoline', 'landing']);
+  assert.deepEqual(
+    row.children.map((c) => c.label),
+    ['fault', 'handler', 'ucontext', 'guest ran', 'trampoline', 'landing'],
+  );
   assert.match(row.children[0].description, /MRS \$18052, R10 → SIGILL \(4\)/);
   assert.equal(row.children[5].address, '0x951d5c');
 });
 
 test('the Markdown export lists every hop in the shape of a hand-written list', () => {
-  const md = hopsMarkdown([hop, { ...hop, index: 3, fault: { pc: '0x951fa0', text: '0x951fa0 ring0.kernelExitToEl0', instruction: 'MRS $18066, R18' }, landing: { pc: '0x7f41c', text: '0x7f41c runtime.futex+0x1c', instruction: 'SVC $0' } }]);
+  const md = hopsMarkdown([
+    hop,
+    {
+      ...hop,
+      index: 3,
+      fault: { pc: '0x951fa0', text: '0x951fa0 ring0.kernelExitToEl0', instruction: 'MRS $18066, R18' },
+      landing: { pc: '0x7f41c', text: '0x7f41c runtime.futex+0x1c', instruction: 'SVC $0' },
+    },
+  ]);
   assert.match(md, /^# Bluepill hops/);
   assert.match(md, /```go-objdump/);
   assert.equal((md.match(/\/\/ trampoline: rt_sigreturn/g) ?? []).length, 2);

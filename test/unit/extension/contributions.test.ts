@@ -35,7 +35,9 @@ test('the launch configuration attributes in package.json are exactly the fields
 
 test('every contributed command has one id in src/extension/ids.ts and is registered', () => {
   assert.deepEqual(manifest.contributes.commands.map((c) => c.command).sort(), Object.values(COMMANDS).sort());
-  const extension = sources('src/extension').map((s) => s.text).join('\n');
+  const extension = sources('src/extension')
+    .map((s) => s.text)
+    .join('\n');
   for (const key of Object.keys(COMMANDS)) {
     assert.match(extension, new RegExp(`registerCommand\\(COMMANDS\\.${key}\\b`), `COMMANDS.${key} is never registered`);
   }
@@ -45,11 +47,14 @@ test('every contributed command has one id in src/extension/ids.ts and is regist
 });
 
 test('views and context keys in package.json are the ones the code uses', () => {
-  const views = Object.values(manifest.contributes.views).flat().map((v) => v.id);
+  const views = Object.values(manifest.contributes.views)
+    .flat()
+    .map((v) => v.id);
   assert.deepEqual(views.sort(), Object.values(VIEWS).sort());
   const text = readFileSync(join(repoRoot, 'package.json'), 'utf8');
   for (const key of text.match(/bluepill\.[a-zA-Z]+(?=\s*(&&|\|\||"|$))/g) ?? []) {
-    if (Object.values(CONTEXT_KEYS).includes(key as never) || Object.values(VIEWS).includes(key as never) || Object.values(COMMANDS).includes(key as never)) continue;
+    if (Object.values(CONTEXT_KEYS).includes(key as never) || Object.values(VIEWS).includes(key as never) || Object.values(COMMANDS).includes(key as never))
+      continue;
     if (key.startsWith(`${SETTINGS_SECTION}.`) && key.slice(SETTINGS_SECTION.length + 1) in SETTING_DEFAULTS) continue;
     assert.fail(`package.json uses ${key}, which the code does not define`);
   }
@@ -57,9 +62,16 @@ test('views and context keys in package.json are the ones the code uses', () => 
 
 test('settings: package.json declares the typed settings with the same defaults, and only src/extension/config.ts reads them', () => {
   const declared = manifest.contributes.configuration.properties;
-  assert.deepEqual(Object.keys(declared).sort(), Object.keys(SETTING_DEFAULTS).map((k) => `${SETTINGS_SECTION}.${k}`).sort());
+  assert.deepEqual(
+    Object.keys(declared).sort(),
+    Object.keys(SETTING_DEFAULTS)
+      .map((k) => `${SETTINGS_SECTION}.${k}`)
+      .sort(),
+  );
   for (const [key, value] of Object.entries(SETTING_DEFAULTS)) assert.deepEqual(declared[`${SETTINGS_SECTION}.${key}`].default, value, key);
-  const readers = sources('src').filter((s) => /getConfiguration\(/.test(s.text)).map((s) => s.path);
+  const readers = sources('src')
+    .filter((s) => /getConfiguration\(/.test(s.text))
+    .map((s) => s.path);
   assert.deepEqual(readers, [join('src/extension', 'config.ts')]);
 });
 

@@ -5,8 +5,22 @@ import { formatDisassembly } from '../../../src/extension/disassemblyText';
 test('DAP instructions become a Delve-shaped listing with TEXT headers and the => marker', () => {
   const text = formatDisassembly(
     [
-      { address: '0x4c24e0', instruction: 'MOVQ 0x8(SP), AX', instructionBytes: '48 8b 44 24 08', symbol: 'kvm.bluepill', location: { name: 'bluepill_amd64.s', path: '/src/kvm/bluepill_amd64.s' }, line: 10 },
-      { address: '0x4c24e5', instruction: 'CLI', instructionBytes: 'fa', symbol: 'kvm.bluepill+0x5', location: { name: 'bluepill_amd64.s', path: '/src/kvm/bluepill_amd64.s' }, line: 11 },
+      {
+        address: '0x4c24e0',
+        instruction: 'MOVQ 0x8(SP), AX',
+        instructionBytes: '48 8b 44 24 08',
+        symbol: 'kvm.bluepill',
+        location: { name: 'bluepill_amd64.s', path: '/src/kvm/bluepill_amd64.s' },
+        line: 10,
+      },
+      {
+        address: '0x4c24e5',
+        instruction: 'CLI',
+        instructionBytes: 'fa',
+        symbol: 'kvm.bluepill+0x5',
+        location: { name: 'bluepill_amd64.s', path: '/src/kvm/bluepill_amd64.s' },
+        line: 11,
+      },
       { address: '0x4c2500', instruction: 'RET', symbol: 'kvm.sighandler' },
       { address: '0x4c2504', instruction: '', presentationHint: 'invalid' },
     ],

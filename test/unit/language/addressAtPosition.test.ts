@@ -21,7 +21,14 @@ test('fp= and sp= are stack addresses; pc= in a traceback line is a return addre
 test('+0x31 of a traceback frame takes the function from the line above', () => {
   const line = '\t/home/pi/src/panicdemo/main.go:6 +0x31 fp=0xc000066f30';
   const ref = addressAt(line, line.indexOf('+0x31') + 2, { bareHex: false, previousLine: 'main.index({0xc000066f58?, 0x404bb9?, 0x60?}, 0x0?)' });
-  assert.deepEqual(ref, { kind: 'functionOffset', function: 'main.index', offset: 0x31, returnAddress: true, start: line.indexOf('+0x31'), end: line.indexOf('+0x31') + 5 });
+  assert.deepEqual(ref, {
+    kind: 'functionOffset',
+    function: 'main.index',
+    offset: 0x31,
+    returnAddress: true,
+    start: line.indexOf('+0x31'),
+    end: line.indexOf('+0x31') + 5,
+  });
   // without a frame line above: nothing
   assert.equal(addressAt(line, line.indexOf('+0x31') + 2, { bareHex: false, previousLine: 'goroutine 1 [running]:' }), undefined);
 });

@@ -36,7 +36,16 @@ test('the hover: name, address, file:line, source, instruction, origin', () => {
 
 test('backticks in names and fences in text cannot break out of the code', () => {
   const md = hoverMarkdown({
-    resolved: { address: 1, name: 'a`b', start: 0, offset: 1, file: '', line: 0, instruction: { address: 1, encoding: '00', text: '```evil' }, sourceLabel: 'x' },
+    resolved: {
+      address: 1,
+      name: 'a`b',
+      start: 0,
+      offset: 1,
+      file: '',
+      line: 0,
+      instruction: { address: 1, encoding: '00', text: '```evil' },
+      sourceLabel: 'x',
+    },
   });
   assert.ok(md.startsWith('**``a`b+0x1``**'), md);
   assert.ok(!md.includes('\n```evil'), md);

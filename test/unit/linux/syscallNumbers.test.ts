@@ -8,12 +8,37 @@ const TABLES = { amd64: AMD64_SYSCALL_NAMES, arm64: ARM64_SYSCALL_NAMES };
 
 test('the calls a sandbox makes have their Linux numbers on both architectures', () => {
   const amd64: Record<string, number> = {
-    read: 0, write: 1, mmap: 9, munmap: 11, rt_sigreturn: 15, ioctl: 16, sched_yield: 24, nanosleep: 35, getpid: 39,
-    futex: 202, clock_gettime: 228, clock_nanosleep: 230, epoll_wait: 232, ppoll: 271, epoll_pwait: 281,
+    read: 0,
+    write: 1,
+    mmap: 9,
+    munmap: 11,
+    rt_sigreturn: 15,
+    ioctl: 16,
+    sched_yield: 24,
+    nanosleep: 35,
+    getpid: 39,
+    futex: 202,
+    clock_gettime: 228,
+    clock_nanosleep: 230,
+    epoll_wait: 232,
+    ppoll: 271,
+    epoll_pwait: 281,
   };
   const arm64: Record<string, number> = {
-    epoll_pwait: 22, ioctl: 29, read: 63, write: 64, ppoll: 73, futex: 98, nanosleep: 101, clock_gettime: 113,
-    clock_nanosleep: 115, sched_yield: 124, rt_sigreturn: 139, getpid: 172, munmap: 215, mmap: 222,
+    epoll_pwait: 22,
+    ioctl: 29,
+    read: 63,
+    write: 64,
+    ppoll: 73,
+    futex: 98,
+    nanosleep: 101,
+    clock_gettime: 113,
+    clock_nanosleep: 115,
+    sched_yield: 124,
+    rt_sigreturn: 139,
+    getpid: 172,
+    munmap: 215,
+    mmap: 222,
   };
   for (const [name, nr] of Object.entries(amd64)) assert.equal(AMD64_SYSCALL_NAMES[nr], name);
   for (const [name, nr] of Object.entries(arm64)) assert.equal(ARM64_SYSCALL_NAMES[nr], name);

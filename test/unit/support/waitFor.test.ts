@@ -15,23 +15,37 @@ test('waitFor returns the first answer that is not undefined or false', async ()
 test('on timeout it names what it waited for and the last error the probe threw', async () => {
   let calls = 0;
   await assert.rejects(
-    waitFor(() => `the door (knocked ${calls} times)`, () => {
-      calls++;
-      throw new Error('nobody home');
-    }, { timeoutMs: 50, intervalMs: 5 }),
+    waitFor(
+      () => `the door (knocked ${calls} times)`,
+      () => {
+        calls++;
+        throw new Error('nobody home');
+      },
+      { timeoutMs: 50, intervalMs: 5 },
+    ),
     (err: Error) => /timed out after 50 ms waiting for the door \(knocked \d+ times\)\nlast error: nobody home/.test(err.message),
   );
   assert.ok(calls > 1, 'a throwing probe is retried');
-  await assert.rejects(waitFor('never', () => false, { timeoutMs: 20, intervalMs: 5 }), /timed out after 20 ms waiting for never$/);
+  await assert.rejects(
+    waitFor('never', () => false, { timeoutMs: 20, intervalMs: 5 }),
+    /timed out after 20 ms waiting for never$/,
+  );
 });
 
 test('StopWaiting ends the wait at once with that error', async () => {
   let calls = 0;
   const started = Date.now();
-  await assert.rejects(waitFor('a dead process', () => {
-    calls++;
-    throw new StopWaiting('it exited');
-  }, { timeoutMs: 10_000 }), { message: 'it exited' });
+  await assert.rejects(
+    waitFor(
+      'a dead process',
+      () => {
+        calls++;
+        throw new StopWaiting('it exited');
+      },
+      { timeoutMs: 10_000 },
+    ),
+    { message: 'it exited' },
+  );
   assert.equal(calls, 1);
   assert.ok(Date.now() - started < 5_000);
 });

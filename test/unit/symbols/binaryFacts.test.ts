@@ -9,9 +9,7 @@ import { GoBuildInfoError, parseGoBuildInfo } from '../../../src/symbols/goBuild
 import { FIXTURES, buildDemo, buildLabel, systemGo, trixieGo, type DemoBuild, type GoToolchain } from '../../support/goTools';
 
 const toolchains = [systemGo(), trixieGo()].filter((t): t is GoToolchain => typeof t !== 'string');
-const builds: DemoBuild[] = toolchains.flatMap((tc) =>
-  ['amd64', 'arm64'].flatMap((goarch) => [false, true].map((stripped) => ({ tc, goarch, stripped }))),
-);
+const builds: DemoBuild[] = toolchains.flatMap((tc) => ['amd64', 'arm64'].flatMap((goarch) => [false, true].map((stripped) => ({ tc, goarch, stripped }))));
 const demoModule = /^module\s+(\S+)/m.exec(readFileSync(join(FIXTURES, 'demo/go.mod'), 'utf8'))?.[1];
 
 /** `go version -m`: the Go version, then "\tkey\tvalue…" lines. */
@@ -38,7 +36,10 @@ for (const b of builds) {
     assert.deepEqual(f.buildSettings, Object.fromEntries(settings));
     if (b.stripped) assert.equal(f.buildSettings['-ldflags'], '-s -w');
     assert.equal(f.buildSettings.GOARCH, b.goarch);
-    const buildId = execFileSync(b.tc.go, ['tool', 'buildid', binary], { env: { ...process.env, GOTOOLCHAIN: 'local', GOROOT: b.tc.goroot }, encoding: 'utf8' }).trim();
+    const buildId = execFileSync(b.tc.go, ['tool', 'buildid', binary], {
+      env: { ...process.env, GOTOOLCHAIN: 'local', GOROOT: b.tc.goroot },
+      encoding: 'utf8',
+    }).trim();
     assert.equal(f.buildId, buildId);
     const sections = execFileSync('readelf', ['-SW', binary], { encoding: 'utf8' });
     assert.equal(f.hasDwarf, /\s\.z?debug_info\s/.test(sections));
@@ -56,9 +57,18 @@ test('facts: clear errors for a file that is not ELF, an ELF that is not Go, and
   const dir = mkdtempSync(join(tmpdir(), 'facts-'));
   try {
     writeFileSync(join(dir, 'text'), 'hello\n');
-    assert.throws(() => readBinaryFacts(join(dir, 'text')), (e: unknown) => e instanceof BinaryFactsError && e.code === 'not-elf' && /not an ELF file/.test(e.message));
-    assert.throws(() => readBinaryFacts(process.execPath), (e: unknown) => e instanceof BinaryFactsError && e.code === 'not-go' && /not a Go binary/.test(e.message));
-    assert.throws(() => readBinaryFacts(join(dir, 'missing')), (e: unknown) => e instanceof BinaryFactsError && e.code === 'unreadable' && /ENOENT/.test(e.message));
+    assert.throws(
+      () => readBinaryFacts(join(dir, 'text')),
+      (e: unknown) => e instanceof BinaryFactsError && e.code === 'not-elf' && /not an ELF file/.test(e.message),
+    );
+    assert.throws(
+      () => readBinaryFacts(process.execPath),
+      (e: unknown) => e instanceof BinaryFactsError && e.code === 'not-go' && /not a Go binary/.test(e.message),
+    );
+    assert.throws(
+      () => readBinaryFacts(join(dir, 'missing')),
+      (e: unknown) => e instanceof BinaryFactsError && e.code === 'unreadable' && /ENOENT/.test(e.message),
+    );
   } finally {
     rmSync(dir, { recursive: true });
   }
@@ -105,7 +115,12 @@ function reader(memory: Map<number, Buffer>): (addr: number, length: number) => 
   };
 }
 
-for (const [ptrSize, big] of [[8, false], [4, true], [4, false], [8, true]] as const) {
+for (const [ptrSize, big] of [
+  [8, false],
+  [4, true],
+  [4, false],
+  [8, true],
+] as const) {
   test(`build info of Go < 1.18 (pointers, ${ptrSize * 8}-bit ${big ? 'big' : 'little'}-endian)`, () => {
     const { section, memory } = pointerLayout(ptrSize, big);
     const info = parseGoBuildInfo(section, reader(memory));
@@ -131,10 +146,14 @@ test('build info of Go ≥ 1.18 (inline strings), quoted settings, and damaged s
     return Buffer.concat([Buffer.from(len), b]);
   };
   // the sentinels are not UTF-8: build the modinfo bytes the way the linker writes them
-  const section = Buffer.concat([header(8, 2), str('go1.21.0'), (() => {
-    const m = Buffer.concat([SENTINEL_START, Buffer.from(modinfo), SENTINEL_END]);
-    return Buffer.concat([Buffer.from([m.length & 0x7f | 0x80, m.length >> 7]), m]);
-  })()]);
+  const section = Buffer.concat([
+    header(8, 2),
+    str('go1.21.0'),
+    (() => {
+      const m = Buffer.concat([SENTINEL_START, Buffer.from(modinfo), SENTINEL_END]);
+      return Buffer.concat([Buffer.from([(m.length & 0x7f) | 0x80, m.length >> 7]), m]);
+    })(),
+  ]);
   const noMemory = (): undefined => undefined;
   const info = parseGoBuildInfo(section, noMemory);
   assert.equal(info.goVersion, 'go1.21.0');

@@ -85,7 +85,10 @@ test('PIE binaries: the table is in .data.rel.ro.gopclntab; answers equal Go 1.2
 });
 
 test('a non-ELF file is an ElfError; an ELF without Go tables still gives .symtab or nothing', () => {
-  assert.throws(() => loadBinarySymbols(join(SAMPLES, 'README.md')), (e: unknown) => e instanceof ElfError && e.message === 'not an ELF file');
+  assert.throws(
+    () => loadBinarySymbols(join(SAMPLES, 'README.md')),
+    (e: unknown) => e instanceof ElfError && e.message === 'not an ELF file',
+  );
   const ls = binarySymbolsFromBuffer(readFileSync('/bin/ls'));
   assert.equal(ls.pclntab, undefined);
   assert.match(ls.pclntabProblem ?? '', /no \.gopclntab/);

@@ -27,11 +27,7 @@ for (const goarch of Object.keys(expected)) {
     const b: DemoBuild = { tc: go19, goarch, stripped: false };
     const binary = buildDemo(b);
     const elf = ElfFile.open(binary);
-    assert.deepEqual(
-      { elfClass: elf.header.elfClass, endian: elf.header.endian, machineName: elf.header.machineName },
-      expected[goarch],
-      buildLabel(b),
-    );
+    assert.deepEqual({ elfClass: elf.header.elfClass, endian: elf.header.endian, machineName: elf.header.machineName }, expected[goarch], buildLabel(b));
     assert.equal(elf.header.type, 2); // ET_EXEC
     const text = elf.section('.text');
     assert.ok(text !== undefined && text.size > 100_000);

@@ -91,7 +91,12 @@ test('pclntab function list equals the text symbols of go tool nm -size', (t) =>
     // and the pclntab elides what is in brackets (`type..eq.[...]T`, `main.Sum[...]`)
     const elided = (f: { entry: number; name: string }): NmSymbol | undefined => {
       if (!f.name.includes('[...]')) return undefined;
-      const re = new RegExp(`^${f.name.split('[...]').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('\\[.*\\]')}$`);
+      const re = new RegExp(
+        `^${f.name
+          .split('[...]')
+          .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+          .join('\\[.*\\]')}$`,
+      );
       return nmAt.get(f.entry)?.find((s) => re.test(s.name));
     };
     for (const f of tab.functions()) {
@@ -131,8 +136,7 @@ function convert118To116(src: Buffer): Buffer {
   assert.ok(little || src.readUInt32BE(0) === 0xfffffff0, 'a Go 1.18 table');
   const ptr = src[7];
   const rd32 = (b: Buffer, o: number): number => (little ? b.readUInt32LE(o) : b.readUInt32BE(o));
-  const rdPtr = (b: Buffer, o: number): number =>
-    ptr === 4 ? rd32(b, o) : little ? Number(b.readBigUInt64LE(o)) : Number(b.readBigUInt64BE(o));
+  const rdPtr = (b: Buffer, o: number): number => (ptr === 4 ? rd32(b, o) : little ? Number(b.readBigUInt64LE(o)) : Number(b.readBigUInt64BE(o)));
   const wr32 = (b: Buffer, o: number, v: number): void => void (little ? b.writeUInt32LE(v >>> 0, o) : b.writeUInt32BE(v >>> 0, o));
   const wrPtr = (b: Buffer, o: number, v: number): void => {
     if (ptr === 4) wr32(b, o, v);
@@ -232,13 +236,22 @@ test('Go 1.2–1.15 layout (0xfffffffb): GOROOT testdata pcln115 matches debug/g
 });
 
 test('not a pclntab, and a truncated one, fail with PclntabError', (t) => {
-  assert.throws(() => GoPclntab.parse(Buffer.from('hello, this is not a table')), (e: unknown) => e instanceof PclntabError && /not a Go pclntab/.test(e.message));
+  assert.throws(
+    () => GoPclntab.parse(Buffer.from('hello, this is not a table')),
+    (e: unknown) => e instanceof PclntabError && /not a Go pclntab/.test(e.message),
+  );
   assert.throws(() => GoPclntab.parse(Buffer.alloc(4)), PclntabError);
   if (typeof go19 === 'string') return t.skip(go19);
   const { elf } = pclntabOf(buildDemo({ tc: go19, goarch: 'amd64', stripped: false }));
   const data = elf.sectionData('.gopclntab');
-  assert.throws(() => GoPclntab.parse(data.subarray(0, 200)), (e: unknown) => e instanceof PclntabError && /truncated/.test(e.message));
-  assert.throws(() => GoPclntab.parse(data.subarray(0, Math.floor(data.length * 0.9))), (e: unknown) => e instanceof PclntabError && /truncated/.test(e.message));
+  assert.throws(
+    () => GoPclntab.parse(data.subarray(0, 200)),
+    (e: unknown) => e instanceof PclntabError && /truncated/.test(e.message),
+  );
+  assert.throws(
+    () => GoPclntab.parse(data.subarray(0, Math.floor(data.length * 0.9))),
+    (e: unknown) => e instanceof PclntabError && /truncated/.test(e.message),
+  );
   // garbage in the pc-value tables: answers may be wrong but symbolize never throws
   const damaged = Buffer.from(data);
   const pctab = Number(damaged.readBigUInt64LE(8 + 6 * 8));

@@ -68,13 +68,18 @@ for (const b of builds) {
       for (const line of lines.linesOfFile(f)) all.set(`${baseName(f)}:${line}`, asRuns(lines.pcsForLine(f, line)));
     }
     const got = comparable(all, listing, b.goarch, counts);
-    t.diagnostic(`${want.size} file:lines compared; left out: ${b.goarch === 'amd64' ? listing.undecodable.size : 0} functions objdump cannot decode, ${counts.split} prefix splits`);
+    t.diagnostic(
+      `${want.size} file:lines compared; left out: ${b.goarch === 'amd64' ? listing.undecodable.size : 0} functions objdump cannot decode, ${counts.split} prefix splits`,
+    );
     // same keys: linesOfFile lists exactly the lines objdump shows code for
     assert.deepEqual([...got.keys()].sort(), [...want.keys()].sort());
     for (const [key, runs] of want) assert.deepEqual(got.get(key), runs, key);
     // a line may start several runs (loops, inlined copies): the demo must exercise that
     assert.ok([...want.values()].some((r) => r.length > 1));
-    assert.ok([...want.values()].some((r) => new Set(r.map((x) => x.function)).size > 1), 'some line is inlined into several functions');
+    assert.ok(
+      [...want.values()].some((r) => new Set(r.map((x) => x.function)).size > 1),
+      'some line is inlined into several functions',
+    );
   });
 
   test(`demo main.go of ${buildLabel(b)}: every line, lines without code and the next line with code`, () => {
@@ -91,7 +96,11 @@ for (const b of builds) {
     const last = withCode[withCode.length - 1];
     for (let line = 0; line <= last + 5; line++) {
       assert.deepEqual(asRuns(lines.pcsForLine(file, line)), want.get(`main.go:${line}`) ?? [], `main.go:${line}`);
-      assert.equal(lines.nextLineWithCode(file, line), withCode.find((l) => l >= line), `next line with code from ${line}`);
+      assert.equal(
+        lines.nextLineWithCode(file, line),
+        withCode.find((l) => l >= line),
+        `next line with code from ${line}`,
+      );
     }
     assert.deepEqual(lines.pcsForLine(`${file}.missing`, withCode[0]), []);
     assert.equal(typeof lines.indexBuildMs, 'number');

@@ -38,7 +38,16 @@ test('plain objdump sample: TEXT lines, address ranges, instruction at an addres
   const hit = await ix.resolve(0x4847c5);
   assert.equal(hit?.symbol, classify);
   assert.equal(hit?.offset, 5);
-  assert.deepEqual(hit?.instruction, { address: 0x4847c5, size: 2, encoding: '7420', text: 'JE 0x4847e7', file: 'main.go', sourceLine: 48, line: 71, offset: hit?.instruction?.offset });
+  assert.deepEqual(hit?.instruction, {
+    address: 0x4847c5,
+    size: 2,
+    encoding: '7420',
+    text: 'JE 0x4847e7',
+    file: 'main.go',
+    sourceLine: 48,
+    line: 71,
+    offset: hit?.instruction?.offset,
+  });
   // inside a multi-byte instruction
   assert.equal((await ix.resolve(0x4847c8))?.instruction?.address, 0x4847c7);
   assert.equal(await ix.resolve(0x4847c0 + classify.size), undefined);
@@ -125,7 +134,13 @@ test('parseInstructionLine rejects what is not an instruction', () => {
 });
 
 test('streamed from disk equals in memory, for every sample and any buffer size', async () => {
-  for (const name of ['objdump_amd64_go1.19.txt', 'objdump-S_arm64_go1.19.txt', 'delve-1.20.2_disassemble_amd64_intel-go-gnu.txt', 'objdump_edgecases_arm64_go1.19.txt', 'objdump_wrong-toolchain_amd64_go1.19.txt']) {
+  for (const name of [
+    'objdump_amd64_go1.19.txt',
+    'objdump-S_arm64_go1.19.txt',
+    'delve-1.20.2_disassemble_amd64_intel-go-gnu.txt',
+    'objdump_edgecases_arm64_go1.19.txt',
+    'objdump_wrong-toolchain_amd64_go1.19.txt',
+  ]) {
     const mem = ObjdumpIndex.fromText(sample(name));
     for (const chunkSize of [256, 1000, 4096, 1 << 22]) {
       const disk = await ObjdumpIndex.fromFile(join(SAMPLES, name), { chunkSize });
@@ -143,7 +158,11 @@ for (const goarch of ['amd64', 'arm64']) {
     const binary = buildDemo({ tc: go19, goarch, stripped: false });
     const dump = goObjdump(go19, binary);
     const ix = await ObjdumpIndex.fromFile(dump, { chunkSize: 1 << 16 });
-    const nm = new Map(goNm(go19, binary).filter((s) => s.kind === 'T' || s.kind === 't').map((s) => [s.name, s]));
+    const nm = new Map(
+      goNm(go19, binary)
+        .filter((s) => s.kind === 'T' || s.kind === 't')
+        .map((s) => [s.name, s]),
+    );
     let withCode = 0;
     for (const f of ix.functions) {
       const s = nm.get(f.name);

@@ -46,17 +46,19 @@ test('aliases at one address: the one with a size wins the address, both are fou
 });
 
 test('search: exact, then prefix, then substring, case-insensitive, limited', () => {
-  const t = new SymbolTable([
-    ...syms,
-    { name: 'main', start: 0x10, size: 1 },
-    { name: 'runtime.main', start: 0x20, size: 1 },
-  ]);
+  const t = new SymbolTable([...syms, { name: 'main', start: 0x10, size: 1 }, { name: 'runtime.main', start: 0x20, size: 1 }]);
   assert.deepEqual(
     t.search('MAIN').map((s) => s.name),
     ['main', 'main.(*Counter).Add', 'main.classify', 'runtime.main'],
   );
-  assert.deepEqual(t.search('main', { limit: 2 }).map((s) => s.name), ['main', 'main.(*Counter).Add']);
-  assert.deepEqual(t.search('sigret').map((s) => s.name), ['runtime.sigreturn', '__vdso_rt_sigreturn']);
+  assert.deepEqual(
+    t.search('main', { limit: 2 }).map((s) => s.name),
+    ['main', 'main.(*Counter).Add'],
+  );
+  assert.deepEqual(
+    t.search('sigret').map((s) => s.name),
+    ['runtime.sigreturn', '__vdso_rt_sigreturn'],
+  );
   assert.deepEqual(t.search('zzz'), []);
 });
 

@@ -5,9 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import {
-  createRegistry, grammarFile, injectionFile, repoRoot, tokenizeText, type Token, type TokenizedLine,
-} from '../../grammar/tokenizer.mjs';
+import { createRegistry, grammarFile, injectionFile, repoRoot, tokenizeText, type Token, type TokenizedLine } from '../../grammar/tokenizer.mjs';
 import { checkDump } from '../../grammar/lineShapes.mjs';
 import { buildGrammar, buildMarkdownInjection, renderJson } from '../../../syntaxes/build-go-objdump-grammar.mjs';
 
@@ -192,10 +190,15 @@ test('privileged, syscall and trap instructions are marked apart', async () => {
   }
   // lower-case forms, as in -gnu tails and Delve's gnu/intel flavours
   for (const [text, scope] of [
-    ['mrs x18, tpidr_el1', 'keyword.control.privileged'], ['mrs x5, s3_0_c13_c0_4', 'keyword.control.privileged'],
-    ['mrs x1, s3_3_c13_c0_2', 'keyword.other.mnemonic'], ['msr daifset, #0x2', 'keyword.control.privileged'],
-    ['cli', 'keyword.control.privileged'], ['syscall', 'keyword.control.syscall'], ['svc #0x0', 'keyword.control.syscall'],
-    ['ud2', 'keyword.control.trap'], ['eret', 'keyword.control.privileged'],
+    ['mrs x18, tpidr_el1', 'keyword.control.privileged'],
+    ['mrs x5, s3_0_c13_c0_4', 'keyword.control.privileged'],
+    ['mrs x1, s3_3_c13_c0_2', 'keyword.other.mnemonic'],
+    ['msr daifset, #0x2', 'keyword.control.privileged'],
+    ['cli', 'keyword.control.privileged'],
+    ['syscall', 'keyword.control.syscall'],
+    ['svc #0x0', 'keyword.control.syscall'],
+    ['ud2', 'keyword.control.trap'],
+    ['eret', 'keyword.control.privileged'],
   ] as const) {
     const line = await tokenizeLine(`\tx.s:1\t0x1000\td538d092\t${text}`);
     expectToken(line, text.split(' ')[0], scope);
@@ -203,12 +206,14 @@ test('privileged, syscall and trap instructions are marked apart', async () => {
 });
 
 test('-S: address-only instruction lines and interleaved Go source', async () => {
-  const [header, source, insn, call] = await tokenizeText([
-    'TEXT runtime.main.func1(SB) /usr/lib/go-1.19/src/runtime/proc.go',
-    '\t\tsystemstack(func() {',
-    '  0x433dc0\t\t493b6610\t\tCMPQ 0x10(R14), SP\t',
-    '  0x433de4\t\te8d73e0000\t\tCALL runtime.newm(SB)\t',
-  ].join('\n'));
+  const [header, source, insn, call] = await tokenizeText(
+    [
+      'TEXT runtime.main.func1(SB) /usr/lib/go-1.19/src/runtime/proc.go',
+      '\t\tsystemstack(func() {',
+      '  0x433dc0\t\t493b6610\t\tCMPQ 0x10(R14), SP\t',
+      '  0x433de4\t\te8d73e0000\t\tCALL runtime.newm(SB)\t',
+    ].join('\n'),
+  );
   expectToken(header, 'TEXT', 'keyword.other.directive.text');
   assert.ok(source.tokens.every((t) => t.scopes.includes(`meta.source-line${S}`) && t.scopes.includes('meta.embedded.line.go')));
   expectToken(insn, '0x433dc0', 'constant.numeric.hex.address');
@@ -291,16 +296,18 @@ test('Delve disassemble: => and * markers, intel, go and gnu flavours, old $ tar
 });
 
 test('Go assembler source (goasm fences, .s snippets): directives and instructions', async () => {
-  const [include, text, word, call, mov, cli, goStatement, goField] = await tokenizeText([
-    '#include "textflag.h"',
-    'TEXT ·kernelExitToEl0(SB),NOSPLIT|NOFRAME,$0',
-    '\tWORD $0xd538d092 // MRS TPIDR_EL1, R18',
-    '\tBL ·kernelExitFellThrough(SB)',
-    '\tMOVQ\ta+0(FP), AX',
-    '\tCLI',
-    '\tX := f()',
-    '\tDEBUG = true',
-  ].join('\n'));
+  const [include, text, word, call, mov, cli, goStatement, goField] = await tokenizeText(
+    [
+      '#include "textflag.h"',
+      'TEXT ·kernelExitToEl0(SB),NOSPLIT|NOFRAME,$0',
+      '\tWORD $0xd538d092 // MRS TPIDR_EL1, R18',
+      '\tBL ·kernelExitFellThrough(SB)',
+      '\tMOVQ\ta+0(FP), AX',
+      '\tCLI',
+      '\tX := f()',
+      '\tDEBUG = true',
+    ].join('\n'),
+  );
   assert.ok(include.tokens[0].scopes.includes(`meta.preprocessor.go-asm${S}`));
   expectToken(text, 'TEXT', 'keyword.other.directive');
   expectToken(text, '·kernelExitToEl0', 'entity.name.function');
@@ -326,8 +333,24 @@ test('Markdown fences tagged objdump, go-objdump or goasm are highlighted', asyn
   });
   const insn = '  main.go:46\t\t0x4847c0\t\t4885c0\t\t\tTESTQ AX, AX\t\t';
   const doc = [
-    '# Notes', '```objdump', 'TEXT main.classify(SB) /x/main.go', insn, '```',
-    insn, '~~~goasm', insn, '~~~', '```go-objdump {title="x"}', insn, '```', '```go', insn, '```', '```goasm', '\tCLI', '```',
+    '# Notes',
+    '```objdump',
+    'TEXT main.classify(SB) /x/main.go',
+    insn,
+    '```',
+    insn,
+    '~~~goasm',
+    insn,
+    '~~~',
+    '```go-objdump {title="x"}',
+    insn,
+    '```',
+    '```go',
+    insn,
+    '```',
+    '```goasm',
+    '\tCLI',
+    '```',
   ].join('\n');
   const lines = await tokenizeText(doc, { scopeName: 'text.html.markdown', registry });
   expectToken(lines[1], 'objdump', 'fenced_code.block.language.markdown');
@@ -342,7 +365,9 @@ test('Markdown fences tagged objdump, go-objdump or goasm are highlighted', asyn
 });
 
 test('every line of every committed sample gets its line-shape scope', async () => {
-  const samples = readdirSync(fixtures).filter((f) => f.endsWith('.txt')).sort();
+  const samples = readdirSync(fixtures)
+    .filter((f) => f.endsWith('.txt'))
+    .sort();
   assert.ok(samples.length >= 15, `samples: ${samples.join(', ')}`);
   let instructions = 0;
   for (const sample of samples) {
@@ -358,7 +383,11 @@ test('every line of every committed sample gets its line-shape scope', async () 
     instructions += stats.instructions;
     // no line, whatever its shape, is left without a line-level meta scope
     const bare = lines.filter((l) => l.text.trim() && !l.tokens[0]?.scopes.some((s) => s.startsWith('meta.')));
-    assert.deepEqual(bare.map((l) => l.text), [], sample);
+    assert.deepEqual(
+      bare.map((l) => l.text),
+      [],
+      sample,
+    );
   }
   assert.ok(instructions > 900, `${instructions} instruction lines`);
 });

@@ -5,14 +5,22 @@ import { dlvAttachArgv } from '../../../src/target/dlvCommandLine';
 
 test('attach argv listens on loopback only, headless, API v2, multiclient', () => {
   assert.deepEqual(dlvAttachArgv({ pid: 4989, listen: 'tcp' }), [
-    'attach', '4989', '--headless', '--api-version=2', '--listen=127.0.0.1:0', '--accept-multiclient',
+    'attach',
+    '4989',
+    '--headless',
+    '--api-version=2',
+    '--listen=127.0.0.1:0',
+    '--accept-multiclient',
   ]);
   assert.deepEqual(dlvAttachArgv({ pid: 7, listen: { unixSocket: '/tmp/b/dlv.sock' } }).slice(4, 5), ['--listen=unix:/tmp/b/dlv.sock']);
 });
 
 test('refuses flags that would widen access or fight the adapter, naming the flag', () => {
   for (const f of ['--listen=0.0.0.0:2345', '--only-same-user=false', '--headless', '--init=/tmp/x', '--continue']) {
-    assert.throws(() => validateDlvFlags([f]), (e: unknown) => e instanceof DlvFlagError && e.message.includes(f.split('=')[0]));
+    assert.throws(
+      () => validateDlvFlags([f]),
+      (e: unknown) => e instanceof DlvFlagError && e.message.includes(f.split('=')[0]),
+    );
   }
 });
 
@@ -26,5 +34,10 @@ test('refuses unknown and hostile flags', () => {
 });
 
 test('keeps allowed flags and their values', () => {
-  assert.deepEqual(validateDlvFlags(['--log', '--log-output', 'rpc,debugger', '--backend=native']), ['--log', '--log-output', 'rpc,debugger', '--backend=native']);
+  assert.deepEqual(validateDlvFlags(['--log', '--log-output', 'rpc,debugger', '--backend=native']), [
+    '--log',
+    '--log-output',
+    'rpc,debugger',
+    '--backend=native',
+  ]);
 });

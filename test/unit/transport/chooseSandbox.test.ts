@@ -14,12 +14,21 @@ test('processId wins, even when it is not in the list', () => {
 test('sandbox: exact id, unique prefix; an ambiguous prefix lists the matches', () => {
   assert.equal(chooseSandbox(two, { sandbox: 'abd456' }, 'pi').pid, 200);
   assert.equal(chooseSandbox(two, { sandbox: 'abc' }, 'pi').pid, 100);
-  assert.throws(() => chooseSandbox(two, { sandbox: 'ab' }, 'pi'), (e: unknown) => e instanceof SandboxChoiceError && /matches 2 sandboxes on pi/.test(e.message) && e.candidates.length === 2);
+  assert.throws(
+    () => chooseSandbox(two, { sandbox: 'ab' }, 'pi'),
+    (e: unknown) => e instanceof SandboxChoiceError && /matches 2 sandboxes on pi/.test(e.message) && e.candidates.length === 2,
+  );
   assert.throws(() => chooseSandbox(two, { sandbox: 'zzz' }, 'pi'), /no sandbox with container id "zzz" on pi\. Running sandboxes:\n {2}pid 100/);
 });
 
 test('the only one; none; several', () => {
   assert.equal(chooseSandbox([sb(7, 'x')], {}, 'pi').pid, 7);
-  assert.throws(() => chooseSandbox([], {}, 'raspberrypi'), /^Error|No runsc-sandbox … boot process found on raspberrypi\. Start the sandbox \(runsc --platform=kvm …\) or set "processId"\.$/);
-  assert.throws(() => chooseSandbox(two, {}, 'pi'), (e: unknown) => e instanceof SandboxChoiceError && /2 sandboxes run on pi/.test(e.message) && e.candidates.length === 2);
+  assert.throws(
+    () => chooseSandbox([], {}, 'raspberrypi'),
+    /^Error|No runsc-sandbox … boot process found on raspberrypi\. Start the sandbox \(runsc --platform=kvm …\) or set "processId"\.$/,
+  );
+  assert.throws(
+    () => chooseSandbox(two, {}, 'pi'),
+    (e: unknown) => e instanceof SandboxChoiceError && /2 sandboxes run on pi/.test(e.message) && e.candidates.length === 2,
+  );
 });

@@ -24,7 +24,13 @@ test('a sandbox another debugger traces is refused, naming the tracer', () => {
 });
 
 test("runsc's gofer is refused with the way to the sandbox; another process is attached with a warning", () => {
-  assert.match(judgeProcess(parseSupervisorFacts(7, out(GOFER, 0)), 'this machine').error ?? '', /^Process 7 on this machine is runsc's gofer \(runsc-gofer .*\), not the sandbox\. Attach to the runsc-sandbox … boot process/);
-  assert.match(judgeProcess(parseSupervisorFacts(7, out(['/usr/bin/sleep', '100'], 0)), 'h').warning ?? '', /is not a runsc-sandbox … boot process \(\/usr\/bin\/sleep 100\); attaching anyway/);
+  assert.match(
+    judgeProcess(parseSupervisorFacts(7, out(GOFER, 0)), 'this machine').error ?? '',
+    /^Process 7 on this machine is runsc's gofer \(runsc-gofer .*\), not the sandbox\. Attach to the runsc-sandbox … boot process/,
+  );
+  assert.match(
+    judgeProcess(parseSupervisorFacts(7, out(['/usr/bin/sleep', '100'], 0)), 'h').warning ?? '',
+    /is not a runsc-sandbox … boot process \(\/usr\/bin\/sleep 100\); attaching anyway/,
+  );
   assert.deepEqual(judgeProcess(parseSupervisorFacts(7, out(SANDBOX, 0)), 'h'), {});
 });

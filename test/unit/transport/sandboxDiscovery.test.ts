@@ -14,9 +14,16 @@ let fake: ChildProcess;
 const ODD = 'a b\nc\td';
 
 before(async () => {
-  fake = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)', '--', '--root=/run/runsc', `--x=${ODD}`, '--platform=kvm', 'boot', '--bundle=/b', 'cid-unit-1234'], { argv0: 'runsc-sandbox', stdio: 'ignore' });
+  fake = spawn(
+    process.execPath,
+    ['-e', 'setTimeout(() => {}, 60000)', '--', '--root=/run/runsc', `--x=${ODD}`, '--platform=kvm', 'boot', '--bundle=/b', 'cid-unit-1234'],
+    { argv0: 'runsc-sandbox', stdio: 'ignore' },
+  );
   const pid = fake.pid;
-  await waitFor('the stand-in to run under its sandbox argv', () => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('cid-unit-1234'), { timeoutMs: 10_000, intervalMs: 20 });
+  await waitFor('the stand-in to run under its sandbox argv', () => readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('cid-unit-1234'), {
+    timeoutMs: 10_000,
+    intervalMs: 20,
+  });
 });
 
 after(() => {

@@ -44,7 +44,9 @@ test('NUL cannot be quoted and is refused', () => {
 });
 
 test('a leading ~/ is expanded by the shell, the rest stays literal', () => {
-  const out = execFileSync('sh', ['-c', `printf '%s' ${shellQuoteHomePath('~/go/bin/$(x) dlv')}`], { env: { ...process.env, HOME: homedir() } }).toString('utf8');
+  const out = execFileSync('sh', ['-c', `printf '%s' ${shellQuoteHomePath('~/go/bin/$(x) dlv')}`], { env: { ...process.env, HOME: homedir() } }).toString(
+    'utf8',
+  );
   assert.equal(out, `${homedir()}/go/bin/$(x) dlv`);
   assert.equal(shellQuoteHomePath('/usr/bin/dlv'), `'/usr/bin/dlv'`);
   assert.equal(shellQuoteHomePath('~root/x'), `'~root/x'`, 'only ~/ is special');
