@@ -68,6 +68,9 @@ function startSharedPi() {
   return started.status === 0 ? state : undefined;
 }
 
+/** The suites whose tests start Delve. */
+const STARTS_DELVE = ['go', 'e2e', 'ui', 'arm64'];
+
 /** `dlv … --headless` processes of this user started during the last `seconds` (the tests start every Delve that way). */
 function leftoverDebuggers(seconds) {
   const ps = spawnSync('ps', ['-o', 'pid=,etimes=,args=', '-u', String(process.getuid())], { encoding: 'utf8' });
@@ -84,7 +87,8 @@ for (const suite of suites) {
   const suiteStart = Date.now();
   let status;
   if (suite === 'lint') {
-    status = run('npx', ['eslint', '.']) || run('npx', ['tsc', '-p', '.', '--noEmit']);
+    // Biome checks the formatting (biome.json); ESLint the rules and the layers; tsc the types.
+    status = run('npx', ['biome', 'format', '.']) || run('npx', ['eslint', '.']) || run('npx', ['tsc', '-p', '.', '--noEmit']);
   } else if (suite === 'grammar') {
     status = run(process.execPath, ['scripts/test-grammar.mjs']);
   } else if (suite === 'go') {
@@ -116,7 +120,9 @@ for (const suite of suites) {
       }
     }
   }
-  const leaked = leftoverDebuggers(Math.ceil((Date.now() - suiteStart) / 1000) + 1);
+  // Only suites that start Delve look for one left behind: a lint run next to an e2e run must not
+  // take (and kill) the e2e run's Delve for its own.
+  const leaked = STARTS_DELVE.includes(suite) ? leftoverDebuggers(Math.ceil((Date.now() - suiteStart) / 1000) + 1) : [];
   if (leaked.length) {
     console.error(`\n${suite}: Delve processes left running after the suite (killed now):\n  ${leaked.map((l) => l.text).join('\n  ')}`);
     for (const l of leaked) {
