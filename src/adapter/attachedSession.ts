@@ -11,13 +11,14 @@ import type { SymbolRef } from '../bluepill/symbolizer';
 import { VdsoSymbolizer } from '../bluepill/vdsoSymbolizer';
 import { attachTarget, type AttachedTarget } from '../target/attachTarget';
 import { fetchSandboxBinary, type FetchedBinary } from '../transport/fetchBinary';
-import { AttachedEvent, ProgressEvent, type FetchBinaryResponseBody } from '../protocol/bluepillMessages';
+import { AttachedEvent, type FetchBinaryResponseBody } from '../protocol/bluepillMessages';
 import { BluepillRequests } from './bluepillRequests';
 import { BinaryLines } from './binaryLines';
 import { BreakpointBook } from './breakpoints';
 import { runConsoleCommand } from './consoleCommands';
 import { Execution, type StopInfo, type StopVerdict, type TaskResult } from './execution';
 import { Inspection } from './inspection';
+import { ProgressReporter } from './progressReporter';
 import { renderLogMessage } from './logMessage';
 import { StackCache } from './stackCache';
 import { sortThreads, threadName } from './threadNames';
@@ -26,6 +27,8 @@ import { formatValue } from './variableView';
 /** What the attached state needs from the DAP session around it. */
 export interface SessionHost {
   sendEvent(event: DebugProtocol.Event): void;
+  /** The client shows DAP progress (initialize's supportsProgressReporting). */
+  readonly supportsProgress: boolean;
   console(text: string, category?: 'console' | 'stderr'): void;
   /** The session is over without the user asking (Delve or the link gone, the sandbox exited). */
   terminated(message: string): void;
@@ -40,6 +43,7 @@ export class AttachedSession {
   readonly bluepill: BluepillRequests;
   readonly stacks: StackCache;
   readonly inspection: Inspection;
+  readonly progress: ProgressReporter;
   private threads: Thread[] = [];
   private currentThread: number;
   private ended = false;
@@ -82,10 +86,11 @@ export class AttachedSession {
     currentThread: number,
   ) {
     this.currentThread = currentThread;
+    this.progress = new ProgressReporter((ev) => host.sendEvent(ev), host.supportsProgress);
     target.onLost((message) => this.lose(message));
     this.engine = new GuardedEngine(target.client, {
       symbolFallback: { symbolize: (addr) => this.vdsoSymbol(addr) },
-      onProgress: (threadId, message) => host.sendEvent(new Event(ProgressEvent.event, { threadId, message, done: false }) as DebugProtocol.Event),
+      onProgress: (threadId, message) => this.progress.update(threadId, message),
       pendingSignals: () => target.procFiles.pendingSignals(target.pid),
     });
     const engine = this.engine;
@@ -118,6 +123,7 @@ export class AttachedSession {
       stopped: () => !this.execution.running,
       runEngineTask: (task) => this.runEngineTask(task),
       sendEvent: (ev) => host.sendEvent(ev),
+      progress: this.progress,
     });
   }
 
@@ -197,6 +203,19 @@ export class AttachedSession {
   }
 
   /**
+   * The client's Cancel on a progress (or on a pending request): ends the wait as Pause does.
+   * False when there is nothing of ours to cancel.
+   */
+  async cancel(args: DebugProtocol.CancelArguments): Promise<boolean> {
+    const threadId = args.progressId !== undefined ? this.progress.threadOf(args.progressId) : undefined;
+    if (args.progressId !== undefined && threadId === undefined) return false;
+    if (!this.execution.running) return false;
+    this.pausedThread = threadId;
+    await this.execution.pause();
+    return true;
+  }
+
+  /**
    * A step through the engine's guards: never single-step a syscall, a blocking wait or the vDSO,
    * and no breakpoint of Delve's in code that runs only in guest mode.
    */
@@ -215,7 +234,7 @@ export class AttachedSession {
             : await engine.lineStep(threadId, line, signal);
         return { state: r.state, threadId: r.threadId, reason: 'step', description: r.description || undefined };
       } finally {
-        this.host.sendEvent(new Event(ProgressEvent.event, { threadId, message: '', done: true }) as DebugProtocol.Event);
+        this.progress.done(threadId);
       }
     });
   }

@@ -16,6 +16,7 @@ type Needs = 'stopped' | 'any';
 export class BluepillDebugSession extends LoggingDebugSession {
   private attached: AttachedSession | undefined;
   private ended = false;
+  private clientShowsProgress = false;
 
   constructor() {
     super();
@@ -25,8 +26,10 @@ export class BluepillDebugSession extends LoggingDebugSession {
 
   // ---- lifecycle ----
 
-  protected override initializeRequest(response: DebugProtocol.InitializeResponse): void {
+  protected override initializeRequest(response: DebugProtocol.InitializeResponse, args: DebugProtocol.InitializeRequestArguments): void {
+    this.clientShowsProgress = args.supportsProgressReporting === true;
     response.body = {
+      supportsCancelRequest: true,
       supportsConfigurationDoneRequest: true,
       supportsFunctionBreakpoints: true,
       supportsConditionalBreakpoints: true,
@@ -58,6 +61,7 @@ export class BluepillDebugSession extends LoggingDebugSession {
     try {
       this.attached = await AttachedSession.attach(config, {
         sendEvent: (ev) => this.sendEvent(ev),
+        supportsProgress: this.clientShowsProgress,
         console: (text, category) => this.console(text, category),
         terminated: (message) => this.terminated(message),
       });
@@ -110,6 +114,12 @@ export class BluepillDebugSession extends LoggingDebugSession {
     // The response goes before the stopped event that pausing a stopped target reports.
     this.sendResponse(response);
     await reportStop();
+  }
+
+  /** Cancel on a progress notification (or on the pending request of a wait): ends the wait like Pause. */
+  protected override async cancelRequest(response: DebugProtocol.CancelResponse, args: DebugProtocol.CancelArguments): Promise<void> {
+    await this.attached?.cancel(args).catch((err: Error) => this.console(`Cancel: ${err.message}`, 'stderr'));
+    this.sendResponse(response);
   }
 
   protected override nextRequest(response: DebugProtocol.NextResponse, args: DebugProtocol.NextArguments): Promise<void> {

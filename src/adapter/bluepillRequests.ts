@@ -14,7 +14,6 @@ import {
   HopsRequest,
   SymbolizeDapRequest,
   LocationEvent,
-  ProgressEvent,
   StepOverRequest,
   type HopsEventBody,
   type LocationEventBody,
@@ -25,6 +24,7 @@ import {
 } from '../protocol/bluepillMessages';
 import { hopToWire, unfinishedToWire } from './hopToWire';
 import { classifyLocation } from './bluepillLocation';
+import type { ProgressReporter } from './progressReporter';
 import type { TaskResult } from './execution';
 
 /** Most hops kept for the views. */
@@ -37,6 +37,7 @@ export interface BluepillHost {
   stopped(): boolean;
   runEngineTask(task: (signal: AbortSignal) => Promise<TaskResult>): void;
   sendEvent(event: DebugProtocol.Event): void;
+  readonly progress: ProgressReporter;
 }
 
 export class BluepillRequests {
@@ -88,11 +89,9 @@ export class BluepillRequests {
     }
     return new Promise<StepOverResponseBody>((resolve, reject) => {
       this.host.runEngineTask(async (signal) => {
-        const progress = (message: string, done = false): void =>
-          this.host.sendEvent(new Event(ProgressEvent.event, { threadId: args.threadId, message, done }) as DebugProtocol.Event);
         try {
           const result = await engine.stepOverBluepill(args.threadId, { maxHops: args.maxHops ?? this.defaultMaxHops, signal });
-          progress('', true);
+          this.host.progress.done(args.threadId);
           const latest: number[] = [];
           const arch = await engine.archOf(args.threadId);
           const wire: WireHop[] = [];
@@ -133,7 +132,7 @@ export class BluepillRequests {
           });
           return { state: result.state, threadId: args.threadId, reason: 'step', description: result.description };
         } catch (err) {
-          progress('', true);
+          this.host.progress.done(args.threadId);
           reject(err as Error);
           throw err;
         }

@@ -4,11 +4,9 @@ import * as vscode from 'vscode';
 import {
   HopsEvent,
   LocationEvent,
-  ProgressEvent,
   StepOverRequest,
   type HopsEventBody,
   type LocationEventBody,
-  type ProgressEventBody,
   type StepOverResponseBody,
   type WireHop,
 } from '../protocol/bluepillMessages';
@@ -97,12 +95,6 @@ export function registerBluepillViews(context: vscode.ExtensionContext): void {
     guest.show(hop);
   };
 
-  let progress: { resolve(): void; report(message: string): void } | undefined;
-  const endProgress = (): void => {
-    progress?.resolve();
-    progress = undefined;
-  };
-
   context.subscriptions.push(
     vscode.window.registerTreeDataProvider(VIEWS.hostContext, host),
     vscode.window.registerTreeDataProvider(VIEWS.guestContext, guest),
@@ -117,27 +109,10 @@ export function registerBluepillViews(context: vscode.ExtensionContext): void {
       } else if (e.event === LocationEvent.event) {
         const body = e.body as LocationEventBody;
         void vscode.commands.executeCommand('setContext', CONTEXT_KEYS.stoppedInBluepill, body.kind !== 'other');
-      } else if (e.event === ProgressEvent.event) {
-        const body = e.body as ProgressEventBody;
-        if (body.done) return endProgress();
-        if (!progress) {
-          void vscode.window.withProgress(
-            { location: vscode.ProgressLocation.Notification, title: 'Bluepill', cancellable: true },
-            (p, token) =>
-              new Promise<void>((resolve) => {
-                progress = { resolve, report: (message) => p.report({ message }) };
-                token.onCancellationRequested(() => {
-                  void e.session.customRequest('pause', { threadId: body.threadId });
-                });
-              }),
-          );
-        }
-        progress?.report(body.message);
       }
     }),
     vscode.debug.onDidTerminateDebugSession((s) => {
       if (s.type !== DEBUG_TYPE) return;
-      endProgress();
       void vscode.commands.executeCommand('setContext', CONTEXT_KEYS.stoppedInBluepill, false);
     }),
 
