@@ -17,7 +17,9 @@ import { BinaryLines } from './binaryLines';
 import { BreakpointBook } from './breakpoints';
 import { runConsoleCommand } from './consoleCommands';
 import { Execution, type StopInfo, type StopVerdict, type TaskResult } from './execution';
+import { errorText } from './errorText';
 import { Inspection } from './inspection';
+import { processExitStatus } from './processExit';
 import { ProgressReporter } from './progressReporter';
 import { renderLogMessage } from './logMessage';
 import { StackCache } from './stackCache';
@@ -105,7 +107,7 @@ export class AttachedSession {
     this.execution = new Execution(
       { engine, state: () => target.client.state(true, { timeoutMs: 5_000 }) },
       (info) => this.onStop(info),
-      (message) => host.console(message, 'stderr'),
+      (err) => this.reportError(err),
     );
     this.stacks = new StackCache(target.client, engine.code, engine.symbolizer, () => this.threads);
     this.inspection = new Inspection({
@@ -160,8 +162,9 @@ export class AttachedSession {
       const note = await this.engine.quiesceForDetach().catch((e: Error) => e.message);
       if (note) this.host.console(`Detach: ${note}`);
       await this.target.disconnect();
+      this.host.console(`Detached from pid ${this.target.pid} on ${this.target.where}; the sandbox keeps running.`);
     } catch (err) {
-      this.host.console(`Detach: ${(err as Error).message}`, 'stderr');
+      this.host.console(`Detach: ${errorText(err)}`, 'stderr');
     }
   }
 
@@ -282,7 +285,7 @@ export class AttachedSession {
     const { state } = info;
     if (this.ended) return 'reported';
     if (state.exited) {
-      this.lose(`The sandbox process exited (status ${state.exitStatus}).`);
+      this.lose(`The sandbox process ${this.target.pid} exited (status ${state.exitStatus}). The debug session is over.`);
       return 'reported';
     }
     const th = state.currentThread;
@@ -311,6 +314,18 @@ export class AttachedSession {
     } else if (info.kind === 'continue') reason = 'pause';
     await this.reportStop(tid, reason, description);
     return 'reported';
+  }
+
+  private lastError: string | undefined;
+
+  /** An error of a running action: the sandbox's exit ends the session; anything else is said once. */
+  private reportError(err: unknown): void {
+    const status = processExitStatus(err);
+    if (status !== undefined) return this.lose(`The sandbox process ${this.target.pid} exited (status ${status}). The debug session is over.`);
+    const text = errorText(err);
+    if (text === this.lastError) return;
+    this.lastError = text;
+    this.host.console(text, 'stderr');
   }
 
   private lose(message: string): void {

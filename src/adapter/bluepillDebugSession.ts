@@ -6,6 +6,7 @@ import { ConfigError, resolveAttachConfig } from '../config/attachConfig';
 import { remoteToLocal } from '../config/substitutePath';
 import { FetchBinaryRequest } from '../protocol/bluepillMessages';
 import { AttachedSession } from './attachedSession';
+import { errorText } from './errorText';
 import { BluepillRequests } from './bluepillRequests';
 import { isConsoleCommand } from './consoleCommands';
 import { disassemble, readMemory } from './memoryRequests';
@@ -154,7 +155,9 @@ export class BluepillDebugSession extends LoggingDebugSession {
 
   protected override evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): Promise<void> {
     if (args.context === 'repl' && isConsoleCommand(args.expression)) {
-      return this.answer(response, 'stopped', async (s) => ({ result: await s.consoleCommand(args.expression), variablesReference: 0 }));
+      // -help needs no Delve, so it answers while the target runs too.
+      const needs = /^\s*-help\s*$/.test(args.expression) ? 'any' : 'stopped';
+      return this.answer(response, needs, async (s) => ({ result: await s.consoleCommand(args.expression), variablesReference: 0 }));
     }
     return this.answer(response, 'stopped', (s) => s.inspection.evaluate(args));
   }
@@ -216,7 +219,7 @@ export class BluepillDebugSession extends LoggingDebugSession {
       if (body) response.body = body;
       this.sendResponse(response);
     } catch (err) {
-      this.fail(response, (err as Error).message);
+      this.fail(response, errorText(err));
     }
   }
 

@@ -11,6 +11,7 @@ import type { BreakpointVerdict } from '../bluepill/codeKinds';
 import type { SubstitutePathRule } from '../config/attachConfig';
 import { localToRemote, remoteToLocal } from '../config/substitutePath';
 import { hex, parseAddress } from './addresses';
+import { errorText } from './errorText';
 import { toDelveHitCond } from './hitCondition';
 import { parseLogMessage, type MessagePart } from './logMessage';
 
@@ -80,7 +81,7 @@ export class BreakpointBook {
       try {
         made = await create(w);
       } catch (err) {
-        out.push({ verified: false, message: `${describe(w)}: ${(err as Error).message}` });
+        out.push({ verified: false, message: `${describe(w)}: ${errorText(err)}` });
         continue;
       }
       if (typeof made === 'string') {
@@ -103,7 +104,7 @@ export class BreakpointBook {
         const at = made.at ? { source: { path: made.at.path, name: made.at.path.split('/').pop() }, line: made.at.line } : {};
         out.push({ ...this.toDap(bp), ...at, ...(judged.warning ? { message: `${describe(w)}: ${judged.warning}` } : {}) });
       } catch (err) {
-        out.push({ verified: false, message: `${describe(w)}: ${(err as Error).message.replace(/^Delve CreateBreakpoint: /, '')}` });
+        out.push({ verified: false, message: `${describe(w)}: ${errorText(err)}` });
       }
     }
     this.groups.set(group, ids);

@@ -48,7 +48,8 @@ export class Execution {
   constructor(
     private readonly target: ExecutionTarget,
     private readonly onStop: (info: StopInfo) => Promise<StopVerdict>,
-    private readonly onError: (message: string) => void,
+    /** A failure the user should read (a Delve error, the process gone…). */
+    private readonly onError: (err: unknown) => void,
   ) {}
 
   get running(): boolean {
@@ -88,8 +89,9 @@ export class Execution {
         this.kind = undefined;
         this.abort = undefined;
         if (err instanceof DelveConnectionClosedError) return; // the session's lost handler reports it
-        if (!abort.signal.aborted) this.onError((err as Error).message);
-        const st = await this.target.state().catch(() => undefined);
+        if (!abort.signal.aborted) this.onError(err);
+        // No state either (the process exited, Delve wedged): that is the news, not the task's error.
+        const st = await this.target.state().catch((e: unknown) => void this.onError(e));
         const paused = this.takePause();
         if (st && !st.Running) await this.report({ state: st, kind, paused });
         return;

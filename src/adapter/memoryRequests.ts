@@ -27,6 +27,9 @@ export async function disassemble(
   args: DebugProtocol.DisassembleArguments,
   toLocalPath: (p: string) => string,
 ): Promise<DebugProtocol.DisassembleResponse['body']> {
+  // VS Code's Disassembly view asks with an empty reference when it has no PC to show (after a
+  // step it refreshes before the new stop): nothing to show, and nothing wrong.
+  if (args.memoryReference.trim() === '') return { instructions: [] };
   const address = addressOf(args.memoryReference, args.offset);
   try {
     return { instructions: await disassembleRequest(client, args, address, toLocalPath) };

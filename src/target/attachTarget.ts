@@ -88,7 +88,7 @@ export async function attachTarget(config: ResolvedAttachConfig, options: Attach
       onWarning: (m) => log(`warning: ${m}`),
     });
     log(
-      `Delve started (pid ${delve.dlvPid}), listening on ${delve.address.kind === 'tcp' ? `${delve.address.host}:${delve.address.port}` : JSON.stringify(delve.address)}`,
+      `Delve started (pid ${delve.dlvPid}), listening on ${delve.address.kind === 'tcp' ? `${delve.address.host}:${delve.address.port}` : `the unix socket ${delve.address.path}`} on ${runner.where}`,
     );
     const started = delve;
     let client: DelveClient;
