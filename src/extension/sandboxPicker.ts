@@ -3,6 +3,7 @@
 // `${command:bluepill.pickSandbox}` needs, or undefined when cancelled.
 import * as vscode from 'vscode';
 import { resolveAttachConfig } from '../config/attachConfig';
+import { onlyKvmSandbox, rankSandboxes } from '../transport/chooseSandbox';
 import { listSandboxes, openRunner } from '../transport/sandboxListing';
 import { describeSandbox, formatUptime, type SandboxProcess } from '../transport/sandboxProcess';
 
@@ -34,8 +35,15 @@ export async function chooseSandboxInteractively(found: readonly SandboxProcess[
     return undefined;
   }
   if (found.length === 1) return found[0];
-  const items: SandboxItem[] = found.map((s) => ({
-    label: `pid ${s.pid}`,
+  const kvm = onlyKvmSandbox(found);
+  if (kvm) {
+    void vscode.window.showInformationMessage(
+      `Attaching to the only KVM sandbox on ${where}: pid ${kvm.pid}, container ${kvm.containerId} (${found.length - 1} other sandbox${found.length > 2 ? 'es run' : ' runs'} on another platform).`,
+    );
+    return kvm;
+  }
+  const items: SandboxItem[] = rankSandboxes(found).map((s) => ({
+    label: `${s.platform === 'kvm' ? '$(vm) ' : ''}pid ${s.pid}`,
     description: `container ${s.containerId}`,
     detail: `platform ${s.platform ?? '(default)'} · up ${formatUptime(s.uptimeSeconds)}${s.root ? ` · root ${s.root}` : ''}`,
     sandbox: s,

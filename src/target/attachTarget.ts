@@ -61,6 +61,9 @@ export async function attachTarget(config: ResolvedAttachConfig, options: Attach
     const found = config.processId === undefined ? await listSandboxes(runner) : [];
     const chosen = chooseSandbox(found, { processId: config.processId, sandbox: config.sandbox }, runner.where);
     const sandbox = 'containerId' in chosen ? chosen : undefined;
+    if (sandbox && config.processId === undefined && config.sandbox === undefined && found.length > 1) {
+      log(`chosen for you: the only KVM sandbox of the ${found.length} on ${runner.where} (pid ${sandbox.pid}, container ${sandbox.containerId})`);
+    }
     log(`attaching to pid ${chosen.pid}${sandbox ? ` (container ${sandbox.containerId})` : ''} on ${runner.where}`);
     const check = await checkBinaryAndDelve(runner, chosen.pid, config.dlvPath, config.sudo);
     binary = check.binary;

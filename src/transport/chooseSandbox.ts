@@ -1,6 +1,7 @@
 // The picker rules: processId → that; sandbox → match container id (unique prefix ok); else the
-// only one. Several or none → an error that says what to do (the extension shows a QuickPick
-// before we get here, so the adapter only sees "several" when no picker ran).
+// only one, or the only one on the KVM platform (the one this debugger is for). Several or none →
+// an error that says what to do (the extension shows a QuickPick before we get here, so the
+// adapter only sees "several" when no picker ran).
 import { describeSandbox, type SandboxProcess } from './sandboxProcess';
 
 export class SandboxChoiceError extends Error {
@@ -40,10 +41,24 @@ export function chooseSandbox(found: readonly SandboxProcess[], wanted: SandboxW
     );
   }
   if (found.length === 1) return found[0];
+  const kvm = onlyKvmSandbox(found);
+  if (kvm) return kvm;
   if (found.length === 0) {
     throw new SandboxChoiceError(`No runsc-sandbox … boot process found on ${where}. Start the sandbox (runsc --platform=kvm …) or set "processId".`, []);
   }
   throw new SandboxChoiceError(`${found.length} sandboxes run on ${where}; set "processId" or "sandbox" (or use \${command:bluepill.pickSandbox}):\n${list}`, [
     ...found,
   ]);
+}
+
+/** The one sandbox on --platform=kvm when several run but only one of them is KVM. */
+export function onlyKvmSandbox(found: readonly SandboxProcess[]): SandboxProcess | undefined {
+  const kvm = found.filter((s) => s.platform === 'kvm');
+  return found.length > 1 && kvm.length === 1 ? kvm[0] : undefined;
+}
+
+/** KVM sandboxes first (what this debugger is for), then the others; each group newest first. */
+export function rankSandboxes(found: readonly SandboxProcess[]): SandboxProcess[] {
+  const kvm = (s: SandboxProcess): number => (s.platform === 'kvm' ? 0 : 1);
+  return [...found].sort((a, b) => kvm(a) - kvm(b) || (a.uptimeSeconds ?? 0) - (b.uptimeSeconds ?? 0));
 }

@@ -178,6 +178,53 @@ describe('debugging the simulator in code-server', { concurrency: 1 }, () => {
     assert.equal(after.checksOK, true, 'the simulator runs on, no breakpoint left in guest code');
   });
 
+  test('Step over bluepill has an icon of its own, sits apart from Step Over, and Ctrl+Shift+F10 runs it', { timeout: 300_000 }, async (t) => {
+    if (skipReason) return t.skip(skipReason);
+    const page = session!.workbench.page;
+    await startDebugging(page, 'Attach to a local runsc-sandbox');
+    await waitForThreads(page, sim!.vcpuTids);
+    await addFunctionBreakpoint(page, HANDLER);
+    const button = page.locator('.debug-toolbar .action-item a[aria-label^="Step over bluepill"]');
+    await button.waitFor({ state: 'visible', timeout: 60_000 });
+    await removeAllBreakpoints(page);
+    const labels = await page.locator('.debug-toolbar .action-item a').evaluateAll((ns) => ns.map((n) => n.getAttribute('aria-label') ?? ''));
+    const ours = labels.findIndex((l) => l.startsWith('Step over bluepill'));
+    const stepOver = labels.findIndex((l) => /^Step Over\b/.test(l));
+    t.diagnostic(`toolbar: ${labels.join(' | ')}`);
+    assert.ok(ours >= 0 && stepOver >= 0 && Math.abs(ours - stepOver) > 1, `not next to Step Over: ${labels.join(' | ')}`);
+    const icon = await button.evaluate((a) => {
+      const view = a.ownerDocument.defaultView!;
+      const style = view.getComputedStyle(a);
+      const before = view.getComputedStyle(a, '::before');
+      return [style.backgroundImage, style.maskImage, style.webkitMaskImage, before.backgroundImage, before.maskImage, before.webkitMaskImage].join(' ');
+    });
+    assert.match(icon, /step-over-bluepill-(dark|light)\.svg/, `the toolbar button draws our icon: ${icon}`);
+    await session!.workbench.screenshot('14-step-over-bluepill-icon');
+    // Keyboard focus in the workbench (the Call Stack), as after a click on a frame.
+    await page.locator('.pane-header', { hasText: 'Call Stack' }).first().click();
+    await page.keyboard.press('Control+Shift+F10');
+    const hops = await waitFor(
+      'the status bar summary of a step over bluepill after Ctrl+Shift+F10',
+      async () => {
+        const text = (
+          await page
+            .locator('.statusbar')
+            .innerText()
+            .catch(() => '')
+        ).replace(/\s+/g, ' ');
+        return /bluepill: .*→.*\(\d+ hops?\)/.test(text) ? [text] : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    ).catch(async (err: Error) => {
+      await session!.workbench.screenshot('15-failed-keybinding');
+      throw err;
+    });
+    const hopsBefore = 0;
+    assert.ok(hops.length > hopsBefore);
+    await session!.workbench.screenshot('15-step-over-bluepill-keybinding');
+    await stopDebugging(page);
+  });
+
   test('F5 on the SSH configuration attaches through the test sshd', { timeout: 300_000 }, async (t) => {
     if (skipReason) return t.skip(skipReason);
     if (!sshd) return t.skip(sshdUnavailable() ?? 'no sshd');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chooseSandbox, SandboxChoiceError } from '../../../src/transport/chooseSandbox';
+import { chooseSandbox, onlyKvmSandbox, rankSandboxes, SandboxChoiceError } from '../../../src/transport/chooseSandbox';
 import type { SandboxProcess } from '../../../src/transport/sandboxProcess';
 
 const sb = (pid: number, containerId: string): SandboxProcess => ({ pid, containerId, platform: 'kvm', root: undefined, uptimeSeconds: 10, argv: [] });
@@ -30,5 +30,19 @@ test('the only one; none; several', () => {
   assert.throws(
     () => chooseSandbox(two, {}, 'pi'),
     (e: unknown) => e instanceof SandboxChoiceError && /2 sandboxes run on pi/.test(e.message) && e.candidates.length === 2,
+  );
+});
+
+test('the only KVM sandbox among several is chosen; KVM sandboxes rank first, newest first', () => {
+  const systrap = { ...sb(300, 'sys999'), platform: 'systrap' };
+  const old = { ...sb(400, 'kvmold'), uptimeSeconds: 5000 };
+  assert.equal(chooseSandbox([systrap, sb(100, 'abc123')], {}, 'pi').pid, 100);
+  assert.equal(onlyKvmSandbox([systrap, sb(100, 'abc123')])?.pid, 100);
+  assert.equal(onlyKvmSandbox([systrap, ...two]), undefined, 'two KVM sandboxes: the user chooses');
+  assert.equal(onlyKvmSandbox([sb(100, 'abc123')]), undefined, 'one sandbox is not a choice among several');
+  assert.throws(() => chooseSandbox([systrap, ...two], {}, 'pi'), /3 sandboxes run on pi/);
+  assert.deepEqual(
+    rankSandboxes([systrap, old, sb(100, 'abc123')]).map((s) => s.pid),
+    [100, 400, 300],
   );
 });
