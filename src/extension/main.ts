@@ -7,6 +7,7 @@ import { registerDisassemblyDocuments } from './disassemblyDocument';
 import { registerDebugConfiguration } from './debugConfigurationProvider';
 import { registerObjdumpCommands } from './objdumpCommands';
 import { registerSessionBinary } from './sessionBinary';
+import { registerAddressBreakpoints } from './addressBreakpoints';
 import { debugAdapterFactory } from './debugAdapterFactory';
 import { DEBUG_TYPE } from './ids';
 
@@ -21,6 +22,7 @@ export function activate(context: vscode.ExtensionContext): void {
   languageClient = client;
   registerObjdumpCommands(context, client);
   registerSessionBinary(context, client);
+  registerAddressBreakpoints(context);
 }
 
 export async function deactivate(): Promise<void> {
