@@ -17,10 +17,10 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, debugAdapterFactory(context)));
   registerDebugConfiguration(context);
   registerBluepillViews(context);
-  registerDisassemblyDocuments(context);
   const client = startLanguageClient(context);
   languageClient = client;
   registerObjdumpCommands(context, client);
+  registerDisassemblyDocuments(context, client);
   registerSessionBinary(context, client);
   registerAddressBreakpoints(context);
 }
