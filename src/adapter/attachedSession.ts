@@ -1,7 +1,7 @@
 // Everything a DAP session has once attached: the target and its Delve, the guarded engine (one
 // code reader, one symbolizer), breakpoints, execution, the bluepill requests, threads and stacks.
 // Built once by `AttachedSession.attach`; the DAP session's handlers call into it.
-import { OutputEvent, StoppedEvent, Event } from '@vscode/debugadapter';
+import { BreakpointEvent, OutputEvent, StoppedEvent, Event } from '@vscode/debugadapter';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { ResolvedAttachConfig } from '../config/attachConfig';
 import type { DelveClient } from '../delve/delveClient';
@@ -257,6 +257,18 @@ export class AttachedSession {
           const r = await this.engine.stepInstructions(tid, count, signal);
           return { state: r.state, threadId: tid, reason: 'step', description: r.description };
         }),
+      addBreakpoint: async (spec) => {
+        const bp = await this.execution.withTargetStopped(() => this.book.addConsole(spec));
+        // DAP: a breakpoint the adapter made on its own is announced with a `breakpoint` event.
+        if (bp.verified && bp.id !== undefined) this.host.sendEvent(new BreakpointEvent('new', bp) as DebugProtocol.BreakpointEvent);
+        return bp;
+      },
+      listBreakpoints: () => this.book.consoleList(),
+      clearBreakpoint: async (id) => {
+        const done = await this.execution.withTargetStopped(() => this.book.clearConsole(id));
+        if (done) this.host.sendEvent(new BreakpointEvent('removed', { id, verified: false }) as DebugProtocol.BreakpointEvent);
+        return done;
+      },
     });
   }
 

@@ -4,11 +4,12 @@ import { InitializedEvent, Logger, logger, LoggingDebugSession, OutputEvent, Ter
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { ConfigError, resolveAttachConfig } from '../config/attachConfig';
 import { remoteToLocal } from '../config/substitutePath';
-import { FetchBinaryRequest } from '../protocol/bluepillMessages';
+import { FetchBinaryRequest, type ListingTextArguments } from '../protocol/bluepillMessages';
+import { isObjdumpPath, listingLines } from './addressSpecs';
 import { AttachedSession } from './attachedSession';
 import { errorText } from './errorText';
 import { BluepillRequests } from './bluepillRequests';
-import { isConsoleCommand } from './consoleCommands';
+import { consoleCommandRunsAnytime, isConsoleCommand } from './consoleCommands';
 import { disassemble, readMemory } from './memoryRequests';
 
 /** `stopped`: Delve must be able to answer (the target is not running); `any`: also while running. */
@@ -155,8 +156,7 @@ export class BluepillDebugSession extends LoggingDebugSession {
 
   protected override evaluateRequest(response: DebugProtocol.EvaluateResponse, args: DebugProtocol.EvaluateArguments): Promise<void> {
     if (args.context === 'repl' && isConsoleCommand(args.expression)) {
-      // -help needs no Delve, so it answers while the target runs too.
-      const needs = /^\s*-help\s*$/.test(args.expression) ? 'any' : 'stopped';
+      const needs = consoleCommandRunsAnytime(args.expression) ? 'any' : 'stopped';
       return this.answer(response, needs, async (s) => ({ result: await s.consoleCommand(args.expression), variablesReference: 0 }));
     }
     return this.answer(response, 'stopped', (s) => s.inspection.evaluate(args));
@@ -166,6 +166,16 @@ export class BluepillDebugSession extends LoggingDebugSession {
 
   protected override setBreakPointsRequest(response: DebugProtocol.SetBreakpointsResponse, args: DebugProtocol.SetBreakpointsArguments): Promise<void> {
     const path = args.source.path;
+    const text = (args as ListingTextArguments).bluepillListingText;
+    if (typeof text === 'string' || isObjdumpPath(path)) {
+      // A Go objdump listing: each line's instruction address becomes an address breakpoint.
+      const key = path ?? (args.source.sourceReference ? `ref:${args.source.sourceReference}` : undefined);
+      if (!key) return Promise.resolve(this.fail(response, 'Breakpoints need a source with a path.'));
+      const lines = listingLines(key, text);
+      return this.answer(response, 'any', async (s) => ({
+        breakpoints: await s.execution.withTargetStopped(() => s.book.setListing(args.source, key, args.breakpoints ?? [], lines)),
+      }));
+    }
     if (!path) return Promise.resolve(this.fail(response, 'Breakpoints need a source with a path.'));
     return this.answer(response, 'any', async (s) => ({
       breakpoints: await s.execution.withTargetStopped(() => s.book.setSource(path, args.breakpoints ?? [])),

@@ -12,10 +12,22 @@ import type { SubstitutePathRule } from '../config/attachConfig';
 import { localToRemote, remoteToLocal } from '../config/substitutePath';
 import { hex, parseAddress } from './addresses';
 import { errorText } from './errorText';
+import { listingLineAt, listingName, nameOffset, parseBreakSpec, sameFunction, type ListingLine } from './addressSpecs';
 import { toDelveHitCond } from './hitCondition';
 import { parseLogMessage, type MessagePart } from './logMessage';
 
 type Group = `source:${string}` | 'function' | 'instruction';
+
+/** A breakpoint about to be created: Delve's spec, the addresses it plants (to judge first), where it belongs. */
+interface Made {
+  spec: BreakpointSpec;
+  addrs: readonly number[];
+  logMessage?: string;
+  /** The file (or listing) and line the breakpoint is shown on; `source` when it is not a plain path. */
+  at?: { path: string; line: number; source?: DebugProtocol.Source };
+  /** Said in the breakpoint's message (a relocation). */
+  note?: string;
+}
 
 /** Where a source line's code is, found without Delve (the binary's .gopclntab): PCs, or why none. */
 export type LineAddresses = { line: number; pcs: number[] } | string;
@@ -26,6 +38,13 @@ export type LineFallback = (remotePath: string, line: number) => Promise<LineAdd
 export class BreakpointBook {
   private readonly groups = new Map<Group, number[]>();
   private readonly logpoints = new Map<number, MessagePart[]>();
+  /**
+   * Breakpoints made in the Debug Console. Announced to the UI with a `breakpoint` event (reason
+   * `new`), which VS Code shows as a source breakpoint at their file:line; from then on VS Code's
+   * setBreakpoints for that file includes the line, and setSource adopts (or, when the line is
+   * gone, clears) them.
+   */
+  private readonly consoleBps = new Map<number, { label: string; bp: DebugProtocol.Breakpoint }>();
 
   constructor(
     private readonly client: DelveClient,
@@ -52,7 +71,7 @@ export class BreakpointBook {
   }
 
   isInstruction(id: number): boolean {
-    return this.groups.get('instruction')?.includes(id) ?? false;
+    return (this.groups.get('instruction')?.includes(id) ?? false) || this.consoleBps.has(id);
   }
 
   isFunction(id: number): boolean {
@@ -61,13 +80,84 @@ export class BreakpointBook {
 
   /** Every Delve breakpoint id we created. */
   allIds(): number[] {
-    return [...this.groups.values()].flat();
+    return [...this.groups.values()].flat().concat([...this.consoleBps.keys()]);
+  }
+
+  // ---- the Debug Console's -b, -bl, -bc ----
+
+  /** A breakpoint typed in the Debug Console (`-b *0x…`, `-b name+0x18`, `-b name`), judged like every other. */
+  async addConsole(text: string): Promise<DebugProtocol.Breakpoint> {
+    let label = text;
+    const { bp, id } = await this.plant(
+      text,
+      async (t) => {
+        const where = await this.resolveSpec(t);
+        if (typeof where === 'string') return where;
+        label = where.label;
+        return { spec: { addrs: where.addrs }, addrs: where.addrs };
+      },
+      (t) => t,
+    );
+    if (id !== undefined) this.consoleBps.set(id, { label, bp });
+    return bp;
+  }
+
+  /** The Debug Console's breakpoints, in creation order. */
+  consoleList(): { id: number; label: string; bp: DebugProtocol.Breakpoint }[] {
+    return [...this.consoleBps].map(([id, c]) => ({ id, ...c }));
+  }
+
+  /** Clears a Debug Console breakpoint; false when `id` is not one. */
+  async clearConsole(id: number): Promise<boolean> {
+    if (!this.consoleBps.delete(id)) return false;
+    await this.client.clearBreakpoint(id);
+    return true;
+  }
+
+  /** What a wanted breakpoint becomes: Delve's spec and the addresses to judge, or why none. */
+  private async plant<T>(
+    w: T,
+    create: (w: T) => Promise<Made | string>,
+    describe: (w: T) => string,
+  ): Promise<{ bp: DebugProtocol.Breakpoint; id?: number; at?: Made['at'] }> {
+    let made: Made | string;
+    try {
+      made = await create(w);
+    } catch (err) {
+      return { bp: { verified: false, message: `${describe(w)}: ${errorText(err)}` } };
+    }
+    if (typeof made === 'string') return { bp: { verified: false, message: made } };
+    const judged = await this.judge(made.addrs).catch((e: Error) => ({
+      refused: `not set: the code kind of ${made.addrs.map(hex).join(', ')} is unknown (${e.message})`,
+      warning: undefined,
+    }));
+    if (judged.refused) {
+      return { bp: { verified: false, message: `${describe(w)}: ${judged.refused}`, instructionReference: hex(made.addrs[0]), ...this.atOf(made) } };
+    }
+    try {
+      const bp = await this.client.createBreakpoint(made.spec);
+      if (made.logMessage !== undefined) this.logpoints.set(bp.id, parseLogMessage(made.logMessage));
+      const notes = [made.note, judged.warning].filter((n): n is string => !!n);
+      // An address breakpoint made for a source or listing line: it belongs to that file and line.
+      return {
+        bp: { ...this.toDap(bp), ...this.atOf(made), ...(notes.length ? { message: `${describe(w)}: ${notes.join('; ')}` } : {}) },
+        id: bp.id,
+        at: made.at,
+      };
+    } catch (err) {
+      return { bp: { verified: false, message: `${describe(w)}: ${errorText(err)}` } };
+    }
+  }
+
+  private atOf(made: Made): Partial<DebugProtocol.Breakpoint> {
+    if (!made.at) return {};
+    return { source: made.at.source ?? { path: made.at.path, name: made.at.path.split('/').pop() }, line: made.at.line };
   }
 
   private async replace<T>(
     group: Group,
     wanted: readonly T[],
-    create: (w: T) => Promise<{ spec: BreakpointSpec; addrs: readonly number[]; logMessage?: string; at?: { path: string; line: number } } | string>,
+    create: (w: T) => Promise<Made | string>,
     describe: (w: T) => string,
   ): Promise<DebugProtocol.Breakpoint[]> {
     for (const id of this.groups.get(group) ?? []) {
@@ -77,35 +167,9 @@ export class BreakpointBook {
     const ids: number[] = [];
     const out: DebugProtocol.Breakpoint[] = [];
     for (const w of wanted) {
-      let made: Awaited<ReturnType<typeof create>>;
-      try {
-        made = await create(w);
-      } catch (err) {
-        out.push({ verified: false, message: `${describe(w)}: ${errorText(err)}` });
-        continue;
-      }
-      if (typeof made === 'string') {
-        out.push({ verified: false, message: made });
-        continue;
-      }
-      const judged = await this.judge(made.addrs).catch((e: Error) => ({
-        refused: `not set: the code kind of ${made.addrs.map(hex).join(', ')} is unknown (${e.message})`,
-        warning: undefined,
-      }));
-      if (judged.refused) {
-        out.push({ verified: false, message: `${describe(w)}: ${judged.refused}`, instructionReference: hex(made.addrs[0]) });
-        continue;
-      }
-      try {
-        const bp = await this.client.createBreakpoint(made.spec);
-        ids.push(bp.id);
-        if (made.logMessage !== undefined) this.logpoints.set(bp.id, parseLogMessage(made.logMessage));
-        // An address breakpoint made for a source line: it belongs to the user's file and line.
-        const at = made.at ? { source: { path: made.at.path, name: made.at.path.split('/').pop() }, line: made.at.line } : {};
-        out.push({ ...this.toDap(bp), ...at, ...(judged.warning ? { message: `${describe(w)}: ${judged.warning}` } : {}) });
-      } catch (err) {
-        out.push({ verified: false, message: `${describe(w)}: ${errorText(err)}` });
-      }
+      const { bp, id } = await this.plant(w, create, describe);
+      if (id !== undefined) ids.push(id);
+      out.push(bp);
     }
     this.groups.set(group, ids);
     return out;
@@ -121,7 +185,27 @@ export class BreakpointBook {
     return out;
   }
 
-  setSource(path: string, wanted: readonly DebugProtocol.SourceBreakpoint[]): Promise<DebugProtocol.Breakpoint[]> {
+  async setSource(path: string, wanted: readonly DebugProtocol.SourceBreakpoint[]): Promise<DebugProtocol.Breakpoint[]> {
+    // Debug Console breakpoints VS Code now lists at a line of this file: kept while the line is
+    // wanted (they stay instruction breakpoints), cleared when the user removed the line.
+    const kept = new Map<number, DebugProtocol.Breakpoint>();
+    for (const [id, c] of [...this.consoleBps]) {
+      if (c.bp.source?.path !== path || c.bp.line === undefined) continue;
+      if (wanted.some((b) => b.line === c.bp.line) && !kept.has(c.bp.line)) kept.set(c.bp.line, c.bp);
+      else {
+        this.consoleBps.delete(id);
+        await this.client.clearBreakpoint(id).catch(() => undefined);
+      }
+    }
+    const made = await this.setSourceLines(
+      path,
+      wanted.filter((b) => !kept.has(b.line)),
+    );
+    let i = 0;
+    return wanted.map((b) => kept.get(b.line) ?? made[i++]);
+  }
+
+  private setSourceLines(path: string, wanted: readonly DebugProtocol.SourceBreakpoint[]): Promise<DebugProtocol.Breakpoint[]> {
     const file = localToRemote(path, this.rules);
     return this.replace(
       `source:${path}`,
@@ -149,14 +233,98 @@ export class BreakpointBook {
       'function',
       wanted,
       async (b) => {
-        const locs = await this.findFunction(b.name);
-        if (!locs.length) return `no function "${b.name}"`;
-        const loc = locs[0];
-        const addrs = loc.pcs?.length ? loc.pcs : [loc.pc];
-        return { spec: { addrs, Cond: b.condition || undefined, HitCond: toDelveHitCond(b.hitCondition) }, addrs };
+        const where = await this.resolveSpec(b.name);
+        if (typeof where === 'string') return where;
+        return { spec: { addrs: where.addrs, Cond: b.condition || undefined, HitCond: toDelveHitCond(b.hitCondition) }, addrs: where.addrs };
       },
       (b) => b.name,
     );
+  }
+
+  /**
+   * The addresses of a breakpoint written as `*0xADDR`, `0xADDR`, `name+0xOFF` or `name` (after
+   * the prologue, as Delve's `break name`), or why there are none.
+   */
+  async resolveSpec(text: string): Promise<{ addrs: number[]; label: string } | string> {
+    const spec = parseBreakSpec(text);
+    if (!spec) return `"${text}" is not an address, name+0xOFF or function name`;
+    if (spec.kind === 'address') return { addrs: [spec.addr], label: hex(spec.addr) };
+    const locs = await this.findFunction(spec.name);
+    if (!locs.length) return `no function "${spec.name}"`;
+    const loc = locs[0];
+    if (spec.kind === 'function') return { addrs: loc.pcs?.length ? loc.pcs : [loc.pc], label: loc.function?.name ?? spec.name };
+    const fn = loc.function;
+    if (!fn) return `Delve gives no entry address for "${spec.name}"`;
+    const addr = fn.value + spec.offset;
+    // The offset must stay inside the function: Delve names the function of any address.
+    const inside = (await this.client.findLocation(`*${hex(addr)}`).catch(() => []))[0]?.function;
+    if (!inside || !sameFunction(inside.name, fn.name)) {
+      return `${nameOffset(fn.name, spec.offset)} is past the end of ${fn.name} (${hex(addr)} is in ${inside?.name ?? 'no function'})`;
+    }
+    return { addrs: [addr], label: `${hex(addr)} (${nameOffset(fn.name, spec.offset)})` };
+  }
+
+  /**
+   * Breakpoints on instruction lines of a Go objdump listing (a `.objdump` file, or a listing
+   * document whose text the extension passed along). Each line's address is checked against the
+   * attached binary through its function: the dump may come from another build.
+   */
+  setListing(
+    source: DebugProtocol.Source,
+    key: string,
+    wanted: readonly DebugProtocol.SourceBreakpoint[],
+    lines: () => AsyncIterable<string> | Iterable<string>,
+  ): Promise<DebugProtocol.Breakpoint[]> {
+    const name = listingName(source.path ?? key);
+    return this.replace(
+      `source:${key}`,
+      wanted,
+      async (b) => {
+        const found = await listingLineAt(lines(), b.line, name);
+        if (typeof found === 'string') return found;
+        const placed = await this.placeListingAddress(found, name);
+        if (typeof placed === 'string') return placed;
+        const addrs = [placed.addr];
+        return {
+          spec: { addrs, Cond: b.condition || undefined, HitCond: toDelveHitCond(b.hitCondition) },
+          addrs,
+          logMessage: b.logMessage,
+          at: { path: source.path ?? key, line: b.line, source },
+          note: placed.note,
+        };
+      },
+      (b) => `line ${b.line} of ${name}`,
+    );
+  }
+
+  /**
+   * A listing's address in the attached binary. The same function at the same offset: the address
+   * itself. The function elsewhere (another build): its entry there plus the same offset. No such
+   * function: why not.
+   */
+  private async placeListingAddress(found: ListingLine, from: string): Promise<{ addr: number; note?: string } | string> {
+    const addr = found.insn.address;
+    if (found.function === undefined) return { addr };
+    const dumpOffset = found.startsAtEntry && found.blockStart !== undefined ? addr - found.blockStart : undefined;
+    const what = `${hex(addr)} (${nameOffset(found.function, dumpOffset)})`;
+    const live = (await this.client.findLocation(`*${hex(addr)}`).catch(() => []))[0]?.function;
+    if (live && sameFunction(live.name, found.function) && (dumpOffset === undefined || addr - live.value === dumpOffset)) return { addr };
+    let locs: Awaited<ReturnType<DelveClient['findLocation']>>;
+    try {
+      locs = await this.findFunction(found.function);
+    } catch (err) {
+      return `${what} from ${from} is not in the attached binary: ${(err as Error).message.replace(/^Delve FindLocation: /, '')}`;
+    }
+    const entry = locs[0]?.function?.value;
+    if (entry === undefined) return `${what} from ${from} is not in the attached binary: it has no function ${found.function}`;
+    if (dumpOffset === undefined) {
+      return `${what} from ${from}: the attached binary has ${found.function} at ${hex(entry)}, and this listing does not start at the function's entry, so the offset is unknown`;
+    }
+    const moved = entry + dumpOffset;
+    return {
+      addr: moved,
+      note: `relocated: ${what} in ${from} is ${hex(moved)} in the attached binary (${found.function} starts at ${hex(entry)} there: the listing is of another build)`,
+    };
   }
 
   /**

@@ -1,5 +1,6 @@
 // Debug Console commands for what the UI lacks. Anything else typed in the console is a Go
 // expression evaluated by Delve.
+import type { DebugProtocol } from '@vscode/debugprotocol';
 import type { DelveClient } from '../delve/delveClient';
 import type { Stackframe, Thread } from '../delve/delveTypes';
 import { hex, parseAddress } from './addresses';
@@ -12,6 +13,9 @@ export const CONSOLE_HELP = [
   '  -x ADDR [LEN]       hex dump of LEN bytes (default 64, at most 65536) at ADDR',
   '  -dis ADDR [N]       N instructions (default 16) from ADDR, Go syntax',
   '  -si [N] [tid]       N guarded instruction steps (default 1) on a thread, one stop at the end; Pause cancels',
+  '  -b ADDR|name[+OFF]  breakpoint at *0xADDR, 0xADDR, name+0xOFF or a function (after its prologue); shown in Breakpoints',
+  '  -bl                 the breakpoints made with -b',
+  '  -bc ID              clear a breakpoint made with -b',
   '  -help               this list',
 ].join('\n');
 
@@ -22,6 +26,20 @@ export interface ConsoleContext {
   stack(threadId: number, depth: number): Promise<Stackframe[]>;
   /** Starts `count` guarded instruction steps on a thread as one user action (one stop at the end). */
   stepInstructions(threadId: number, count: number): void;
+  /** Breakpoints of the console (through the guest-mode verdict, announced to the UI). */
+  addBreakpoint(spec: string): Promise<DebugProtocol.Breakpoint>;
+  listBreakpoints(): { id: number; label: string; bp: DebugProtocol.Breakpoint }[];
+  clearBreakpoint(id: number): Promise<boolean>;
+}
+
+/** Console commands that also work while the target runs (breakpoints are set as a Continue is halted, changed and resumed). */
+export function consoleCommandRunsAnytime(text: string): boolean {
+  return /^(-b|-bl|-bc|-help)(\s|$)/.test(text.trim());
+}
+
+function describeBreakpoint(id: number, label: string, bp: DebugProtocol.Breakpoint): string {
+  const where = bp.source?.path && bp.line ? `  ${bp.source.path}:${bp.line}` : '';
+  return `Breakpoint ${id} at ${label === bp.instructionReference ? label : `${bp.instructionReference} ${label}`}${where}${bp.message ? `  (${bp.message})` : ''}`;
 }
 
 export function isConsoleCommand(text: string): boolean {
@@ -94,6 +112,23 @@ export async function runConsoleCommand(line: string, ctx: ConsoleContext): Prom
       const n = int(args[1], 16, 1000);
       const insns = (await ctx.client.disassemble(addr, addr + n * 15)).slice(0, n);
       return insns.map((i) => `${hex(i.Loc.pc).padEnd(14)} ${Buffer.from(i.Bytes, 'base64').toString('hex').padEnd(20)} ${i.Text}`).join('\n');
+    }
+    case '-b': {
+      const spec = args.join(' ');
+      if (!spec) throw new Error('usage: -b *0xADDR | 0xADDR | name+0xOFF | name');
+      const bp = await ctx.addBreakpoint(spec);
+      if (!bp.verified || bp.id === undefined) throw new Error(bp.message ?? `${spec}: not set`);
+      return describeBreakpoint(bp.id, ctx.listBreakpoints().find((b) => b.id === bp.id)?.label ?? spec, bp);
+    }
+    case '-bl': {
+      const list = ctx.listBreakpoints();
+      return list.length ? list.map((b) => describeBreakpoint(b.id, b.label, b.bp)).join('\n') : 'no breakpoints made with -b';
+    }
+    case '-bc': {
+      const id = args[0] === undefined ? undefined : Number(args[0]);
+      if (id === undefined || !Number.isInteger(id)) throw new Error('usage: -bc ID (-bl lists them)');
+      if (!(await ctx.clearBreakpoint(id))) throw new Error(`no breakpoint ${id} made with -b (-bl lists them)`);
+      return `Breakpoint ${id} cleared`;
     }
     default:
       throw new Error(`unknown command ${cmd}; -help lists the commands`);

@@ -12,6 +12,7 @@ export const COMMANDS = {
   openDisassembly: 'bluepill.openDisassembly',
   showHop: 'bluepill.showHop',
   openFunction: 'bluepill.openFunction',
+  breakAtAddress: 'bluepill.breakAtAddress',
 } as const;
 
 export const VIEWS = {

@@ -7,6 +7,7 @@ import { registerDisassemblyDocuments } from './disassemblyDocument';
 import { registerDebugConfiguration } from './debugConfigurationProvider';
 import { registerObjdumpCommands } from './objdumpCommands';
 import { registerSessionBinary } from './sessionBinary';
+import { registerAddressBreakpoints } from './addressBreakpoints';
 import { debugAdapterFactory } from './debugAdapterFactory';
 import { DEBUG_TYPE } from './ids';
 
@@ -16,11 +17,12 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(vscode.debug.registerDebugAdapterDescriptorFactory(DEBUG_TYPE, debugAdapterFactory(context)));
   registerDebugConfiguration(context);
   registerBluepillViews(context);
-  registerDisassemblyDocuments(context);
   const client = startLanguageClient(context);
   languageClient = client;
   registerObjdumpCommands(context, client);
+  registerDisassemblyDocuments(context, client);
   registerSessionBinary(context, client);
+  registerAddressBreakpoints(context);
 }
 
 export async function deactivate(): Promise<void> {

@@ -143,3 +143,13 @@ export interface ProgressEventBody {
   message: string;
   done: boolean;
 }
+
+/**
+ * An argument the extension adds to DAP `setBreakpoints` when the source is a go-objdump listing
+ * that exists only in VS Code's memory (the `go-objdump:` function documents, the disassembly
+ * documents): the document's text, from which the adapter reads the line's address. VS Code sends
+ * such a source as its URI string (`source.path`), which the adapter cannot read from disk.
+ */
+export interface ListingTextArguments {
+  bluepillListingText?: string;
+}
