@@ -385,7 +385,9 @@ const textHeader = lineRule(`meta.function.header${S}`, [
   '(?:',
   cap('gofile\\.\\.', `storage.modifier.object-file${S}`),
   ')?',
-  cap('.*', `string.unquoted.path${S} markup.underline.link${S}`),
+  // Not markup.underline.link: themes underline it (Dark+: `markup.underline`), which on a
+  // string-coloured path reads as an error squiggle; the path is not a link the editor follows.
+  cap('.*', `string.unquoted.path${S}`),
   ')?$',
 ]);
 
