@@ -5,8 +5,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createRegistry, grammarFile, injectionFile, repoRoot, tokenizeText, type Token, type TokenizedLine } from '../../grammar/tokenizer.mjs';
+import {
+  createRegistry,
+  grammarFile,
+  injectionFile,
+  repoRoot,
+  tokenizeText,
+  tokenizeWithTimeLimit,
+  type Token,
+  type TokenizedLine,
+} from '../../grammar/tokenizer.mjs';
 import { checkDump } from '../../grammar/lineShapes.mjs';
+import { adversarialLines } from '../../grammar/adversarialLines.mjs';
 import { buildGrammar, buildMarkdownInjection, renderJson } from '../../../syntaxes/build-go-objdump-grammar.mjs';
 
 const S = '.go-objdump';
@@ -400,4 +410,17 @@ test('the coverage check fails on a line the grammar does not know', async () =>
   const lines = await tokenizeText('TEXT main.f(SB) /x.go\n  0x401000\tmain.go:3\t\t90\t\tNOPL\t');
   const { problems } = checkDump(lines);
   assert.equal(problems.length, 1);
+});
+
+test('adversarial lines are tokenized to their end within vscode-textmate time limit', async () => {
+  // A correctness check, not a speed one: VS Code stops a line at 500 ms and leaves the rest
+  // unscoped; 100 ms is generous for lines the grammar handles in linear time (bench/grammarTokenize.ts
+  // measures them), and far too short for the quadratic scans some of these lines once caused.
+  const registry = createRegistry();
+  const lines = adversarialLines();
+  for (const { line } of lines) await tokenizeWithTimeLimit(line, 0, undefined, registry); // compile the scanners first
+  for (const { name, line } of lines) {
+    const { stoppedEarly } = await tokenizeWithTimeLimit(line, 100, undefined, registry);
+    assert.equal(stoppedEarly, false, `${name} (${line.length} characters) hit the 100 ms time limit`);
+  }
 });
