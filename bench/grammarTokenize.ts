@@ -2,13 +2,15 @@
 // over real dumps, against baselines measured in the same run on the same lines: a grammar whose
 // only rule is `^.*$` (the engine's floor per line) and a plain JS regex pass over the lines.
 // Dumps are generated once with `go tool objdump` and cached outside the repo.
-// Standalone: node --import tsx bench/grammarTokenize.ts
+// Each dump also reports its slowest line. Standalone: node --import tsx bench/grammarTokenize.ts
+// (or npm run bench -- grammarTokenize); neither starts Delve.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { adversarialLines } from '../test/grammar/adversarialLines.mjs';
 import { createRegistry, GO_OBJDUMP_SCOPE, loadLineTokenizer } from '../test/grammar/tokenizer.mjs';
 import { repoRoot } from '../test/support/repoRoot';
 import { formatTable, type BenchRow } from './benchTable';
@@ -53,15 +55,60 @@ function buildSimulator(arch: string, out: string): string | undefined {
   return binary;
 }
 
-/** Whole-binary dumps of the simulator (Go runtime included): ~130k lines each. */
+/** Whole-binary dumps of the simulator (Go runtime included), first MAX_LINES lines of each. */
 function dumps(work: string): Dump[] {
   const list: Dump[] = [];
-  const simAmd64 = buildSimulator('amd64', work);
-  const simArm64 = buildSimulator('arm64', work);
-  if (simAmd64) list.push(objdump('amd64 objdump (bluepill-sim)', simAmd64, []));
-  if (simArm64) list.push(objdump('arm64 objdump -gnu (bluepill-sim)', simArm64, ['-gnu']));
-  if (simAmd64) list.push(objdump('amd64 objdump -S (bluepill-sim)', simAmd64, ['-S']));
+  for (const arch of ['amd64', 'arm64']) {
+    const binary = buildSimulator(arch, work);
+    if (!binary) continue;
+    for (const flags of [[], ['-S'], ['-gnu']]) list.push(objdump(`${arch} objdump${flags.map((f) => ` ${f}`).join('')} (bluepill-sim)`, binary, flags));
+  }
   return list;
+}
+
+/**
+ * Delve `disassemble` listings: the committed transcripts (test/fixtures/objdump/delve-*.txt;
+ * intel, go and gnu flavours), repeated to 20,000 lines. The benchmark does not start Delve.
+ */
+function delveDump(): Dump {
+  const dir = join(repoRoot, 'test', 'fixtures', 'objdump');
+  const one = readdirSync(dir)
+    .filter((f) => f.startsWith('delve-') && f.endsWith('.txt'))
+    .sort()
+    .flatMap((f) => readFileSync(join(dir, f), 'utf8').split('\n'));
+  const lines: string[] = [];
+  while (lines.length < 20_000) lines.push(...one);
+  return { name: 'Delve disassemble (committed transcripts)', lines };
+}
+
+/** The adversarial shapes of the grammar tests (test/grammar/adversarialLines.mjs), each line a few thousand characters. */
+function worstLineDump(): Dump {
+  return { name: 'adversarial line shapes', lines: adversarialLines().map((a) => a.line) };
+}
+
+/**
+ * The slowest line of `lines` for `grammar`: every line timed once from the initial state (the
+ * state of every line of these single-line grammars), then the 5 slowest again, best of 5 each.
+ */
+function worstLine(lines: readonly string[], grammar: (lines: readonly string[]) => unknown): { ms: number; text: string } {
+  const once = (line: string): number => {
+    const t0 = process.hrtime.bigint();
+    grammar([line]);
+    return Number(process.hrtime.bigint() - t0) / 1e6;
+  };
+  const candidates = lines
+    .map((line) => ({ line, ms: once(line) }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, 5)
+    .map(({ line }) => ({ line, ms: Math.min(...Array.from({ length: 5 }, () => once(line))) }))
+    .sort((a, b) => b.ms - a.ms);
+  const worst = candidates[0] ?? { line: '', ms: 0 };
+  return { ms: worst.ms, text: shorten(worst.line) };
+}
+
+function shorten(line: string): string {
+  const text = JSON.stringify(line.length > 70 ? `${line.slice(0, 45)}…${line.slice(-15)}` : line);
+  return `${text} (${line.length} chars)`;
 }
 
 type Pass = (lines: readonly string[]) => unknown;
@@ -104,10 +151,13 @@ export async function run(): Promise<BenchRow[]> {
     const trivial = await loadLineTokenizer(TRIVIAL_SCOPE, registry);
     const regexPass = (lines: readonly string[]): number => lines.reduce((n, l) => n + (INSTRUCTION.test(l) ? 1 : 0), 0);
     const rows: BenchRow[] = [];
-    for (const dump of dumps(work)) {
+    for (const dump of [...dumps(work), delveDump(), worstLineDump()]) {
       const [ours, floor, regex] = linesPerSecond(dump.lines, [tokenize, trivial, regexPass]);
+      const worst = worstLine(dump.lines, tokenize);
       const row = (baselineName: string, baseline: number): BenchRow => ({
-        name: `go-objdump grammar tokenization, ${dump.name}, ${dump.lines.length} lines (ratio: ours/baseline, higher is better)`,
+        name:
+          `go-objdump grammar tokenization, ${dump.name}, ${dump.lines.length} lines (ratio: ours/baseline, higher is better); ` +
+          `worst line ${worst.ms.toFixed(3)} ms: ${worst.text}`,
         value: Math.round(ours),
         unit: 'lines/s',
         baselineName,

@@ -70,10 +70,10 @@ const EL0_SYSREG_NUMBER =
   '|2252[89]|225[3-9]\\d|22[6-9]\\d\\d|23\\d\\d\\d|24[0-4]\\d\\d|245[0-6]\\d|2457[0-5])(?!\\d)';
 const PRIV_SYSREG_NUMBER = `\\$(?!${EL0_SYSREG_NUMBER})\\d+(?!\\d)`;
 const PRIV_SYSREG_NAME =
-  '(?:S[0-3]_(?!3_)[0-7]_C\\d{1,2}_C\\d{1,2}_[0-7]|[A-Z][A-Z0-9]*_EL(?:1[12]?|2|3|02)' +
+  '(?:S[0-3]_(?!3_)[0-7]_C\\d{1,2}_C\\d{1,2}_[0-7]|[A-Z][A-Z0-9]*+_EL(?:1[12]?|2|3|02)' +
   '|SP_EL[0-2]|SPSR_[A-Za-z0-9]+|ELR_EL[1-3]|CurrentEL|DAIFSet|DAIFClr|SPSel|PAN|UAO)(?![\\w.])';
 const PRIV_SYSREG_NAME_LOWER =
-  '(?:s[0-3]_(?!3_)[0-7]_c\\d{1,2}_c\\d{1,2}_[0-7]|[a-z][a-z0-9]*_el(?:1[12]?|2|3|02)' +
+  '(?:s[0-3]_(?!3_)[0-7]_c\\d{1,2}_c\\d{1,2}_[0-7]|[a-z][a-z0-9]*+_el(?:1[12]?|2|3|02)' +
   '|sp_el[0-2]|spsr_[a-z0-9]+|elr_el[1-3]|currentel|daifset|daifclr|spsel|pan|uao)(?![\\w.])';
 
 // ---- alternations grouped by first letter ----
@@ -346,14 +346,16 @@ function instructionText() {
     ')',
     END,
     ')',
-    '(?: ',
+    '(?: (?! )', // not the -gnu padding after an instruction without operands (`RET    // ret`)
     '(?:',
     ...fastOperands(control),
     '|',
     ifMatched(control, [cap(OPERAND_TEXT, { patterns: [{ include: '#operands-branch' }] })], [cap(OPERAND_TEXT, { patterns: [{ include: '#operands' }] })]),
     ')',
     ')?',
-    '(?: +',
+    // `(?<! )`: the padding starts after the operands' last character. Tried at every step of the
+    // lazy operand text, ` +//` would otherwise rescan a run of spaces from each space in it.
+    '(?:(?<! ) +',
     cap(['//', '[^\\t]*'], `comment.line.double-slash.gnu-syntax${S}`),
     ')?',
     '(?:\\t+',
@@ -363,8 +365,12 @@ function instructionText() {
   ];
 }
 
+// Lazy: the same split as `[^\t]*` (`\d+` must be followed by the TAB column break), but oniguruma
+// takes about 20 ms to compile the greedy form at the start of the objdump line regex (2 ms lazy,
+// measured with vscode-oniguruma), paid on the first line of every dump, inside VS Code's 500 ms
+// tokenization budget for that line.
 const fileLine = () => [
-  cap('[^\\t]*', `string.unquoted.source-file${S}`),
+  cap('[^\\t]*?', `string.unquoted.source-file${S}`),
   cap(':', `punctuation.separator.line-number${S}`),
   cap('\\d+', `constant.numeric.line-number${S}`),
 ];
@@ -385,7 +391,9 @@ const textHeader = lineRule(`meta.function.header${S}`, [
   '(?:',
   cap('gofile\\.\\.', `storage.modifier.object-file${S}`),
   ')?',
-  cap('.*', `string.unquoted.path${S} markup.underline.link${S}`),
+  // Not markup.underline.link: themes underline it (Dark+: `markup.underline`), which on a
+  // string-coloured path reads as an error squiggle; the path is not a link the editor follows.
+  cap('.*', `string.unquoted.path${S}`),
   ')?$',
 ]);
 
@@ -504,8 +512,14 @@ const goSource = { patterns: [{ include: 'source.go' }] };
 
 // ---- operands ----
 
+// Only where a symbol can begin (after a delimiter or at the start). Unanchored, the lazy SYMBOL
+// runs to the end of every word before it fails, and the search retries it from each character:
+// quadratic in a long operand that is not a reference (5,000 letters: 214 ms, 10,000: 0.9 s,
+// beyond VS Code's 500 ms tokenization budget for a line).
+const SYMBOL_START = '(?<![^\\s,(){}\\[\\]$])';
+
 function symbolReference(symbolScope) {
-  return lineRule(`meta.symbol-reference${S}`, symbolReferencePieces(cap(SYMBOL, symbolScope)));
+  return lineRule(`meta.symbol-reference${S}`, [SYMBOL_START, ...symbolReferencePieces(cap(SYMBOL, symbolScope))]);
 }
 
 // Old Delve (< 1.27.1) wrote `$` before targets: `call $runtime.mapassign_faststr`.
@@ -560,8 +574,10 @@ const operandRules = {
       4: { name: `storage.modifier.arrangement${S}` },
     },
   },
+  // `\b` first: without it the names' `[A-Z][A-Z0-9]*` ran from every letter of a word to its end
+  // looking for `_EL` (quadratic: 5,000 letters took 203 ms); possessive, as `_` ends the run anyway.
   'system-register': {
-    match: `(${PRIV_SYSREG_NAME}|${PRIV_SYSREG_NAME_LOWER})|\\b(S[0-3]_[0-7]_C\\d{1,2}_C\\d{1,2}_[0-7]|[A-Z][A-Z0-9]*_EL0|s[0-3]_[0-7]_c\\d{1,2}_c\\d{1,2}_[0-7]|[a-z][a-z0-9]*_el0)\\b`,
+    match: `\\b(?:(${PRIV_SYSREG_NAME}|${PRIV_SYSREG_NAME_LOWER})|(S[0-3]_[0-7]_C\\d{1,2}_C\\d{1,2}_[0-7]|[A-Z][A-Z0-9]*+_EL0|s[0-3]_[0-7]_c\\d{1,2}_c\\d{1,2}_[0-7]|[a-z][a-z0-9]*+_el0)\\b)`,
     captures: {
       1: { name: `support.constant.system-register.privileged${S}` },
       2: { name: `support.constant.system-register${S}` },

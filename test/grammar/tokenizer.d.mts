@@ -23,3 +23,9 @@ export interface GrammarRegistry {
 export declare function createRegistry(options?: RegistryOptions): GrammarRegistry;
 export declare function tokenizeText(text: string, options?: { scopeName?: string; registry?: GrammarRegistry }): Promise<TokenizedLine[]>;
 export declare function loadLineTokenizer(scopeName?: string, registry?: GrammarRegistry): Promise<(lines: readonly string[]) => number>;
+export declare function tokenizeWithTimeLimit(
+  line: string,
+  timeLimitMs: number,
+  scopeName?: string,
+  registry?: GrammarRegistry,
+): Promise<{ stoppedEarly: boolean; tokens: number }>;

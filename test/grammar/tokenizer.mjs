@@ -77,3 +77,14 @@ export async function loadLineTokenizer(scopeName = GO_OBJDUMP_SCOPE, registry =
     return tokens;
   };
 }
+
+/**
+ * Tokenizes one line from the initial state with vscode-textmate's time limit (as VS Code does,
+ * with 500 ms): whether the tokenizer gave up before the end of the line, and its token count.
+ */
+export async function tokenizeWithTimeLimit(line, timeLimitMs, scopeName = GO_OBJDUMP_SCOPE, registry = createRegistry()) {
+  const grammar = await registry.loadGrammar(scopeName);
+  if (!grammar) throw new Error(`grammar ${scopeName} did not load`);
+  const result = grammar.tokenizeLine2(line, textmate.INITIAL, timeLimitMs);
+  return { stoppedEarly: result.stoppedEarly, tokens: result.tokens.length / 2 };
+}

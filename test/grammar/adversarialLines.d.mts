@@ -1,0 +1,2 @@
+// Types for adversarialLines.mjs.
+export declare function adversarialLines(): { name: string; line: string }[];
