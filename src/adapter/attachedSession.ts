@@ -90,14 +90,15 @@ export class AttachedSession {
     this.currentThread = currentThread;
     this.progress = new ProgressReporter((ev) => host.sendEvent(ev), host.supportsProgress);
     target.onLost((message) => this.lose(message));
+    // Delve has no line tables for a stripped binary: source lines come from its .gopclntab.
+    const lines = target.binary?.stripped ? new BinaryLines(async () => (await this.fetchBinary()).path) : undefined;
     this.engine = new GuardedEngine(target.client, {
       symbolFallback: { symbolize: (addr) => this.vdsoSymbol(addr) },
       onProgress: (threadId, message) => this.progress.update(threadId, message),
       pendingSignals: () => target.procFiles.pendingSignals(target.pid),
     });
     const engine = this.engine;
-    // Delve has no line tables for a stripped binary: source lines come from its .gopclntab.
-    const lines = target.binary?.stripped ? new BinaryLines(async () => (await this.fetchBinary()).path) : undefined;
+
     this.book = new BreakpointBook(
       target.client,
       config.substitutePath,
@@ -115,6 +116,7 @@ export class AttachedSession {
       config,
       stacks: this.stacks,
       symbolizer: engine.symbolizer,
+      ...(lines ? { positionOf: (pc: number) => lines.position(pc) } : {}),
       strippedBinary: target.binary?.stripped ? target.binary.path.split('/').pop() : undefined,
       threads: () => this.threads,
       currentThreadId: () => this.currentThread,
@@ -322,7 +324,9 @@ export class AttachedSession {
       description = bp.name || 'runtime error';
     } else if (bp && bp.id > 0) {
       reason = this.book.isInstruction(bp.id) ? 'instruction breakpoint' : this.book.isFunction(bp.id) ? 'function breakpoint' : 'breakpoint';
-      description = `Breakpoint ${bp.id} on thread ${tid}`;
+      // No text of ours: VS Code then shows the reason ("Paused on instruction breakpoint") and the
+      // Call Stack keeps room for the thread's name.
+      description = undefined;
     } else if (info.kind === 'continue') reason = 'pause';
     await this.reportStop(tid, reason, description);
     return 'reported';

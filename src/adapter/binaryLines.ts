@@ -2,11 +2,13 @@
 // binary's own .gopclntab (src/symbols/lineTable.ts). A breakpoint on such a line becomes an
 // address breakpoint on every PC where that line's code starts.
 import { loadBinarySymbols } from '../symbols/binarySymbols';
+import type { GoPclntab } from '../symbols/gopclntab';
 import { GoLineTable } from '../symbols/lineTable';
 import type { LineAddresses } from './breakpoints';
 
 export class BinaryLines {
   private table: Promise<GoLineTable> | undefined;
+  private pclntab: GoPclntab | undefined;
 
   /** `binaryPath`: a local copy of the sandbox's binary (fetched once, cached by build ID). */
   constructor(private readonly binaryPath: () => Promise<string>) {}
@@ -15,10 +17,18 @@ export class BinaryLines {
     this.table ??= this.binaryPath().then((path) => {
       const symbols = loadBinarySymbols(path);
       if (!symbols.pclntab) throw new Error(`${path} has no readable .gopclntab (${symbols.pclntabProblem ?? 'not a Go binary'})`);
+      this.pclntab = symbols.pclntab;
       return new GoLineTable(symbols.pclntab);
     });
     this.table.catch(() => (this.table = undefined));
     return this.table;
+  }
+
+  /** file:line of a PC from the binary's .gopclntab, for a frame Delve left without one. */
+  async position(pc: number): Promise<{ file: string; line: number } | undefined> {
+    await this.lineTable();
+    const pos = this.pclntab?.symbolize(pc);
+    return pos && pos.file && pos.line > 0 ? { file: pos.file, line: pos.line } : undefined;
   }
 
   /**

@@ -25,6 +25,8 @@ export interface InspectionContext {
   readonly config: ResolvedAttachConfig;
   readonly stacks: StackCache;
   readonly symbolizer: Symbolizer;
+  /** file:line from the binary's own tables, where Delve gives none (a stripped binary). */
+  positionOf?(pc: number): Promise<{ file: string; line: number } | undefined>;
   /** The binary's name when it is stripped (no DWARF: Delve has no variables), else undefined. */
   readonly strippedBinary: string | undefined;
   threads(): readonly Thread[];
@@ -49,29 +51,36 @@ export class Inspection {
     const want = Math.min(MAX_STACK_FRAMES, start + levels);
     let frames;
     try {
-      ({ frames } = await this.ctx.stacks.get(args.threadId, want));
+      // One frame more than asked for tells whether there are more ("Load More Stack Frames").
+      ({ frames } = await this.ctx.stacks.get(args.threadId, Math.min(MAX_STACK_FRAMES, want + 1)));
     } catch (err) {
       throw new Error(`Stack of thread ${args.threadId}: ${(err as Error).message}`, { cause: err });
     }
-    const complete = frames.length <= want || want >= MAX_STACK_FRAMES;
     const page = frames.slice(start, Math.min(want, frames.length));
     // Frames Delve cannot name (the vDSO) are named as everywhere else: `[vdso]+0x7bc`.
     const unnamed = await Promise.all(page.map((f) => (f.function?.name ? undefined : this.ctx.symbolizer.symbolize(f.pc).catch(() => undefined))));
+    // A stripped binary: file:line Delve did not give comes from the binary's .gopclntab.
+    const located = await Promise.all(
+      page.map((f) =>
+        f.file || f.synthetic === 'signal-handler-called' || !this.ctx.positionOf ? undefined : this.ctx.positionOf(f.pc).catch(() => undefined),
+      ),
+    );
     const stackFrames: DebugProtocol.StackFrame[] = page.map((f, i) => {
       const name = f.function?.name ?? formatSymbol(f.pc, unnamed[i]);
+      const file = f.file || located[i]?.file;
       const sf: DebugProtocol.StackFrame = {
         id: this.frameHandles.create({ threadId: args.threadId, frame: start + i }),
         name: f.Err ? `${name} (${f.Err})` : name,
-        line: f.line,
+        line: f.file ? f.line : (located[i]?.line ?? f.line),
         column: 0,
         instructionPointerReference: hex(f.pc),
       };
-      if (f.file) sf.source = { name: f.file.split('/').pop(), path: remoteToLocal(f.file, this.ctx.config.substitutePath) };
+      if (file) sf.source = { name: file.split('/').pop(), path: remoteToLocal(file, this.ctx.config.substitutePath) };
       else sf.presentationHint = 'subtle';
       if (f.synthetic === 'signal-handler-called') sf.presentationHint = 'label';
       return sf;
     });
-    return { stackFrames, totalFrames: complete ? Math.min(frames.length, MAX_STACK_FRAMES) : want + 1 };
+    return { stackFrames, totalFrames: Math.min(frames.length, MAX_STACK_FRAMES) };
   }
 
   scopes(args: DebugProtocol.ScopesArguments): DebugProtocol.ScopesResponse['body'] {

@@ -3,13 +3,13 @@
 // signal handler, "Step over bluepill" from the debug toolbar, and the Host context, Guest
 // context and Bluepill hops views filled in.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { packagedExtension, startSession, type Session } from '../ext-tests/harness';
-import { ensureCodeServer, removeOnExit, runCommand, uiPrerequisiteProblem } from '../support/codeServer';
+import { ensureCodeServer, openFile, removeOnExit, runCommand, uiPrerequisiteProblem } from '../support/codeServer';
 import { writeDemoWorkspace } from '../support/demoWorkspace';
 import { startSimulator, type RunningSimulator } from '../support/simulator';
 import { HOSTS, sshdUnavailable, startSshd, type TestSshd } from '../support/sshd';
@@ -76,6 +76,7 @@ describe('debugging the simulator in code-server', { concurrency: 1 }, () => {
   let session: Session | undefined;
   let sim: RunningSimulator | undefined;
   let sshd: TestSshd | undefined;
+  let objdumpPath = '';
 
   before(
     async () => {
@@ -94,12 +95,12 @@ describe('debugging the simulator in code-server', { concurrency: 1 }, () => {
       if (sshSkip) console.log(`# the SSH configuration is not tested: ${sshSkip}`);
       else sshd = await startSshd();
       const folder = removeOnExit(mkdtempSync(join(tmpdir(), 'bluepill-ui-debug-')));
-      writeDemoWorkspace({
+      ({ objdump: objdumpPath } = writeDemoWorkspace({
         folder,
         binary: sim.binary,
         processId: sim.pid,
         ...(sshd ? { ssh: { destination: HOSTS.root, sshConfigFile: sshd.clientConfig, sudo: false } } : {}),
-      });
+      }));
       session = await startSession({ vsix: packagedExtension(), workspaceFolder: folder });
     },
     { timeout: 900_000 },
@@ -222,6 +223,47 @@ describe('debugging the simulator in code-server', { concurrency: 1 }, () => {
     const hopsBefore = 0;
     assert.ok(hops.length > hopsBefore);
     await session!.workbench.screenshot('15-step-over-bluepill-keybinding');
+    await stopDebugging(page);
+  });
+
+  test('F9 on an instruction line of an objdump file sets a verified instruction breakpoint, and a vCPU stops there', { timeout: 300_000 }, async (t) => {
+    if (skipReason) return t.skip(skipReason);
+    const page = session!.workbench.page;
+    const lines = readFileSync(objdumpPath, 'utf8').split('\n');
+    const text = lines.findIndex((l) => /^TEXT .*platform\/kvm\.sighandler(\.abi0)?\(SB\)/.test(l));
+    assert.ok(text >= 0, 'the dump has kvm.sighandler');
+    const first = lines.findIndex((l, i) => i > text && /\t0x[0-9a-f]+\t/.test(l));
+    const address = /\t(0x[0-9a-f]+)\t/.exec(lines[first])![1];
+    await startDebugging(page, 'Attach to a local runsc-sandbox');
+    await waitForThreads(page, sim!.vcpuTids);
+    await openFile(page, 'bluepill-sim.objdump');
+    // Go to the line (Quick Open with ":N"), then F9 as a user does.
+    await page.keyboard.press('F1');
+    await page.keyboard.press('Backspace');
+    await page.keyboard.type(`:${first + 1}`);
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('F9');
+    const stack = await waitFor(
+      'a vCPU stopped at kvm.sighandler by the breakpoint from the objdump line',
+      async () => {
+        const rows = await viewTexts(page, 'Call Stack').catch(() => []);
+        return rows.some((r) => /kvm\.sighandler/.test(r)) && rows.some((r) => /breakpoint/i.test(r)) ? rows : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 250 },
+    ).catch(async (err: Error) => {
+      await session!.workbench.screenshot('16-failed-f9-objdump');
+      throw err;
+    });
+    t.diagnostic(`Call Stack: ${stack.slice(0, 6).join(' | ')}`);
+    const breakpoints = await viewTexts(page, 'Breakpoints').catch(() => []);
+    assert.ok(
+      breakpoints.some((r) => r.includes('bluepill-sim.objdump') && r.includes(String(first + 1))),
+      `the Breakpoints view lists the objdump line ${first + 1} (${address}): ${breakpoints.join(' | ')}`,
+    );
+    const unverified = await page.locator('.margin-view-overlays .codicon-debug-breakpoint-unverified').count();
+    assert.equal(unverified, 0, 'the breakpoint in the objdump editor is verified');
+    await session!.workbench.screenshot('16-f9-in-objdump');
+    await removeAllBreakpoints(page);
     await stopDebugging(page);
   });
 

@@ -16,6 +16,7 @@ import { resolveToolchain, toolchainUnavailable } from '../../support/simulator'
 import { SUDO_USER, HOSTS, sshdUnavailable, startSshd, type TestSshd } from '../../support/sshd';
 import { assertLandedOnUcontextPc, hex, nextStop, pause, pcOf, readMemory, stepOverBluepill, stopAt } from '../../support/dapSession';
 import { attach, attachFailure, collectOutput, newDapClient } from '../../support/dapClient';
+import type { DebugProtocol } from '@vscode/debugprotocol';
 import { loadBinarySymbols, type BinarySymbols } from '../../../src/symbols/binarySymbols';
 
 const KVM = 'gvisor.dev/gvisor/pkg/sentry/platform/kvm';
@@ -204,8 +205,18 @@ test('Delve 1.24 and a stripped runsc: function breakpoints with or without .abi
       await dc.setFunctionBreakpointsRequest({ breakpoints: [] });
       assert.equal(await pcOf(dc, ev.body.threadId!), sighandler);
       if (name.endsWith('.abi0')) {
+        // Disassembly and the guarded instruction step work without DWARF.
+        const insns = (await dc.customRequest('disassemble', { memoryReference: hex(sighandler), instructionCount: 4 })).body
+          .instructions as DebugProtocol.DisassembledInstruction[];
+        assert.equal(Number(insns[0].address), sighandler);
+        assert.ok(insns.length === 4 && insns.every((i) => i.instruction.length > 0), insns.map((i) => i.instruction).join('; '));
+        const stepped = nextStop(dc);
+        await dc.stepInRequest({ threadId: ev.body.threadId!, granularity: 'instruction' });
+        await stepped;
+        assert.equal(await pcOf(dc, ev.body.threadId!), Number(insns[1].address), 'one instruction step: the next instruction');
         const r = await stepOverBluepill(dc, ev.body.threadId!, 1);
         const hop = await assertLandedOnUcontextPc(dc, ev.body.threadId!, r, /SIGSEGV/);
+        assert.ok(hop.host && hop.guest.registers.length > 0, 'the hop has its host and guest contexts');
         t.diagnostic(`landed at ${hop.landing.text}`);
       }
       await dc.continueRequest({ threadId: ev.body.threadId! });
