@@ -11,9 +11,8 @@ import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { startPiVmOrReason, type PiVm } from '../support/piVm';
 import { startRunscInVm, type RunscInVm } from '../support/runscInPi';
-import { runscBinaries, RunscUnavailableError } from '../support/runsc';
+import { runscOrReason } from '../support/runsc';
 import { textSymbolAddress } from '../support/simulator';
-import { attach, collectOutput, newDapClient } from '../support/dapClient';
 import { ProgressEvent, type WireHop } from '../../src/protocol/bluepillMessages';
 import {
   assertLandedOnUcontextPc,
@@ -35,6 +34,7 @@ import { SshRunner } from '../../src/transport/sshTransport';
 import { attachTarget, type AttachedTarget } from '../../src/target/attachTarget';
 import { listSandboxes } from '../../src/transport/sandboxListing';
 import { resolveAttachConfig } from '../../src/config/attachConfig';
+import { withCheckedSession, type CheckedSession } from '../support/checkedSession';
 
 const KVM = 'gvisor.dev/gvisor/pkg/sentry/platform/kvm';
 /** arm64 futex. */
@@ -53,15 +53,12 @@ function skipIfUnavailable(t: TestContext): boolean {
 }
 
 before(async () => {
-  try {
-    binary = (await runscBinaries()).arm64;
-  } catch (e) {
-    if (e instanceof RunscUnavailableError) {
-      unavailable = `real runsc unavailable: ${e.message}`;
-      return;
-    }
-    throw e;
+  const runsc = await runscOrReason('arm64');
+  if ('unavailable' in runsc) {
+    unavailable = runsc.unavailable;
+    return;
   }
+  binary = runsc.binary;
   ({ vm, unavailable } = await startPiVmOrReason({ kvm: true }));
   if (!vm) return;
   if ((await vm.ssh(['test', '-c', '/dev/kvm'])).code !== 0) throw new Error('the Pi booted with --kvm has no /dev/kvm');
@@ -77,39 +74,14 @@ after(async () => {
   }
 });
 
-interface Session {
-  dc: DebugClient;
-  output: () => string;
-}
-
 /** One debug session on the sandbox; afterwards the sandbox must be healthy. */
-async function withSession(t: TestContext, config: Record<string, unknown>, body: (s: Session) => Promise<void>): Promise<void> {
-  const dc = newDapClient();
-  dc.defaultTimeout = STOP_TIMEOUT_MS;
-  const output = collectOutput(dc);
-  const t0 = Date.now();
-  await attach(dc, { ssh: vm!.hostAlias, sshConfigFile: vm!.sshConfigPath, sudo: true, processId: sandbox.pid, ...config });
-  t.diagnostic(`attach over SSH: ${Date.now() - t0} ms`);
-  await dc.configurationDoneRequest();
-  let failure: unknown;
-  try {
-    await body({ dc, output });
-  } catch (e) {
-    failure = e;
-  } finally {
-    await dc.disconnectRequest({}).catch((e: Error) => t.diagnostic(`disconnect: ${e.message}`));
-    await dc.stop();
-  }
-  // Also after a failed step: whatever happened, the sandbox must be left unharmed.
-  const health = await sandbox.assertHealthy(`after the session of "${t.name}"`).then(
-    () => undefined,
-    (e: Error) => e,
+function withSession(t: TestContext, config: Record<string, unknown>, body: (s: CheckedSession) => Promise<void>): Promise<void> {
+  const target = { ssh: vm!.hostAlias, sshConfigFile: vm!.sshConfigPath, sudo: true, processId: sandbox.pid };
+  return withCheckedSession(
+    t,
+    { config: { ...target, ...config }, label: 'attach over SSH', defaultTimeoutMs: STOP_TIMEOUT_MS, assertHealthy: (what) => sandbox.assertHealthy(what) },
+    body,
   );
-  if (failure) {
-    if (health) t.diagnostic(health.message);
-    throw failure;
-  }
-  if (health) throw health;
 }
 
 /** Real exits land on code that does not fault again; the trampoline is the vDSO's rt_sigreturn. */

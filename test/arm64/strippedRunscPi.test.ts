@@ -9,11 +9,13 @@ import { execFileSync } from 'node:child_process';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import { startPiVmOrReason, vmOutput, type PiVm } from '../support/piVm';
 import { startRunscInVm, type RunscInVm } from '../support/runscInPi';
-import { runscBinaries, RunscUnavailableError } from '../support/runsc';
-import { attach, attachFailure, collectOutput, newDapClient } from '../support/dapClient';
-import { assertLandedOnUcontextPc, nextStop, pcOf, STOP_TIMEOUT_MS, stepOverBluepill, stopAt } from '../support/dapSession';
+import { runscOrReason } from '../support/runsc';
+import { attachFailure } from '../support/dapClient';
+import { assertLandedOnUcontextPc, STOP_TIMEOUT_MS, stepOverBluepill, stopAt } from '../support/dapSession';
 import { loadBinarySymbols, type BinarySymbols } from '../../src/symbols/binarySymbols';
 import { repoRoot } from '../support/repoRoot';
+import { withCheckedSession } from '../support/checkedSession';
+import { assertFramesMatchGopclntab, assertSourceBreakpointsHit, CHECKOUT_RULE, entryOf } from '../support/strippedRunsc';
 
 const KVM = 'gvisor.dev/gvisor/pkg/sentry/platform/kvm';
 const DLV_124 = '/home/pi/dlv-1.24';
@@ -33,22 +35,13 @@ function skipIfUnavailable(t: TestContext): boolean {
   return true;
 }
 
-function entryOf(name: string): number {
-  const s = symbols.table.symbols().find((x) => x.name === name || x.name === `${name}.abi0`);
-  if (!s) throw new Error(`${name} is not in ${binary}'s .gopclntab`);
-  return s.start;
-}
-
 before(async () => {
-  try {
-    binary = (await runscBinaries()).debianArm64;
-  } catch (e) {
-    if (e instanceof RunscUnavailableError) {
-      unavailable = `real runsc unavailable: ${e.message}`;
-      return;
-    }
-    throw e;
+  const runsc = await runscOrReason('debianArm64');
+  if ('unavailable' in runsc) {
+    unavailable = runsc.unavailable;
+    return;
   }
+  binary = runsc.binary;
   let dlvArm64: string;
   try {
     const out = execFileSync('bash', [`${repoRoot}/scripts/toolchains.sh`, 'trixie-dlv-arm64'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -76,33 +69,15 @@ after(async () => {
   }
 });
 
-async function withSession(t: TestContext, config: Record<string, unknown>, body: (dc: DebugClient, output: () => string) => Promise<void>): Promise<void> {
-  const dc = newDapClient();
-  dc.defaultTimeout = STOP_TIMEOUT_MS;
-  const output = collectOutput(dc);
-  const t0 = Date.now();
-  await attach(dc, { ssh: vm!.hostAlias, sshConfigFile: vm!.sshConfigPath, sudo: true, processId: sandbox.pid, dlvPath: DLV_124, ...config });
-  t.diagnostic(`attach over SSH with Delve 1.24: ${Date.now() - t0} ms`);
-  await dc.configurationDoneRequest();
-  let failure: unknown;
-  try {
-    await body(dc, output);
-  } catch (e) {
-    failure = e;
-  } finally {
-    await dc.disconnectRequest({}).catch((e: Error) => t.diagnostic(`disconnect: ${e.message}`));
-    await dc.stop();
-  }
-  const health = await sandbox.assertHealthy(`after the session of "${t.name}"`).then(
-    () => undefined,
-    (e: Error) => e,
-  );
-  if (failure) {
-    if (health) t.diagnostic(health.message);
-    t.diagnostic(`the Debug Console's last lines:\n${output().slice(-3000)}`);
-    throw failure;
-  }
-  if (health) throw health;
+function withSession(t: TestContext, config: Record<string, unknown>, body: (dc: DebugClient, output: () => string) => Promise<void>): Promise<void> {
+  const target = { ssh: vm!.hostAlias, sshConfigFile: vm!.sshConfigPath, sudo: true, processId: sandbox.pid, dlvPath: DLV_124 };
+  const options = {
+    config: { ...target, ...config },
+    label: 'attach over SSH with Delve 1.24',
+    defaultTimeoutMs: STOP_TIMEOUT_MS,
+    assertHealthy: (what: string) => sandbox.assertHealthy(what),
+  };
+  return withCheckedSession(t, options, ({ dc, output }) => body(dc, output));
 }
 
 test("the Pi's Delve 1.20.2 and a stripped runsc: the refusal, and Delve never attaches", async (t) => {
@@ -122,7 +97,7 @@ test('Delve 1.24 and a stripped runsc on the Pi: threads, the stack with file:li
   if (skipIfUnavailable(t)) return;
   await withSession(t, {}, async (dc, output) => {
     assert.match(output(), /the sandbox's binary: \/home\/pi\/runsc-debian \(stripped: no DWARF\), built with go1\.19[.\d]*; Delve 1\.24\.0/);
-    const sighandler = entryOf(`${KVM}.sighandler`);
+    const sighandler = entryOf(symbols, `${KVM}.sighandler`);
     const tid = await stopAt(dc, sighandler);
     const threads = (await dc.threadsRequest()).body.threads.map((th) => th.id).sort((a, b) => a - b);
     assert.deepEqual(
@@ -135,14 +110,7 @@ test('Delve 1.24 and a stripped runsc on the Pi: threads, the stack with file:li
     const label = frames.findIndex((f) => f.presentationHint === 'label');
     assert.ok(label > 0, 'a <signal handler called> frame');
     assert.match(frames[label + 1].name, /kvm\.bluepill/);
-    for (const f of frames.filter((x) => x.presentationHint !== 'label')) {
-      const pos = symbols.symbolize(Number(f.instructionPointerReference));
-      assert.ok(f.source?.path && f.line > 0, `${f.name} has file:line`);
-      assert.ok(
-        pos && f.source.path.endsWith(pos.file.split('/').slice(-3).join('/')) && f.line === pos.line,
-        `${f.name}: ${f.source.path}:${f.line} is the .gopclntab's ${pos?.file}:${pos?.line}`,
-      );
-    }
+    assertFramesMatchGopclntab(frames, symbols);
     const scopes = (await dc.scopesRequest({ frameId: frames[0].id })).body.scopes;
     assert.equal(scopes[0].name, 'No variables: runsc-debian is stripped (registers and memory are available)');
     const r = await stepOverBluepill(dc, tid);
@@ -155,29 +123,7 @@ test('Delve 1.24 and a stripped runsc on the Pi: threads, the stack with file:li
 
 test('Delve 1.24 and a stripped runsc: source breakpoints by file:line, mapped through the .gopclntab, are hit at their PCs', async (t) => {
   if (skipIfUnavailable(t)) return;
-  await withSession(t, { substitutePath: [{ from: '/home/user/src/gvisor', to: 'gvisor.dev/gvisor' }] }, async (dc) => {
-    // A user's checkout of gVisor: the binary's files are gvisor.dev/gvisor/pkg/… (-trimpath).
-    const checkout = '/home/user/src/gvisor/pkg/sentry/platform/kvm';
-    for (const fn of [`${KVM}.bluepillHandler`]) {
-      const entry = entryOf(fn);
-      const pos = symbols.symbolize(entry);
-      assert.ok(pos && pos.line > 0, `${fn} has file:line in the .gopclntab`);
-      const path = `${checkout}/${pos.file.split('/').pop()}`;
-      const stopped = nextStop(dc);
-      const set = (await dc.setBreakpointsRequest({ source: { path }, breakpoints: [{ line: pos.line }] })).body.breakpoints;
-      t.diagnostic(`${path}:${pos.line} → ${JSON.stringify(set[0])}`);
-      assert.equal(set[0].verified, true, set[0].message);
-      assert.equal(set[0].line, pos.line);
-      assert.equal(set[0].source?.path, path);
-      assert.equal(Number(set[0].instructionReference), entry, `the line's first PC is ${fn}'s entry`);
-      const ev = await stopped;
-      assert.equal(ev.body.reason, 'breakpoint');
-      const pc = await pcOf(dc, ev.body.threadId!);
-      assert.equal(pc, entry, `stopped at ${fn}'s entry`);
-      const frame = (await dc.stackTraceRequest({ threadId: ev.body.threadId!, startFrame: 0, levels: 1 })).body.stackFrames[0];
-      assert.equal(`${frame.source?.path}:${frame.line}`, `${path}:${pos.line}`, 'frame 0 is in the checkout (substitutePath)');
-      await dc.setBreakpointsRequest({ source: { path }, breakpoints: [] });
-      await dc.continueRequest({ threadId: ev.body.threadId! });
-    }
+  await withSession(t, { substitutePath: [CHECKOUT_RULE] }, async (dc) => {
+    await assertSourceBreakpointsHit(t, dc, symbols, [`${KVM}.bluepillHandler`]);
   });
 });

@@ -125,3 +125,19 @@ export function highestPid(runscPsOutput: string): number {
   }
   return max;
 }
+
+/**
+ * One of the runsc binaries, or why the tests that need it skip: not root on amd64 (runsc and the
+ * KVM stand-in create namespaces), or no runsc build here.
+ */
+export async function runscOrReason(which: 'amd64' | 'arm64' | 'debianAmd64' | 'debianArm64'): Promise<{ binary: string } | { unavailable: string }> {
+  if (!which.toLowerCase().endsWith('arm64') && process.getuid?.() !== 0) {
+    return { unavailable: 'real runsc needs root (it creates namespaces), and so does the KVM stand-in' };
+  }
+  try {
+    return { binary: (await runscBinaries())[which] };
+  } catch (e) {
+    if (!(e instanceof RunscUnavailableError)) throw e;
+    return { unavailable: `real runsc unavailable: ${e.message}` };
+  }
+}

@@ -13,7 +13,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { startRunscUnderStandin, type RunscSandbox } from '../../support/kvmStandin';
-import { parseProcStatus, runscBinaries, RunscUnavailableError } from '../../support/runsc';
+import { parseProcStatus, runscOrReason } from '../../support/runsc';
 import { attachTarget } from '../../../src/target/attachTarget';
 import { resolveAttachConfig } from '../../../src/config/attachConfig';
 import { textSymbolAddress } from '../../support/simulator';
@@ -33,9 +33,10 @@ import {
   threadInFunction,
   type StepOverRun,
 } from '../../support/dapSession';
-import { attach, attachFailure, collectOutput, failureOf, newDapClient } from '../../support/dapClient';
+import { attachFailure, failureOf } from '../../support/dapClient';
 import { listLocalSandboxes } from '../../../src/transport/localSandboxes';
 import { ProgressEvent, type StepOverResponseBody, type WireHop } from '../../../src/protocol/bluepillMessages';
+import { withCheckedSession, type CheckedSession } from '../../support/checkedSession';
 
 const KVM = 'gvisor.dev/gvisor/pkg/sentry/platform/kvm';
 /** amd64 ucontext: gregs from offset 40, RIP at gVisor's CONTEXT_RIP 0xa8. */
@@ -54,17 +55,12 @@ function skipIfUnavailable(t: TestContext): boolean {
 }
 
 before(async () => {
-  if (process.getuid?.() !== 0) {
-    unavailable = 'real runsc needs root (it creates namespaces), and so does the KVM stand-in';
+  const runsc = await runscOrReason('amd64');
+  if ('unavailable' in runsc) {
+    unavailable = runsc.unavailable;
     return;
   }
-  try {
-    binary = (await runscBinaries()).amd64;
-  } catch (e) {
-    if (!(e instanceof RunscUnavailableError)) throw e;
-    unavailable = `real runsc unavailable: ${e.message}`;
-    return;
-  }
+  binary = runsc.binary;
   sb = await startRunscUnderStandin({ runsc: binary, mode: 'every:5ms' });
   await sb.waitForExits(20, 60_000);
   sym.sighandler = textSymbolAddress(binary, `${KVM}.sighandler`);
@@ -79,40 +75,10 @@ after(async () => {
   await sshd?.stop();
 });
 
-interface Session {
-  dc: DebugClient;
-  output: () => string;
-}
-
 /** One debug session on the sandbox (this machine unless `ssh`); afterwards the sandbox must be healthy. */
-async function withSession(t: TestContext, config: Record<string, unknown>, body: (s: Session) => Promise<void>): Promise<void> {
-  const dc = newDapClient();
-  const output = collectOutput(dc);
-  if (process.env.BLUEPILL_TEST_TRACE) dc.on('output', (e: DebugProtocol.OutputEvent) => process.stderr.write(`[${Date.now() % 1_000_000}] ${e.body.output}`));
-  const t0 = Date.now();
-  await attach(dc, { processId: sb.sandboxPid, ...(process.env.BLUEPILL_TEST_TRACE ? { trace: true } : {}), ...config });
-  t.diagnostic(`attach${config.ssh ? ' over SSH' : ''}: ${Date.now() - t0} ms`);
-  await dc.configurationDoneRequest();
-  let failure: unknown;
-  try {
-    await body({ dc, output });
-  } catch (e) {
-    failure = e;
-  } finally {
-    await dc.disconnectRequest({}).catch((e: Error) => t.diagnostic(`disconnect: ${e.message}`));
-    await dc.stop();
-  }
-  // Also after a failed step: whatever happened, the sandbox must be left unharmed.
-  const health = await sb.assertHealthy(`after the session of "${t.name}"`).then(
-    () => undefined,
-    (e: Error) => e,
-  );
-  if (failure) {
-    if (health) t.diagnostic(health.message);
-    t.diagnostic(`the Debug Console's last lines:\n${output().slice(-4000)}`);
-    throw failure;
-  }
-  if (health) throw health;
+function withSession(t: TestContext, config: Record<string, unknown>, body: (s: CheckedSession) => Promise<void>): Promise<void> {
+  const label = `attach${config.ssh ? ' over SSH' : ''}`;
+  return withCheckedSession(t, { config: { processId: sb.sandboxPid, ...config }, label, assertHealthy: (what) => sb.assertHealthy(what) }, body);
 }
 
 /** Every hop is the real gVisor exit path: the CLI's SIGSEGV, the ucontext rewritten by bluepillArchExit, runtime.sigreturn. */

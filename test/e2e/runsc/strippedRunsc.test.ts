@@ -11,13 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DebugClient } from '@vscode/debugadapter-testsupport';
 import { startRunscUnderStandin, type RunscSandbox } from '../../support/kvmStandin';
-import { runscBinaries, RunscUnavailableError } from '../../support/runsc';
+import { runscOrReason } from '../../support/runsc';
 import { resolveToolchain, toolchainUnavailable } from '../../support/simulator';
 import { SUDO_USER, HOSTS, sshdUnavailable, startSshd, type TestSshd } from '../../support/sshd';
 import { assertLandedOnUcontextPc, hex, nextStop, pause, pcOf, readMemory, stepOverBluepill, stopAt } from '../../support/dapSession';
-import { attach, attachFailure, collectOutput, newDapClient } from '../../support/dapClient';
+import { attachFailure } from '../../support/dapClient';
 import type { DebugProtocol } from '@vscode/debugprotocol';
 import { loadBinarySymbols, type BinarySymbols } from '../../../src/symbols/binarySymbols';
+import { withCheckedSession } from '../../support/checkedSession';
+import { assertFramesMatchGopclntab, assertSourceBreakpointsHit, CHECKOUT_RULE, entryOf } from '../../support/strippedRunsc';
 
 const KVM = 'gvisor.dev/gvisor/pkg/sentry/platform/kvm';
 
@@ -35,25 +37,13 @@ function skipIfUnavailable(t: TestContext): boolean {
   return true;
 }
 
-/** A function's entry from the stripped binary's own .gopclntab (there is no .symtab). */
-function entryOf(name: string): number {
-  const s = symbols.table.symbols().find((x) => x.name === name || x.name === `${name}.abi0`);
-  if (!s) throw new Error(`${name} is not in ${binary}'s .gopclntab`);
-  return s.start;
-}
-
 before(async () => {
-  if (process.getuid?.() !== 0) {
-    unavailable = 'real runsc needs root (it creates namespaces), and so does the KVM stand-in';
+  const runsc = await runscOrReason('debianAmd64');
+  if ('unavailable' in runsc) {
+    unavailable = runsc.unavailable;
     return;
   }
-  try {
-    binary = (await runscBinaries()).debianAmd64;
-  } catch (e) {
-    if (!(e instanceof RunscUnavailableError)) throw e;
-    unavailable = `real runsc unavailable: ${e.message}`;
-    return;
-  }
+  binary = runsc.binary;
   const noTrixie = await toolchainUnavailable('debian13');
   if (noTrixie) {
     unavailable = `Debian 13's Delve unavailable: ${noTrixie}`;
@@ -87,32 +77,13 @@ function loggingDlv(real: string, name: string): { path: string; calls: () => st
   return { path, calls: () => readFileSync(log, 'utf8').split('\n').filter(Boolean) };
 }
 
-async function withSession(t: TestContext, config: Record<string, unknown>, body: (dc: DebugClient, output: () => string) => Promise<void>): Promise<void> {
-  const dc = newDapClient();
-  const output = collectOutput(dc);
-  const t0 = Date.now();
-  await attach(dc, { processId: sb.sandboxPid, dlvPath: dlv124, ...config });
-  t.diagnostic(`attach with Delve 1.24: ${Date.now() - t0} ms`);
-  await dc.configurationDoneRequest();
-  let failure: unknown;
-  try {
-    await body(dc, output);
-  } catch (e) {
-    failure = e;
-  } finally {
-    await dc.disconnectRequest({}).catch((e: Error) => t.diagnostic(`disconnect: ${e.message}`));
-    await dc.stop();
-  }
-  const health = await sb.assertHealthy(`after the session of "${t.name}"`).then(
-    () => undefined,
-    (e: Error) => e,
-  );
-  if (failure) {
-    if (health) t.diagnostic(health.message);
-    t.diagnostic(`the Debug Console's last lines:\n${output().slice(-3000)}`);
-    throw failure;
-  }
-  if (health) throw health;
+function withSession(t: TestContext, config: Record<string, unknown>, body: (dc: DebugClient, output: () => string) => Promise<void>): Promise<void> {
+  const options = {
+    config: { processId: sb.sandboxPid, dlvPath: dlv124, ...config },
+    label: 'attach with Delve 1.24',
+    assertHealthy: (what: string) => sb.assertHealthy(what),
+  };
+  return withCheckedSession(t, options, ({ dc, output }) => body(dc, output));
 }
 
 test("Delve 1.20.2 and a stripped runsc: one message that names the binary, Delve's version and the ways out; Delve never attaches", async (t) => {
@@ -158,7 +129,7 @@ test('Delve 1.24 and a stripped runsc: threads, the stack with file:line through
     assert.equal((await stopped).body.threadId, threads[2], 'the stopped event names the paused thread');
     await dc.continueRequest({ threadId: threads[0] });
 
-    const sighandler = entryOf(`${KVM}.sighandler`);
+    const sighandler = entryOf(symbols, `${KVM}.sighandler`);
     const tid = await stopAt(dc, sighandler);
     const frames = (await dc.stackTraceRequest({ threadId: tid, startFrame: 0, levels: 20 })).body.stackFrames;
     t.diagnostic(frames.map((f) => `${f.name} ${f.source?.path ?? ''}:${f.line}`).join(' ← '));
@@ -166,14 +137,7 @@ test('Delve 1.24 and a stripped runsc: threads, the stack with file:line through
     const label = frames.findIndex((f) => f.presentationHint === 'label');
     assert.ok(label > 0, 'a <signal handler called> frame');
     assert.match(frames[label + 1].name, /kvm\.bluepill/);
-    for (const f of frames.filter((x) => x.presentationHint !== 'label')) {
-      const pos = symbols.symbolize(Number(f.instructionPointerReference));
-      assert.ok(f.source?.path && f.line > 0, `${f.name} has file:line`);
-      assert.ok(
-        pos && f.source.path.endsWith(pos.file.split('/').slice(-3).join('/')) && f.line === pos.line,
-        `${f.name}: ${f.source.path}:${f.line} is the .gopclntab's ${pos?.file}:${pos?.line}`,
-      );
-    }
+    assertFramesMatchGopclntab(frames, symbols);
     const scopes = (await dc.scopesRequest({ frameId: frames[0].id })).body.scopes;
     assert.deepEqual(
       scopes.map((s) => s.name),
@@ -194,7 +158,7 @@ test('Delve 1.24 and a stripped runsc: threads, the stack with file:line through
 test('Delve 1.24 and a stripped runsc: function breakpoints with or without .abi0, and step over bluepill lands on the ucontext PC', async (t) => {
   if (skipIfUnavailable(t)) return;
   await withSession(t, {}, async (dc) => {
-    const sighandler = entryOf(`${KVM}.sighandler`);
+    const sighandler = entryOf(symbols, `${KVM}.sighandler`);
     for (const name of [`${KVM}.sighandler`, `${KVM}.sighandler.abi0`]) {
       const stopped = nextStop(dc);
       const set = (await dc.setFunctionBreakpointsRequest({ breakpoints: [{ name }] })).body.breakpoints;
@@ -226,29 +190,7 @@ test('Delve 1.24 and a stripped runsc: function breakpoints with or without .abi
 
 test('Delve 1.24 and a stripped runsc: source breakpoints by file:line, mapped through the .gopclntab, are hit at their PCs', async (t) => {
   if (skipIfUnavailable(t)) return;
-  await withSession(t, { substitutePath: [{ from: '/home/user/src/gvisor', to: 'gvisor.dev/gvisor' }] }, async (dc) => {
-    // A user's checkout of gVisor: the binary's files are gvisor.dev/gvisor/pkg/… (-trimpath).
-    const checkout = '/home/user/src/gvisor/pkg/sentry/platform/kvm';
-    for (const fn of [`${KVM}.bluepillHandler`, `${KVM}.sighandler`]) {
-      const entry = entryOf(fn);
-      const pos = symbols.symbolize(entry);
-      assert.ok(pos && pos.line > 0, `${fn} has file:line in the .gopclntab`);
-      const path = `${checkout}/${pos.file.split('/').pop()}`;
-      const stopped = nextStop(dc);
-      const set = (await dc.setBreakpointsRequest({ source: { path }, breakpoints: [{ line: pos.line }] })).body.breakpoints;
-      t.diagnostic(`${path}:${pos.line} → ${JSON.stringify(set[0])}`);
-      assert.equal(set[0].verified, true, set[0].message);
-      assert.equal(set[0].line, pos.line);
-      assert.equal(set[0].source?.path, path);
-      assert.equal(Number(set[0].instructionReference), entry, `the line's first PC is ${fn}'s entry`);
-      const ev = await stopped;
-      assert.equal(ev.body.reason, 'breakpoint');
-      const pc = await pcOf(dc, ev.body.threadId!);
-      assert.equal(pc, entry, `stopped at ${fn}'s entry`);
-      const frame = (await dc.stackTraceRequest({ threadId: ev.body.threadId!, startFrame: 0, levels: 1 })).body.stackFrames[0];
-      assert.equal(`${frame.source?.path}:${frame.line}`, `${path}:${pos.line}`, 'frame 0 is in the checkout (substitutePath)');
-      await dc.setBreakpointsRequest({ source: { path }, breakpoints: [] });
-      await dc.continueRequest({ threadId: ev.body.threadId! });
-    }
+  await withSession(t, { substitutePath: [CHECKOUT_RULE] }, async (dc) => {
+    await assertSourceBreakpointsHit(t, dc, symbols, [`${KVM}.bluepillHandler`, `${KVM}.sighandler`]);
   });
 });
