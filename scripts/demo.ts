@@ -93,8 +93,11 @@ demo: VS Code with bluepill-debug is ready. Open this in a browser on this machi
     ${server.url}/?folder=${encodeURIComponent(folder)}
 
   - Run and Debug → "Attach to a local runsc-sandbox" → F5 (the simulator is pid ${sim.pid})
-  - set an instruction breakpoint at kvm.sighandler from bluepill-sim.objdump, then
-    "Step over bluepill" in the debug toolbar; see Host context, Guest context, Bluepill hops
+  - open bluepill-sim.objdump, find "kvm.sighandler(SB)" (Ctrl+F), put the cursor on the first
+    instruction line below it and press F9 (or right-click an address: "Break at Address");
+    a vCPU stops there
+  - "Step over bluepill" (the pill icon in the debug toolbar, or Ctrl+Shift+F10); see Host
+    context, Guest context, Bluepill hops
   - open notes.md or bluepill-sim.objdump and hover an address
 
 Press Ctrl+C to stop the simulator and VS Code.`);
