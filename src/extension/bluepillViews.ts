@@ -46,19 +46,30 @@ class ContextView implements vscode.TreeDataProvider<ContextItem> {
   }
 }
 
-type HopNode = { kind: 'hop'; hop: WireHop } | { kind: 'detail'; label: string; description: string; address?: string };
+type HopNode = { kind: 'summary'; text: string } | { kind: 'hop'; hop: WireHop } | { kind: 'detail'; label: string; description: string; address?: string };
 
 class HopsView implements vscode.TreeDataProvider<HopNode> {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
   hops: WireHop[] = [];
+  /** The last step's summary, pinned on top (the status bar's copy goes after a few seconds). */
+  summary: string | undefined;
 
-  set(hops: WireHop[]): void {
+  set(hops: WireHop[], summary: string | undefined): void {
     this.hops = hops;
+    this.summary = summary || this.summary;
     this.changed.fire();
   }
 
   getTreeItem(node: HopNode): vscode.TreeItem {
+    if (node.kind === 'summary') {
+      const item = new vscode.TreeItem('Last step', vscode.TreeItemCollapsibleState.None);
+      item.description = node.text;
+      item.tooltip = node.text;
+      item.iconPath = new vscode.ThemeIcon('pinned');
+      item.contextValue = 'bluepillSummary';
+      return item;
+    }
     if (node.kind === 'hop') {
       const row = hopRow(node.hop);
       const item = new vscode.TreeItem(row.label, vscode.TreeItemCollapsibleState.Collapsed);
@@ -75,7 +86,10 @@ class HopsView implements vscode.TreeDataProvider<HopNode> {
   }
 
   getChildren(node?: HopNode): HopNode[] {
-    if (!node) return [...this.hops].reverse().map((hop) => ({ kind: 'hop' as const, hop }));
+    if (!node) {
+      const hops: HopNode[] = [...this.hops].reverse().map((hop) => ({ kind: 'hop' as const, hop }));
+      return this.summary ? [{ kind: 'summary', text: this.summary }, ...hops] : hops;
+    }
     if (node.kind === 'hop') return hopRow(node.hop).children.map((c) => ({ kind: 'detail' as const, ...c }));
     return [];
   }
@@ -104,7 +118,7 @@ export function registerBluepillViews(context: vscode.ExtensionContext): void {
       if (e.session.type !== DEBUG_TYPE) return;
       if (e.event === HopsEvent.event) {
         const body = e.body as HopsEventBody;
-        hops.set(body.hops);
+        hops.set(body.hops, body.description);
         show(body.hops[body.hops.length - 1]);
       } else if (e.event === LocationEvent.event) {
         const body = e.body as LocationEventBody;
