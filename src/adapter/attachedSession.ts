@@ -23,7 +23,7 @@ import { processExitStatus } from './processExit';
 import { ProgressReporter } from './progressReporter';
 import { renderLogMessage } from './logMessage';
 import { StackCache } from './stackCache';
-import { sortThreads, threadName } from './threadNames';
+import { runsVcpuCode, sortThreads, threadName, type VcpuLabel } from './threadNames';
 import { formatValue } from './variableView';
 
 /** What the attached state needs from the DAP session around it. */
@@ -47,6 +47,8 @@ export class AttachedSession {
   readonly inspection: Inspection;
   readonly progress: ProgressReporter;
   private threads: Thread[] = [];
+  /** Threads known to run a vCPU, by tid. */
+  private readonly vcpus = new Map<number, VcpuLabel>();
   private currentThread: number;
   private ended = false;
   /** The thread of the last Pause request, until the stop it caused is reported. */
@@ -277,7 +279,7 @@ export class AttachedSession {
   /** The threads for the UI: fresh while stopped; while running Delve cannot list them, so the last stop's. */
   async threadsForUi(): Promise<DebugProtocol.Thread[]> {
     if (!this.execution.running) await this.refreshThreads().catch(() => undefined);
-    return this.threads.map((t) => ({ id: t.id, name: threadName(t) }));
+    return this.threads.map((t) => ({ id: t.id, name: threadName(t, this.vcpus.get(t.id)) }));
   }
 
   /** Tells the UI the target stopped on `threadId`, with our own reason text. */
@@ -351,7 +353,18 @@ export class AttachedSession {
   }
 
   private async refreshThreads(): Promise<void> {
-    this.threads = sortThreads(await this.client.listThreads(), this.target.pid);
+    const [threads] = await Promise.all([this.client.listThreads(), this.refreshVcpus()]);
+    for (const t of threads) if (runsVcpuCode(t) && !this.vcpus.has(t.id)) this.vcpus.set(t.id, { id: undefined });
+    this.threads = sortThreads(threads, this.target.pid, this.vcpus);
+  }
+
+  /**
+   * vCPU threads seen in KVM_RUN (with their ids) or in vCPU-only code are labelled for the rest of
+   * the session: a thread keeps its vCPU. Best effort: /proc may be unreadable, and that is no error.
+   */
+  private async refreshVcpus(): Promise<void> {
+    const seen = await this.target.procFiles.vcpuThreads(this.target.pid).catch(() => []);
+    for (const v of seen) this.vcpus.set(v.tid, { id: v.vcpu ?? this.vcpus.get(v.tid)?.id });
   }
 
   /** Names addresses Delve knows nothing of, such as the vDSO trampoline (`[vdso]+0x7bc`). */

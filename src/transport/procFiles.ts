@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { mapsReaderFrom, type MapsReader } from '../linux/processMaps';
 import { parsePendingMasks, PENDING_SIGNALS_SCRIPT } from '../linux/pendingSignals';
+import { parseVcpuThreads, VCPU_THREADS_SCRIPT, type VcpuThread } from '../linux/vcpuThreads';
 import type { CommandRunner } from './commandRunner';
 
 export class ProcFiles {
@@ -30,5 +31,11 @@ export class ProcFiles {
   async pendingSignals(pid: number): Promise<bigint[]> {
     const r = await this.runner.run(['sh', '-c', PENDING_SIGNALS_SCRIPT, 'sh', String(pid)], { timeoutMs: 10_000 });
     return parsePendingMasks(r.stdout);
+  }
+
+  /** The threads blocked in KVM_RUN, with their vCPU ids (one command; root's view when Delve runs as root). */
+  async vcpuThreads(pid: number): Promise<VcpuThread[]> {
+    const r = await this.runner.run(['sh', '-c', VCPU_THREADS_SCRIPT, 'sh', String(pid)], { timeoutMs: 10_000, asRoot: this.asRoot });
+    return parseVcpuThreads(r.stdout);
   }
 }

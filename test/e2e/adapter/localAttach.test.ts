@@ -70,7 +70,10 @@ test('after attach the sandbox runs (stopOnAttach false) and the threads are its
   const ids = threads.map((t) => t.id);
   for (const tid of sim.vcpuTids) assert.ok(ids.includes(tid), `vCPU thread ${tid} listed`);
   assert.equal(threads[0].id, sim.pid, 'the main thread comes first');
-  for (const t of threads) assert.match(t.name, new RegExp(`^${t.id} \\S+`), `name "${t.name}" starts with the tid and a function`);
+  // A vCPU thread seen in vCPU-only code is labelled "vCPU [id] · tid T · function" from then on.
+  for (const t of threads)
+    assert.match(t.name, new RegExp(`^(${t.id} \\S+|vCPU( \\d+)? · tid ${t.id} · \\S+)`), `name "${t.name}" starts with the tid and a function`);
+  for (const t of threads.filter((x) => x.name.startsWith('vCPU'))) assert.ok(sim.vcpuTids.includes(t.id), `only vCPU threads are labelled vCPU: ${t.name}`);
   assert.match(output(), /The sandbox keeps running/);
 });
 
@@ -96,7 +99,11 @@ test('a function breakpoint stops a vCPU thread in the function; the stack pages
   bpThread = ev.body.threadId!;
   assert.ok(sim.vcpuTids.includes(bpThread), `a vCPU thread stopped (${bpThread})`);
   const name = (await dc.threadsRequest()).body.threads.find((t) => t.id === bpThread)?.name ?? '';
-  assert.match(name, new RegExp(`^${bpThread} \\S*CheckGuestCode \\[g \\d+\\]$`), `thread name ${name}`);
+  assert.match(
+    name,
+    new RegExp(`^(${bpThread} \\S*CheckGuestCode \\[g \\d+\\]|vCPU( \\d+)? · tid ${bpThread} · kvm\\.CheckGuestCode)$`),
+    `thread name ${name}`,
+  );
   const all = (await dc.stackTraceRequest({ threadId: bpThread, startFrame: 0, levels: 20 })).body;
   assert.match(all.stackFrames[0].name, /CheckGuestCode$/);
   assert.match(all.stackFrames[1].name, /runVCPU$/);

@@ -114,6 +114,16 @@ test('attach locally by pid, by container id, through the sandbox listing, and o
         .map(Number)
         .sort((a, b) => a - b);
       assert.deepEqual(dap, proc, `attached by ${how}: DAP threads = /proc/${sb.sandboxPid}/task`);
+      // The vCPU blocked in the stand-in's KVM_RUN is labelled with its vCPU id (its fd's name).
+      const labelled = (names: string[]): boolean => names.some((n) => /^vCPU \d+ · tid \d+ · /.test(n));
+      let names = (await dc.threadsRequest()).body.threads.map((th) => th.name);
+      // A vCPU may be between two KVM_RUNs at the pause (a few µs of each round trip): pause again.
+      for (let i = 0; i < 5 && !labelled(names); i++) {
+        await dc.continueRequest({ threadId: dap[0] });
+        await pause(dc);
+        names = (await dc.threadsRequest()).body.threads.map((th) => th.name);
+      }
+      assert.ok(labelled(names), `a thread labelled "vCPU N · tid T · …": ${names.join(' | ')}`);
       assert.match(output(), new RegExp(`Attached to .*pid ${sb.sandboxPid}`));
       await dc.continueRequest({ threadId: dap[0] });
     });
