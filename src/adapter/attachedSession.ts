@@ -119,6 +119,8 @@ export class AttachedSession {
       stacks: this.stacks,
       symbolizer: engine.symbolizer,
       ...(lines ? { positionOf: (pc: number) => lines.position(pc) } : {}),
+      isCode: async (addr: number) =>
+        (await target.procFiles.mapsReader().read(target.pid)).regions.some((r) => r.permissions.includes('x') && addr >= r.start && addr < r.end),
       strippedBinary: target.binary?.stripped ? target.binary.path.split('/').pop() : undefined,
       threads: () => this.threads,
       currentThreadId: () => this.currentThread,

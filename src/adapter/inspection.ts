@@ -6,7 +6,7 @@ import { MAX_STACK_FRAMES, type ResolvedAttachConfig } from '../config/attachCon
 import { remoteToLocal } from '../config/substitutePath';
 import { DEFAULT_LOAD_CONFIG, type DelveClient } from '../delve/delveClient';
 import type { EvalScope, Thread, Variable } from '../delve/delveTypes';
-import { formatSymbol, type Symbolizer } from '../bluepill/symbolizer';
+import { formatSymbol, shortFunctionName, type Symbolizer } from '../bluepill/symbolizer';
 import type { MachineContext } from '../bluepill/machineContext';
 import { hex, parseAddress } from './addresses';
 import { errorText } from './errorText';
@@ -25,6 +25,8 @@ export interface InspectionContext {
   readonly config: ResolvedAttachConfig;
   readonly stacks: StackCache;
   readonly symbolizer: Symbolizer;
+  /** The address is in an executable mapping of the target (so a symbol may name it). */
+  isCode?(addr: number): Promise<boolean>;
   /** file:line from the binary's own tables, where Delve gives none (a stripped binary). */
   positionOf?(pc: number): Promise<{ file: string; line: number } | undefined>;
   /** The binary's name when it is stripped (no DWARF: Delve has no variables), else undefined. */
@@ -130,12 +132,13 @@ export class Inspection {
     const client = this.ctx.client;
     switch (ref.kind) {
       case 'ucontext':
-        return ref.context.registers.map((r) => ({
-          name: r.name,
-          value: `0x${r.value.toString(16)}`,
-          variablesReference: 0,
-          memoryReference: `0x${r.value.toString(16)}`,
-        }));
+        return Promise.all(
+          ref.context.registers.map(async (r) => {
+            const text = `0x${r.value.toString(16)}`;
+            const value = r.value < 1n << 53n ? await this.withSymbol(text, Number(r.value)) : text;
+            return { name: r.name, value, variablesReference: 0, memoryReference: text };
+          }),
+        );
       case 'value': {
         let parent = ref.variable;
         if (needsReload(parent) && ref.evaluateName) parent = await client.eval(ref.evaluateName, ref.scope, DEFAULT_LOAD_CONFIG);
@@ -146,12 +149,17 @@ export class Inspection {
           ref.frame === 0
             ? await client.listRegisters(ref.threadId, false)
             : await client.listRegisters(0, false, await this.evalScope(ref.threadId, ref.frame));
-        return regs.map((r) => {
-          const v: DebugProtocol.Variable = { name: r.Name, value: r.Value, variablesReference: 0 };
-          const addr = parseAddress(r.Value.split(/\s/)[0]);
-          if (addr) v.memoryReference = hex(addr);
-          return v;
-        });
+        return Promise.all(
+          regs.map(async (r) => {
+            const v: DebugProtocol.Variable = { name: r.Name, value: r.Value, variablesReference: 0 };
+            const addr = parseAddress(r.Value.split(/\s/)[0]);
+            if (addr) {
+              v.memoryReference = hex(addr);
+              v.value = await this.withSymbol(r.Value, addr);
+            }
+            return v;
+          }),
+        );
       }
       default: {
         const scope = await this.evalScope(ref.threadId, ref.frame);
@@ -218,6 +226,17 @@ export class Inspection {
       if (own) return { ...own, variablesReference: 0 };
       throw new Error(errorText(err), { cause: err });
     }
+  }
+
+  /**
+   * A register's text with the symbol of its value when that is a code address (`0x4c36a0
+   * kvm.sighandler+0x4`). Only addresses in an executable mapping are looked up: most register
+   * values are data, and each lookup may be a round trip to Delve.
+   */
+  private async withSymbol(text: string, addr: number): Promise<string> {
+    if (!this.ctx.isCode || !(await this.ctx.isCode(addr).catch(() => false))) return text;
+    const sym = await this.ctx.symbolizer.symbolize(addr).catch(() => undefined);
+    return sym ? `${text} ${formatSymbol(addr, { ...sym, name: shortFunctionName(sym.name) })}` : text;
   }
 
   /** The Delve scope of a frame of an OS thread; threads without a goroutine are selected first. */

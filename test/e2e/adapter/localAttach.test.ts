@@ -150,7 +150,8 @@ test('scopes: arguments, locals and live registers of the stopped thread', async
   const regs = (await dc.variablesRequest({ variablesReference: top[2].variablesReference })).body.variables;
   const rip = regs.find((r) => r.name === 'Rip' || r.name === 'PC');
   assert.ok(rip, 'the PC register is listed');
-  assert.equal(Number(rip.value), Number(frames[0].instructionPointerReference), 'live PC equals the top frame');
+  assert.equal(Number(rip.value.split(' ')[0]), Number(frames[0].instructionPointerReference), 'live PC equals the top frame');
+  assert.match(rip.value, /^0x[0-9a-f]+ kvm\.CheckGuestCode(\+0x[0-9a-f]+)?$/, 'a code address is shown with its symbol');
   const unwound = (await dc.variablesRequest({ variablesReference: scopes[2].variablesReference })).body.variables;
   assert.ok(unwound.length > 0, 'frame 1 has unwound registers');
 });
