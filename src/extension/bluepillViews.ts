@@ -13,6 +13,7 @@ import {
 import { contextRows, hopRow, type ContextRow } from './contextItems';
 import { hopsMarkdown } from './hopsMarkdown';
 import { DEBUG_TYPE, COMMANDS, VIEWS, CONTEXT_KEYS } from './ids';
+import { StepGuardStatus } from './stepGuardStatus';
 import { readSettings } from './config';
 
 class ContextItem extends vscode.TreeItem {
@@ -109,7 +110,13 @@ export function registerBluepillViews(context: vscode.ExtensionContext): void {
     guest.show(hop);
   };
 
+  const guards = new StepGuardStatus();
   context.subscriptions.push(
+    guards,
+    // Running again: the location is stale until the next stop reports one.
+    vscode.debug.onDidChangeActiveStackItem(() => {
+      if (vscode.debug.activeDebugSession?.type === DEBUG_TYPE && !vscode.debug.activeStackItem) guards.hide();
+    }),
     vscode.window.registerTreeDataProvider(VIEWS.hostContext, host),
     vscode.window.registerTreeDataProvider(VIEWS.guestContext, guest),
     vscode.window.registerTreeDataProvider(VIEWS.hops, hops),
@@ -123,10 +130,12 @@ export function registerBluepillViews(context: vscode.ExtensionContext): void {
       } else if (e.event === LocationEvent.event) {
         const body = e.body as LocationEventBody;
         void vscode.commands.executeCommand('setContext', CONTEXT_KEYS.stoppedInBluepill, body.kind !== 'other');
+        guards.show(body.kind);
       }
     }),
     vscode.debug.onDidTerminateDebugSession((s) => {
       if (s.type !== DEBUG_TYPE) return;
+      guards.hide();
       void vscode.commands.executeCommand('setContext', CONTEXT_KEYS.stoppedInBluepill, false);
     }),
 

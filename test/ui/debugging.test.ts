@@ -132,6 +132,18 @@ describe('debugging the simulator in code-server', { concurrency: 1 }, () => {
       const labels = await page.locator('.debug-toolbar .action-item a').evaluateAll((ns) => ns.map((n) => n.getAttribute('aria-label')));
       throw new Error(`${err.message}\ntoolbar: ${labels.join(' | ')}`);
     });
+    // The status bar says why the steps here are not the plain ones.
+    await waitFor(
+      'the step-guards status bar item',
+      async () =>
+        /Guarded steps in the bluepill signal handler/.test(
+          await page
+            .locator('.statusbar')
+            .innerText()
+            .catch(() => ''),
+        ) || undefined,
+      { timeoutMs: 30_000, intervalMs: 250 },
+    );
     await session!.workbench.screenshot('11-stopped-in-handler');
     await removeAllBreakpoints(page);
     await button.click();
