@@ -224,6 +224,11 @@ connection.onHover(async ({ textDocument, position }): Promise<Hover | null> => 
   if (address === undefined) return null;
   const resolved = await store.resolve(address, doc.uri);
   if (resolved === undefined) return null;
+  // A binary has no listing to quote: its instruction comes from go tool objdump, if Go is there.
+  if (resolved.instruction === undefined) {
+    const insn = await store.binaryInstruction(address, doc.uri);
+    if (insn !== undefined) resolved.instruction = insn;
+  }
   const facts: HoverFacts = { resolved };
   if (ref.returnAddress && address > 0) {
     const before = await store.resolve(address - 1, doc.uri);

@@ -10,6 +10,7 @@ import { ObjdumpIndex, parseInstructionLine, type ObjdumpFunction, type ObjdumpI
 import { functionDocumentUri } from '../protocol/languageMessages';
 
 export { parseInstructionLine, type ObjdumpInstruction };
+import { goObjdumpFunction } from './goObjdump';
 
 /** A place in a text document (0-based line). */
 export interface TextLocation {
@@ -194,6 +195,8 @@ export class DumpSource implements SymbolSource {
 /** An ELF binary: .symtab / .gopclntab through src/symbols. */
 export class BinarySource implements SymbolSource {
   readonly label: string;
+  /** Instruction listings by function, from `go tool objdump -s` (a binary has no text to show). */
+  private readonly listings = new Map<string, Promise<ObjdumpInstruction[] | undefined>>();
 
   private constructor(
     private readonly symbols: BinarySymbols,
@@ -246,6 +249,29 @@ export class BinarySource implements SymbolSource {
       line: Math.max(pos.line, 0),
       sourceLabel: this.label,
     });
+  }
+
+  /**
+   * The instruction that starts at addr, disassembled by `go tool objdump -s '^name$'` once per
+   * function (undefined when Go is not installed or the address is not an instruction start).
+   * Waits at most `waitMs`: a hover must not hang on a large binary; the next one finds it ready.
+   */
+  async instructionAt(addr: number, waitMs = 3_000, goPath?: string): Promise<InstructionInfo | undefined> {
+    const fn = this.symbols.table.lookup(addr)?.symbol;
+    if (fn === undefined) return undefined;
+    let listing = this.listings.get(fn.name);
+    if (listing === undefined) {
+      listing = goObjdumpFunction(this.path, fn.name, { goPath, timeoutMs: 120_000 }).then(
+        (text) => text.split('\n').flatMap((l, i) => parseInstructionLine(l, i) ?? []),
+        () => undefined,
+      );
+      this.listings.set(fn.name, listing);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), waitMs)));
+    const insns = await Promise.race([listing, late]).finally(() => clearTimeout(timer));
+    const i = insns?.find((x) => x.address === addr);
+    return i === undefined ? undefined : { address: i.address, encoding: i.encoding, text: i.text };
   }
 
   private entry(name: string, start: number, size: number): FunctionEntry {

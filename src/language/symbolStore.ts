@@ -4,7 +4,15 @@
 
 import { unwatchFile, watchFile } from 'node:fs';
 import { fileStamp, loadSymbolFile, type LoadedFile } from './symbolFiles';
-import { DumpSource, type FunctionEntry, type ResolvedAddress, type SymbolSource, type TextLocation } from './symbolSources';
+import {
+  BinarySource,
+  DumpSource,
+  type FunctionEntry,
+  type InstructionInfo,
+  type ResolvedAddress,
+  type SymbolSource,
+  type TextLocation,
+} from './symbolSources';
 import type { LiveSymbol, SymbolFileInfo } from '../protocol/languageMessages';
 
 /** Asks the debug session; undefined when there is none or it did not answer. */
@@ -186,6 +194,16 @@ export class SymbolStore {
       line: answer.line,
       sourceLabel: 'debug session',
     };
+  }
+
+  /** The instruction at addr from a binary of the symbol files (disassembled on demand), for hovers. */
+  async binaryInstruction(addr: number, preferUri?: string): Promise<InstructionInfo | undefined> {
+    for (const s of this.sources(preferUri)) {
+      if (!(s instanceof BinarySource) || s.functionAt(addr) === undefined) continue;
+      const insn = await s.instructionAt(addr).catch(() => undefined);
+      if (insn !== undefined) return insn;
+    }
+    return undefined;
   }
 
   /** The listing line of the instruction starting at addr, else its function's TEXT line. */

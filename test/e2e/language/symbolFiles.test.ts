@@ -2,6 +2,7 @@
 // built here, and bad input of every kind, over LSP.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -155,6 +156,21 @@ describe('bluepill.symbolFiles: a Go binary', () => {
       assert.equal(expected.func, 'main.index');
       assert.ok(text.includes(`main.go:${expected.line}`), text);
       assert.ok(text.includes(expected.file), text);
+      // A binary has no listing to quote: the instruction comes from go tool objdump, as a dump's would.
+      const listing = execFileSync('go', ['tool', 'objdump', '-s', '^main\\.index$', bin], { encoding: 'utf8' });
+      const line = listing.split('\n').find((l) => l.includes(`\t0x${(entry + 0x31).toString(16)}\t`));
+      assert.ok(line, `go tool objdump lists 0x${(entry + 0x31).toString(16)}`);
+      const instruction = line.split('\t')[3].trim();
+      // The first hover waits at most 3 s for the disassembly; a later one finds it ready.
+      const quoted = await waitFor(
+        `a hover that quotes "${instruction}"`,
+        async () => {
+          const h = hoverText(await server.hover('file:///work/bin.md', at.line, at.character));
+          return h.includes(instruction) ? h : undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 500 },
+      );
+      assert.match(quoted, /```go-objdump\n0x[0-9a-f]+\t[0-9a-f]+\t/, quoted);
 
       const traceback = 'goroutine 1 [running]:\nmain.index({0xc000088f58?, 0x404bb9?, 0x60?}, 0x0?)\n\t/tmp/main.go:6 +0x31\n';
       await server.open('file:///work/bin.log', 'log', traceback);
