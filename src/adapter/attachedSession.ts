@@ -49,6 +49,9 @@ export class AttachedSession {
   private threads: Thread[] = [];
   /** Threads known to run a vCPU, by tid. */
   private readonly vcpus = new Map<number, VcpuLabel>();
+  /** Stops reported so far, and the stop at which the vCPU threads were last read. */
+  private stops = 0;
+  private vcpusReadAt = -1;
   private currentThread: number;
   private ended = false;
   /** The thread of the last Pause request, until the stop it caused is reported. */
@@ -260,8 +263,12 @@ export class AttachedSession {
       stack: async (tid, depth) => (await this.stacks.get(tid, depth)).frames,
       stepInstructions: (tid, count) =>
         this.runEngineTask(async (signal) => {
-          const r = await this.engine.stepInstructions(tid, count, signal);
-          return { state: r.state, threadId: tid, reason: 'step', description: r.description };
+          try {
+            const r = await this.engine.stepInstructions(tid, count, signal);
+            return { state: r.state, threadId: tid, reason: 'step', description: r.description };
+          } finally {
+            this.progress.done(tid);
+          }
         }),
       addBreakpoint: async (spec) => {
         const bp = await this.execution.withTargetStopped(() => this.book.addConsole(spec));
@@ -286,6 +293,7 @@ export class AttachedSession {
 
   /** Tells the UI the target stopped on `threadId`, with our own reason text. */
   async reportStop(threadId: number, reason: string, description?: string): Promise<void> {
+    this.stops++;
     this.currentThread = threadId;
     this.stacks.clear();
     this.inspection.reset();
@@ -365,6 +373,9 @@ export class AttachedSession {
    * the session: a thread keeps its vCPU. Best effort: /proc may be unreadable, and that is no error.
    */
   private async refreshVcpus(): Promise<void> {
+    // Once per stop: the threads request comes often, and the threads have not moved since.
+    if (this.vcpusReadAt === this.stops) return;
+    this.vcpusReadAt = this.stops;
     const seen = await this.target.procFiles.vcpuThreads(this.target.pid).catch(() => []);
     for (const v of seen) this.vcpus.set(v.tid, { id: v.vcpu ?? this.vcpus.get(v.tid)?.id });
   }
