@@ -32,6 +32,8 @@ export interface StartOptions extends BuildOptions {
   /** Any of 'seccomp', 'futex', 'vdso'. */
   hazards?: string[];
   containerId?: string;
+  /** The --platform flag of the sandbox's command line (default kvm): what the picker reads. */
+  platform?: string;
   /** More simulator flags, placed before `boot`. */
   extraArgs?: string[];
   /** How long to wait for the ready line (default 60 s; builds are not included). */
@@ -209,7 +211,7 @@ export async function startSimulator(opts: StartOptions = {}): Promise<RunningSi
   if (opts.hazards?.length) simFlags.push(`--sim-hazards=${opts.hazards.join(',')}`);
   const args = [
     '--root=/run/runsc',
-    '--platform=kvm',
+    `--platform=${opts.platform ?? 'kvm'}`,
     '--debug-log=/tmp/runsc/',
     ...simFlags,
     ...(opts.extraArgs ?? []),

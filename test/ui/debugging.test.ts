@@ -3,13 +3,13 @@
 // signal handler, "Step over bluepill" from the debug toolbar, and the Host context, Guest
 // context and Bluepill hops views filled in.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { packagedExtension, startSession, type Session } from '../ext-tests/harness';
-import { ensureCodeServer, openFile, removeOnExit, runCommand, uiPrerequisiteProblem } from '../support/codeServer';
+import { ensureCodeServer, notificationTexts, openFile, removeOnExit, runCommand, uiPrerequisiteProblem } from '../support/codeServer';
 import { writeDemoWorkspace } from '../support/demoWorkspace';
 import { startSimulator, type RunningSimulator } from '../support/simulator';
 import { HOSTS, sshdUnavailable, startSshd, type TestSshd } from '../support/sshd';
@@ -71,6 +71,20 @@ async function addFunctionBreakpoint(page: Page, name: string): Promise<void> {
   await page.keyboard.press('Enter');
 }
 
+/** A launch configuration that asks the sandbox picker (`${command:bluepill.pickSandbox}`). */
+function addPickerConfiguration(folder: string): void {
+  const path = join(folder, '.vscode', 'launch.json');
+  const launch = JSON.parse(readFileSync(path, 'utf8')) as { configurations: Array<Record<string, unknown>> };
+  launch.configurations.push({
+    name: 'Attach with the sandbox picker',
+    type: 'bluepill',
+    request: 'attach',
+    processId: '${command:bluepill.pickSandbox}',
+    sudo: false,
+  });
+  writeFileSync(path, JSON.stringify(launch, null, 2) + '\n');
+}
+
 describe('debugging the simulator in code-server', { concurrency: 1 }, () => {
   let skipReason: string | undefined;
   let session: Session | undefined;
@@ -101,6 +115,7 @@ describe('debugging the simulator in code-server', { concurrency: 1 }, () => {
         processId: sim.pid,
         ...(sshd ? { ssh: { destination: HOSTS.root, sshConfigFile: sshd.clientConfig, sudo: false } } : {}),
       }));
+      addPickerConfiguration(folder);
       session = await startSession({ vsix: packagedExtension(), workspaceFolder: folder });
     },
     { timeout: 900_000 },
@@ -275,8 +290,71 @@ describe('debugging the simulator in code-server', { concurrency: 1 }, () => {
     const unverified = await page.locator('.margin-view-overlays .codicon-debug-breakpoint-unverified').count();
     assert.equal(unverified, 0, 'the breakpoint in the objdump editor is verified');
     await session!.workbench.screenshot('16-f9-in-objdump');
+    // What the Debug Console shows a user: our words, no raw JSON and no Delve method prefixes.
+    const console = await page
+      .locator('.repl .monaco-list-rows')
+      .innerText()
+      .catch(() => '');
+    assert.match(console, /Attached to pid \d+ on this machine with Delve/, `the Debug Console shows the attach: ${console}`);
+    assert.doesNotMatch(console, /\{"kind"|Delve (State|Command|Eval|[A-Z][a-zA-Z]+):/, console);
     await removeAllBreakpoints(page);
     await stopDebugging(page);
+  });
+
+  test('F5 with the sandbox picker: the only KVM sandbox is chosen, not the systrap one next to it, and the vCPUs are labelled', {
+    timeout: 300_000,
+  }, async (t) => {
+    if (skipReason) return t.skip(skipReason);
+    const page = session!.workbench.page;
+    const other = await startSimulator({ vcpus: 1, platform: 'systrap' });
+    try {
+      await startDebugging(page, 'Attach with the sandbox picker');
+      // Another KVM sandbox on this machine (not ours) makes the picker ask: then answer it with ours.
+      const chosen = await waitFor(
+        'the picker to choose or ask',
+        async () => {
+          const notes = (await notificationTexts(page)).join(' | ');
+          if (/Attaching to the only KVM sandbox/.test(notes)) return { notes, asked: false };
+          const items = await page
+            .locator('.quick-input-list .monaco-list-row')
+            .allInnerTexts()
+            .catch(() => []);
+          return items.length ? { notes: items.join(' | '), asked: true } : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 250 },
+      );
+      t.diagnostic(`picker: ${chosen.notes}`);
+      if (chosen.asked) {
+        const rows = chosen.notes.split(' | ');
+        const lastKvm = rows.map((r) => /kvm/.test(r)).lastIndexOf(true);
+        const firstOther = rows.findIndex((r) => /systrap/.test(r));
+        assert.ok(firstOther < 0 || lastKvm < firstOther, `KVM sandboxes come first: ${chosen.notes}`);
+        await page
+          .locator('.quick-input-list .monaco-list-row', { hasText: `pid ${sim!.pid}` })
+          .first()
+          .click();
+      } else {
+        assert.match(chosen.notes, new RegExp(`pid ${sim!.pid}`), 'our KVM simulator is the one chosen');
+      }
+      const rows = await waitForThreads(page, sim!.vcpuTids);
+      assert.ok(!rows.some((r) => r.includes(String(other.pid))), 'not attached to the systrap sandbox');
+      // The vCPUs are labelled once seen on the bluepill path: stop one there.
+      await addFunctionBreakpoint(page, HANDLER);
+      const labelled = await waitFor(
+        'a "vCPU · tid …" row in the Call Stack',
+        async () => {
+          const r = await viewTexts(page, 'Call Stack').catch(() => []);
+          return r.some((x) => /vCPU( \d+)? · tid \d+ · kvm\./.test(x)) ? r : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 250 },
+      );
+      t.diagnostic(`Call Stack: ${labelled.slice(0, 4).join(' | ')}`);
+      await session!.workbench.screenshot('17-picker-and-vcpu-labels');
+      await removeAllBreakpoints(page);
+      await stopDebugging(page);
+    } finally {
+      await other.stop();
+    }
   });
 
   test('F5 on the SSH configuration attaches through the test sshd', { timeout: 300_000 }, async (t) => {
