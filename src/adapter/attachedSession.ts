@@ -94,6 +94,7 @@ export class AttachedSession {
   ) {
     this.currentThread = currentThread;
     this.progress = new ProgressReporter((ev) => host.sendEvent(ev), host.supportsProgress);
+    for (const v of target.vcpusBeforeAttach) this.vcpus.set(v.tid, { id: v.vcpu });
     target.onLost((message) => this.lose(message));
     // Delve has no line tables for a stripped binary: source lines come from its .gopclntab.
     const lines = target.binary?.stripped ? new BinaryLines(async () => (await this.fetchBinary()).path) : undefined;

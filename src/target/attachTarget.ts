@@ -13,6 +13,7 @@ import type { SandboxProcess } from '../transport/sandboxProcess';
 import { SshRunner } from '../transport/sshTransport';
 import { listSandboxes, openRunner } from '../transport/sandboxListing';
 import { ProcFiles } from '../transport/procFiles';
+import type { VcpuThread } from '../linux/vcpuThreads';
 import { checkBinaryAndDelve, versionAtLeast, type BinaryCheck } from './strippedBinary';
 import { STRIPPED_MIN_DELVE, strippedMessage } from './strippedMessage';
 
@@ -27,6 +28,8 @@ export interface AttachedTarget {
   readonly runner: CommandRunner;
   /** What the sandbox's binary is (read before Delve started); undefined when its headers were unreadable. */
   readonly binary: BinaryCheck['binary'];
+  /** The vCPU threads seen in KVM_RUN just before Delve attached (with their vCPU ids). */
+  readonly vcpusBeforeAttach: readonly VcpuThread[];
   /** The sandbox's /proc files, read as Delve's user (root when "sudo" is set). */
   readonly procFiles: ProcFiles;
   readonly delve: LaunchedDelve;
@@ -57,6 +60,8 @@ export async function attachTarget(config: ResolvedAttachConfig, options: Attach
   let delve: LaunchedDelve | undefined;
   let delveVersion: string;
   let binary: BinaryCheck['binary'];
+  let vcpus: VcpuThread[];
+  const procFiles = new ProcFiles(runner, config.sudo);
   try {
     const found = config.processId === undefined ? await listSandboxes(runner) : [];
     const chosen = chooseSandbox(found, { processId: config.processId, sandbox: config.sandbox }, runner.where);
@@ -65,7 +70,13 @@ export async function attachTarget(config: ResolvedAttachConfig, options: Attach
       log(`chosen for you: the only KVM sandbox of the ${found.length} on ${runner.where} (pid ${sandbox.pid}, container ${sandbox.containerId})`);
     }
     log(`attaching to pid ${chosen.pid}${sandbox ? ` (container ${sandbox.containerId})` : ''} on ${runner.where}`);
-    const check = await checkBinaryAndDelve(runner, chosen.pid, config.dlvPath, config.sudo);
+    // Read while the sandbox still runs: a vCPU stopped by Delve is out of KVM_RUN (the signal
+    // interrupts it), so only now do its threads show which vCPU each one runs.
+    let check: BinaryCheck;
+    [check, vcpus] = await Promise.all([
+      checkBinaryAndDelve(runner, chosen.pid, config.dlvPath, config.sudo),
+      procFiles.vcpuThreads(chosen.pid).catch(() => []),
+    ]);
     binary = check.binary;
     if (binary)
       log(
@@ -104,7 +115,7 @@ export async function attachTarget(config: ResolvedAttachConfig, options: Attach
       if (started.exited()) throw describeLaunchExit(started.output(), chosen.pid, runner.where);
       throw err;
     }
-    return connected(runner, delve, client, chosen.pid, sandbox, config.sudo, delveVersion, binary);
+    return connected({ runner, delve, client, pid: chosen.pid, sandbox, sudo: config.sudo, delveVersion, binary, procFiles, vcpus });
   } catch (err) {
     await delve?.stop().catch(() => undefined);
     await runner.close().catch(() => undefined);
@@ -112,16 +123,20 @@ export async function attachTarget(config: ResolvedAttachConfig, options: Attach
   }
 }
 
-function connected(
-  runner: CommandRunner,
-  delve: LaunchedDelve,
-  client: DelveClient,
-  pid: number,
-  sandbox: SandboxProcess | undefined,
-  sudo: boolean,
-  delveVersion: string,
-  binary: BinaryCheck['binary'],
-): AttachedTarget {
+interface Connected {
+  runner: CommandRunner;
+  delve: LaunchedDelve;
+  client: DelveClient;
+  pid: number;
+  sandbox: SandboxProcess | undefined;
+  sudo: boolean;
+  delveVersion: string;
+  binary: BinaryCheck['binary'];
+  procFiles: ProcFiles;
+  vcpus: VcpuThread[];
+}
+
+function connected({ runner, delve, client, pid, sandbox, sudo, delveVersion, binary, procFiles, vcpus }: Connected): AttachedTarget {
   let disconnecting = false;
   let lostMessage: string | undefined;
   const lostListeners: Array<(message: string) => void> = [];
@@ -160,8 +175,9 @@ function connected(
     sandbox,
     where: runner.where,
     runner,
-    procFiles: new ProcFiles(runner, sudo),
+    procFiles,
     binary,
+    vcpusBeforeAttach: vcpus,
     delve,
     onLost: (listener) => {
       if (lostMessage !== undefined) listener(lostMessage);
