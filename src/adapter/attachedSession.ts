@@ -12,6 +12,7 @@ import { VdsoSymbolizer } from '../bluepill/vdsoSymbolizer';
 import { attachTarget, type AttachedTarget } from '../target/attachTarget';
 import { fetchSandboxBinary, type FetchedBinary } from '../transport/fetchBinary';
 import { AttachedEvent, type FetchBinaryResponseBody } from '../protocol/bluepillMessages';
+import type { VcpuThread } from '../linux/vcpuThreads';
 import { BluepillRequests } from './bluepillRequests';
 import { BinaryLines } from './binaryLines';
 import { BreakpointBook } from './breakpoints';
@@ -47,8 +48,9 @@ export class AttachedSession {
   readonly inspection: Inspection;
   readonly progress: ProgressReporter;
   private threads: Thread[] = [];
-  /** Threads known to run a vCPU, by tid. */
-  private readonly vcpus = new Map<number, VcpuLabel>();
+  /** Threads seen running a vCPU at the last stop, by tid. */
+  private vcpus = new Map<number, VcpuLabel>();
+  private vcpusRead: readonly VcpuThread[] = [];
   /** Stops reported so far, and the stop at which the vCPU threads were last read. */
   private stops = 0;
   private vcpusReadAt = -1;
@@ -94,7 +96,6 @@ export class AttachedSession {
   ) {
     this.currentThread = currentThread;
     this.progress = new ProgressReporter((ev) => host.sendEvent(ev), host.supportsProgress);
-    for (const v of target.vcpusBeforeAttach) this.vcpus.set(v.tid, { id: v.vcpu });
     target.onLost((message) => this.lose(message));
     // Delve has no line tables for a stripped binary: source lines come from its .gopclntab.
     const lines = target.binary?.stripped ? new BinaryLines(async () => (await this.fetchBinary()).path) : undefined;
@@ -364,21 +365,27 @@ export class AttachedSession {
   }
 
   private async refreshThreads(): Promise<void> {
-    const [threads] = await Promise.all([this.client.listThreads(), this.refreshVcpus()]);
-    for (const t of threads) if (runsVcpuCode(t) && !this.vcpus.has(t.id)) this.vcpus.set(t.id, { id: undefined });
-    this.threads = sortThreads(threads, this.target.pid, this.vcpus);
+    const [threads, inKvmRun] = await Promise.all([this.client.listThreads(), this.vcpuThreadsNow()]);
+    // Only this stop's evidence: gVisor hands vCPUs from thread to thread (machine.Get), so a label
+    // from an earlier stop could be wrong now.
+    const vcpus = new Map<number, VcpuLabel>(inKvmRun.map((v) => [v.tid, { id: v.vcpu }]));
+    for (const t of threads) if (runsVcpuCode(t) && !vcpus.has(t.id)) vcpus.set(t.id, { id: undefined });
+    this.vcpus = vcpus;
+    this.threads = sortThreads(threads, this.target.pid, vcpus);
   }
 
   /**
-   * vCPU threads seen in KVM_RUN (with their ids) or in vCPU-only code are labelled for the rest of
-   * the session: a thread keeps its vCPU. Best effort: /proc may be unreadable, and that is no error.
+   * The threads in KVM_RUN, read once per stop (the threads request comes often). Before the first
+   * stop, the read made just before Delve attached: on real KVM a stopped vCPU is out of KVM_RUN.
+   * Best effort: /proc may be unreadable, and that is no error.
    */
-  private async refreshVcpus(): Promise<void> {
-    // Once per stop: the threads request comes often, and the threads have not moved since.
-    if (this.vcpusReadAt === this.stops) return;
-    this.vcpusReadAt = this.stops;
-    const seen = await this.target.procFiles.vcpuThreads(this.target.pid).catch(() => []);
-    for (const v of seen) this.vcpus.set(v.tid, { id: v.vcpu ?? this.vcpus.get(v.tid)?.id });
+  private async vcpuThreadsNow(): Promise<readonly VcpuThread[]> {
+    if (this.stops === 0) return this.target.vcpusBeforeAttach;
+    if (this.vcpusReadAt !== this.stops) {
+      this.vcpusReadAt = this.stops;
+      this.vcpusRead = await this.target.procFiles.vcpuThreads(this.target.pid).catch(() => []);
+    }
+    return this.vcpusRead;
   }
 
   /** Names addresses Delve knows nothing of, such as the vDSO trampoline (`[vdso]+0x7bc`). */
