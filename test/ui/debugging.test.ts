@@ -315,11 +315,16 @@ describe('debugging the simulator in code-server', { concurrency: 1 }, () => {
         async () => {
           const notes = (await notificationTexts(page)).join(' | ');
           if (/Attaching to the only KVM sandbox/.test(notes)) return { notes, asked: false };
+          // The picker's own QuickPick (not a command palette left open): titled "Sandboxes on …".
+          const title = await page
+            .locator('.quick-input-title')
+            .innerText()
+            .catch(() => '');
           const items = await page
             .locator('.quick-input-list .monaco-list-row')
             .allInnerTexts()
             .catch(() => []);
-          return items.length ? { notes: items.join(' | '), asked: true } : undefined;
+          return /Sandboxes on/.test(title) && items.some((i) => /pid \d+/.test(i)) ? { notes: items.join(' | '), asked: true } : undefined;
         },
         { timeoutMs: 60_000, intervalMs: 250 },
       );
