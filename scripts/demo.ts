@@ -47,7 +47,9 @@ async function main(): Promise<void> {
     stopAll.push(() => dlv.stop());
     const client = new DelveClient(await dlv.connect());
     const version = await client.getVersion();
-    console.log(`demo: Delve ${version.DelveVersion.split('\n')[0].replace('Version: ', '')} attached on ${JSON.stringify(dlv.address)}\n`);
+    console.log(
+      `demo: Delve ${version.DelveVersion.split('\n')[0].replace('Version: ', '')} attached, listening on ${dlv.address.kind === 'tcp' ? `${dlv.address.host}:${dlv.address.port}` : dlv.address.path}\n`,
+    );
 
     const threads = await client.listThreads();
     console.log('  thread   pc                function');
